@@ -1,0 +1,202 @@
+"""Fixtures: an app on a temporary database, and a live stack over real loopback HTTP.
+
+The live stack is our service, the PBX simulator and the sample shop, each a
+real HTTP server on its own port, plus the task-queue consumer.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from widget_server import create_app, provisioning
+from widget_server.database import upgrade_to_head
+from widget_server.extensions import db, limiter
+from widget_server.pbx_sim import start_sim_thread
+from widget_server.sample_shop import create_shop_app
+from widget_server.tasks import start_consumer_threads
+
+SIM_CLIENT_ID = "TESTCLIENT000000000000000000001"
+SIM_SIGN_KEY = "TESTKEY00000000000000000000000001"
+TEST_SECRET = "test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("WIDGET_"):
+            monkeypatch.delenv(name)
+
+
+def make_app(tmp_path: Path, **overrides: Any):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'widget.sqlite3'}",
+        "QUEUE_PATH": str(tmp_path / "queue.sqlite3"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+    config.update(overrides)
+    os.environ["WIDGET_INSTANCE_PATH"] = str(tmp_path / "instance")
+    app = create_app(config)
+    upgrade_to_head(app.config["SQLALCHEMY_DATABASE_URI"])
+    with app.app_context():
+        limiter.reset()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class ServerThread:
+    """A WSGI app on a free loopback port, served from a thread."""
+
+    def __init__(self, wsgi_app):
+        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Stack:
+    """Our service, the simulator and the shop, running together."""
+
+    app: Any
+    sim: Any
+    service_url: str
+    shop_url: str
+    widget_key: str
+    account_public_id: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def sim_url(self) -> str:
+        return self.sim.url
+
+    def submit(self, phone: str, group: str | None = "101", *, origin: str | None = None,
+               **extra: Any) -> requests.Response:
+        body = {"phone": phone, "consent": True, "page_url": f"{self.shop_url}/"}
+        if group is not None:
+            body["group"] = group
+        body.update(extra)
+        return self.session.post(
+            f"{self.service_url}/api/v1/widgets/{self.widget_key}/requests", json=body,
+            headers={"Origin": origin or self.shop_url}, timeout=10)
+
+    def status(self, handle: str) -> dict[str, Any]:
+        response = self.session.get(f"{self.service_url}/api/v1/requests/{handle}",
+                                    headers={"Origin": self.shop_url}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_final(self, handle: str, timeout: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen: list[str] = []
+        while time.monotonic() < deadline:
+            status = self.status(handle)
+            if not seen or seen[-1] != status["status"]:
+                seen.append(status["status"])
+            if status["final"]:
+                status["seen"] = seen
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"request {handle} not final after {timeout}s; statuses seen: {seen}")
+
+    def sim_requests(self, method: str | None = None) -> list[dict[str, Any]]:
+        items = self.session.get(f"{self.sim_url}/_sim/requests", timeout=5).json()
+        return [i for i in items if method is None or i["method"] == method]
+
+    def wait_until(self, predicate, timeout: float = 10.0, message: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {message}")
+
+
+def build_stack(tmp_path: Path, *, time_scale: float = 0.02, ring_timeout: int = 5,
+                ring_strategy: str = "sequential", sim_overrides: dict | None = None,
+                app_overrides: dict | None = None):
+    sim_config = {"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": time_scale,
+                  "SLOW_SECONDS": 3}
+    sim_config.update(sim_overrides or {})
+    sim = start_sim_thread(sim_config)
+    placeholder = ServerThread(lambda env, start: [])  # reserve the port first
+    service_port = placeholder.server.server_port
+    placeholder.stop()
+    service_url = f"http://127.0.0.1:{service_port}"
+    overrides = {"PUBLIC_URL": service_url, "PBX_TIMEOUT": 1.5, "PBX_CONNECT_TIMEOUT": 1.0,
+                 "RATELIMIT_NUMBER": "100/minute", "RATELIMIT_IP": "1000/minute",
+                 "RATELIMIT_IP_GLOBAL": "1000/minute"}
+    overrides.update(app_overrides or {})
+    app = make_app(tmp_path, **overrides)
+    with app.app_context():
+        owner = provisioning.create_owner("owner@example.com", "correct horse")
+        account = provisioning.add_pbx(owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY,
+                                       "demo.cloudpbx.rt.ru")
+        requests.post(f"{sim.url}/_sim/config",
+                      json={"webhook_base": provisioning.webhook_base(account)}, timeout=5)
+        provisioning.sync_groups(account)
+        service = make_server("127.0.0.1", service_port, app, threaded=True)
+        threading.Thread(target=service.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        shop_holder: dict[str, Any] = {}
+        widget_key_holder: dict[str, str] = {}
+        shop = ServerThread(lambda env, start: shop_holder["app"](env, start))
+        widget = provisioning.add_widget(account, [shop.url], [("101", "Отдел продаж"),
+                                                               ("102", "Сервис")],
+                                         ring_timeout=ring_timeout, ring_strategy=ring_strategy,
+                                         privacy_policy_url=f"{shop.url}/privacy")
+        widget_key_holder["key"] = widget.public_key
+        shop_holder["app"] = create_shop_app(service_url, widget.public_key)
+        public_id = account.public_id
+    consumer = app.extensions["queue"].consumer(workers=3)
+    start_consumer_threads(consumer)
+    stack = Stack(app, sim, service_url, shop.url, widget_key_holder["key"], public_id)
+
+    def stop():
+        consumer.stop(graceful=False)
+        sim.stop()
+        service.shutdown()
+        service.server_close()
+        shop.stop()
+
+    return stack, stop
+
+
+@pytest.fixture
+def stack(tmp_path):
+    stack, stop = build_stack(tmp_path)
+    yield stack
+    stop()

@@ -1,0 +1,78 @@
+"""widget_server: a self-hosted "call me back" widget on the Rostelecom Virtual PBX API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """Top-level ``templates``/``static``/``embed``: in the wheel or beside the package."""
+    bundled = _PACKAGE_DIR / "_data" / name
+    return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / name
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from . import config as settings
+    from .extensions import db, limiter
+    from .logging_setup import configure_logging
+
+    instance_path = os.environ.get("WIDGET_INSTANCE_PATH") or None
+    app = Flask(
+        __name__,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+    )
+    app.config.from_mapping(settings.load_settings())
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        app.config["DATABASE_URL"]
+        or f"sqlite:///{os.path.join(app.instance_path, 'widget.sqlite3')}",
+    )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    # Retry-After is set by our own 429 answers; the X-RateLimit-* headers would
+    # describe whichever of several limits flask-limiter picked.
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    app.config.setdefault("QUEUE_PATH", os.path.join(app.instance_path, "queue.sqlite3"))
+    app.config.setdefault("EMBED_DIR", str(resource_dir("embed")))
+    configure_logging(app.config["LOG_LEVEL"])
+
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    limiter.init_app(app)
+    from .database import configure_engine
+    from .tasks import init_queue
+
+    with app.app_context():
+        configure_engine(db.engine)
+    init_queue(app)
+
+    from . import embed_assets, errors, webhooks, widget_api
+
+    app.register_blueprint(widget_api.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(embed_assets.bp)
+    errors.register(app)
+    limiter.exempt(webhooks.bp)
+    limiter.exempt(embed_assets.bp)
+    return app

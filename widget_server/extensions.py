@@ -1,0 +1,20 @@
+"""Extension objects, created unbound and attached to the app in the factory."""
+
+from __future__ import annotations
+
+from flask_limiter import Limiter
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+from .client_ip import client_ip_key
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+# Per-IP HTTP limits are declared on routes; the per-number limit is checked in
+# the service layer once the number is parsed (see widget_api.submit_request).
+limiter = Limiter(key_func=client_ip_key, headers_enabled=False)

@@ -1,0 +1,240 @@
+"""Database models: owners, PBX accounts and their directory, widgets, requests, calls."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every timestamp in the database is naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_public_id(prefix: str, nbytes: int = 12) -> str:
+    return f"{prefix}{secrets.token_hex(nbytes)}"
+
+
+class Owner(db.Model):
+    __tablename__ = "owners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    pbx_accounts: Mapped[list[PbxAccount]] = relationship(back_populates="owner")
+    widgets: Mapped[list[Widget]] = relationship(back_populates="owner")
+
+
+class PbxAccount(db.Model):
+    """One Rostelecom domain's integration API credentials."""
+
+    __tablename__ = "pbx_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unguessable id in the webhook URL: /pbx/<public_id>/call_events
+    public_id: Mapped[str] = mapped_column(
+        String(40), unique=True, default=lambda: new_public_id("pbx_")
+    )
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    api_url: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(128))
+    sign_key: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    ca_bundle: Mapped[str | None] = mapped_column(Text)  # PEM text
+    last_event_at: Mapped[datetime | None]
+    synced_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[Owner] = relationship(back_populates="pbx_accounts")
+    users: Mapped[list[PbxUser]] = relationship(
+        back_populates="account", cascade="all, delete-orphan"
+    )
+    groups: Mapped[list[PbxGroup]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="PbxGroup.pin"
+    )
+
+    def user_by_pin(self, pin: str) -> PbxUser | None:
+        return next((u for u in self.users if u.pin == pin), None)
+
+
+class PbxUser(db.Model):
+    """A domain user as ``users_info`` lists it."""
+
+    __tablename__ = "pbx_users"
+    __table_args__ = (UniqueConstraint("account_id", "pin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("pbx_accounts.id"))
+    pin: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))  # login, the user part of the SIP URI
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    is_operator: Mapped[bool] = mapped_column(default=True)
+    is_supervisor: Mapped[bool] = mapped_column(default=False)
+    recording: Mapped[bool] = mapped_column(default=False)
+
+    account: Mapped[PbxAccount] = relationship(back_populates="users")
+
+
+class PbxGroup(db.Model):
+    """A domain group (department) as ``users_info`` lists it."""
+
+    __tablename__ = "pbx_groups"
+    __table_args__ = (UniqueConstraint("account_id", "pin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("pbx_accounts.id"))
+    pin: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    distribution: Mapped[int | None]
+    member_pins: Mapped[list] = mapped_column(JSON, default=list)  # PBX order
+
+    account: Mapped[PbxAccount] = relationship(back_populates="groups")
+
+
+RING_STRATEGIES = ("sequential", "round_robin", "random", "pbx_group")
+
+
+class Widget(db.Model):
+    """A callback widget placed on one owner's site(s)."""
+
+    __tablename__ = "widgets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_key: Mapped[str] = mapped_column(
+        String(40), unique=True, default=lambda: new_public_id("wk_")
+    )
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    pbx_account_id: Mapped[int] = mapped_column(ForeignKey("pbx_accounts.id"))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    origins: Mapped[list] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(5), default="ru")
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)  # owner overrides of UI texts
+    privacy_policy_url: Mapped[str | None] = mapped_column(String(500))
+    color: Mapped[str] = mapped_column(String(16), default="#0b6bcb")
+    position: Mapped[str] = mapped_column(String(8), default="right")
+    ask_name: Mapped[bool] = mapped_column(default=True)
+    ring_strategy: Mapped[str] = mapped_column(String(16), default="sequential")
+    ring_timeout: Mapped[int] = mapped_column(default=25)  # seconds per operator
+    countdown_seconds: Mapped[int] = mapped_column(default=30)
+    rr_cursor: Mapped[int] = mapped_column(default=0)  # round-robin position
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[Owner] = relationship(back_populates="widgets")
+    pbx_account: Mapped[PbxAccount] = relationship()
+    offered_groups: Mapped[list[WidgetGroup]] = relationship(
+        back_populates="widget", cascade="all, delete-orphan", order_by="WidgetGroup.position"
+    )
+
+
+class WidgetGroup(db.Model):
+    """A department offered by a widget, with its visitor-facing label."""
+
+    __tablename__ = "widget_groups"
+    __table_args__ = (UniqueConstraint("widget_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    widget_id: Mapped[int] = mapped_column(ForeignKey("widgets.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("pbx_groups.id"))
+    label: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(default=0)
+
+    widget: Mapped[Widget] = relationship(back_populates="offered_groups")
+    group: Mapped[PbxGroup] = relationship()
+
+
+class CallbackRequest(db.Model):
+    """A visitor's request to be called back, with its consent record."""
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (Index("ix_callback_requests_phone_created", "phone", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The visitor's only handle on the request (status polling): 192 random bits.
+    handle: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(24)
+    )
+    widget_id: Mapped[int] = mapped_column(ForeignKey("widgets.id"), index=True)
+    widget_group_id: Mapped[int] = mapped_column(ForeignKey("widget_groups.id"))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    name: Mapped[str | None] = mapped_column(String(100))
+    page_url: Mapped[str | None] = mapped_column(String(1000))
+    origin: Mapped[str] = mapped_column(String(255))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    consent_text: Mapped[str] = mapped_column(Text)
+    consent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(24), default="queued", index=True)
+    operator_order: Mapped[list | None] = mapped_column(JSON)  # pins to try, decided once
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    connected_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    widget: Mapped[Widget] = relationship()
+    widget_group: Mapped[WidgetGroup] = relationship()
+    attempts: Mapped[list[CallAttempt]] = relationship(
+        back_populates="request", order_by="CallAttempt.seq", cascade="all, delete-orphan"
+    )
+
+
+class CallAttempt(db.Model):
+    """One ``call_back`` placed for a request: one operator, then the visitor."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (UniqueConstraint("request_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id"), index=True)
+    seq: Mapped[int]
+    operator_pin: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    stage: Mapped[str] = mapped_column(String(24), default="created")
+    # Furthest live stage seen, kept apart from ``stage`` because ``end`` may
+    # arrive before ``connected`` and the outcome depends on both.
+    reached_stage: Mapped[str] = mapped_column(String(24), default="created")
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    pbx_result: Mapped[str | None] = mapped_column(String(32))
+    pbx_message: Mapped[str | None] = mapped_column(String(500))
+    disconnect_reason: Mapped[str | None] = mapped_column(String(32))
+    is_record: Mapped[bool] = mapped_column(default=False)
+    answered: Mapped[bool | None]
+    duration: Mapped[int | None]
+    call_info: Mapped[dict | None] = mapped_column(JSON)
+    call_info_fetched: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]  # call_back sent
+    accepted_at: Mapped[datetime | None]  # call_back answered with a session_id
+    ended_at: Mapped[datetime | None]
+
+    request: Mapped[CallbackRequest] = relationship(back_populates="attempts")
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="attempt", order_by="CallEvent.id"
+    )
+
+
+class CallEvent(db.Model):
+    """A signed ``call_events`` webhook as received; duplicates are refused by the key."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (UniqueConstraint("pbx_account_id", "session_id", "state", "event_time"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pbx_account_id: Mapped[int] = mapped_column(ForeignKey("pbx_accounts.id"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id"), index=True)
+    session_id: Mapped[str] = mapped_column(String(128), index=True)
+    state: Mapped[str] = mapped_column(String(24))
+    event_time: Mapped[str] = mapped_column(String(32))  # the PBX's own timestamp string
+    payload: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    attempt: Mapped[CallAttempt | None] = relationship(back_populates="events")

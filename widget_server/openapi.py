@@ -1,0 +1,189 @@
+"""OpenAPI 3.1 description of the public widget API (served at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+
+_STATUSES = [
+    "queued",
+    "calling_operator",
+    "calling_visitor",
+    "connected",
+    "finished",
+    "no_operator",
+    "visitor_busy",
+    "visitor_no_answer",
+    "pbx_error",
+    "cancelled",
+]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def spec(server_url: str) -> dict[str, Any]:
+    key = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+    handle = {"name": "handle", "in": "path", "required": True, "schema": {"type": "string"}}
+    status_ok = {
+        "description": "Current status",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "widget_server public widget API",
+            "version": __version__,
+            "description": "Anonymous, cross-origin API used by embed.js. Requests must come "
+            "from one of the widget's allowed origins (Origin or Referer).",
+        },
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/api/v1/widgets/{key}/config": {
+                "get": {
+                    "summary": "Widget configuration and texts",
+                    "parameters": [key],
+                    "responses": {
+                        "200": {
+                            "description": "Config",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Config"}
+                                }
+                            },
+                        },
+                        "403": _error("Origin not allowed or widget paused"),
+                        "404": _error("Unknown widget"),
+                    },
+                }
+            },
+            "/api/v1/widgets/{key}/requests": {
+                "post": {
+                    "summary": "Ask for a call back",
+                    "parameters": [key],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "text/plain": {"schema": {"$ref": "#/components/schemas/NewRequest"}},
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/NewRequest"}
+                            },
+                        },
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "Accepted",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["handle", "status"],
+                                        "properties": {
+                                            "handle": {"type": "string"},
+                                            "status": {"$ref": "#/components/schemas/Status"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": _error("Malformed JSON"),
+                        "403": _error("Origin not allowed"),
+                        "404": _error("Unknown widget"),
+                        "413": _error("Body too large"),
+                        "422": _error("Invalid fields; `fields` maps field name to message"),
+                        "429": _error("Too many requests; see Retry-After"),
+                        "503": _error("Temporarily unavailable"),
+                    },
+                }
+            },
+            "/api/v1/requests/{handle}": {
+                "get": {
+                    "summary": "Live status of a request",
+                    "parameters": [handle],
+                    "responses": {
+                        "200": status_ok,
+                        "403": _error("Origin not allowed"),
+                        "404": _error("Unknown handle"),
+                        "429": _error("Polling too fast"),
+                    },
+                }
+            },
+            "/api/v1/requests/{handle}/cancel": {
+                "post": {
+                    "summary": "Cancel before anything rings",
+                    "parameters": [handle],
+                    "responses": {
+                        "200": status_ok,
+                        "404": _error("Unknown handle"),
+                        "409": _error("Too late to cancel"),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "retry_after": {"type": "integer"},
+                    },
+                },
+                "NewRequest": {
+                    "type": "object",
+                    "required": ["phone", "consent"],
+                    "properties": {
+                        "phone": {"type": "string", "maxLength": 32, "example": "+7 916 123-45-67"},
+                        "group": {"type": "string", "description": "Group id from the config"},
+                        "name": {"type": "string", "maxLength": 100},
+                        "consent": {"type": "boolean", "const": True},
+                        "page_url": {"type": "string", "maxLength": 1000},
+                    },
+                },
+                "Status": {
+                    "type": "object",
+                    "required": ["status", "final", "cancellable", "message"],
+                    "properties": {
+                        "status": {"type": "string", "enum": _STATUSES},
+                        "final": {"type": "boolean"},
+                        "cancellable": {"type": "boolean"},
+                        "message": {"type": "string"},
+                        "updated_at": {"type": "string"},
+                    },
+                },
+                "Config": {
+                    "type": "object",
+                    "required": ["key", "language", "groups", "texts"],
+                    "properties": {
+                        "key": {"type": "string"},
+                        "language": {"enum": ["ru", "en"]},
+                        "color": {"type": "string"},
+                        "position": {"enum": ["left", "right"]},
+                        "privacy_policy_url": {"type": ["string", "null"]},
+                        "ask_name": {"type": "boolean"},
+                        "countdown_seconds": {"type": "integer"},
+                        "poll_interval_ms": {"type": "integer"},
+                        "groups": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "label": {"type": "string"},
+                                },
+                            },
+                        },
+                        "texts": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                },
+            }
+        },
+    }

@@ -1,0 +1,357 @@
+"""The public widget API: config, callback requests, live status.
+
+Anonymous and cross-origin by design: no cookies, exact CORS answers for the
+widget's allowed origins, and a server-side origin check that refuses (and
+stores nothing) when the page is not one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_limiter.errors import RateLimitExceeded
+from limits import parse_many
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from . import ringing
+from .client_ip import client_network
+from .errors import error_response
+from .extensions import db, limiter
+from .models import CallbackRequest, Widget
+from .origins import request_origin
+from .phones import PhoneError, mask_phone, normalize_phone, number_key
+from .widget_texts import api_error, pick_language, ui_texts
+
+log = logging.getLogger(__name__)
+bp = Blueprint("widget", __name__, url_prefix="/api/v1")
+
+MAX_NAME = 100
+MAX_PAGE_URL = 1000
+
+
+# -- widget, origin and CORS -------------------------------------------------
+def _lang() -> str:
+    widget = g.get("widget")
+    return pick_language(widget.language if widget else request.args.get("lang"))
+
+
+def _load_widget(key: str) -> Widget | None:
+    widget = db.session.scalar(select(Widget).where(Widget.public_key == key))
+    g.widget = widget
+    return widget
+
+
+def _allowed_origin(widget: Widget) -> str | None:
+    origin = request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
+    if origin and origin in (widget.origins or []):
+        return origin
+    return None
+
+
+@bp.after_request
+def _cors(response):
+    """Name the exact allowed origin; never ``*``, never credentials."""
+    response.headers.add("Vary", "Origin")
+    origin = g.get("cors_origin")
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.pop("Set-Cookie", None)
+    return response
+
+
+def _guard(key: str):
+    """Resolve the widget and check the origin; return an error response or None."""
+    widget = _load_widget(key)
+    if widget is None:
+        return error_response(404, "widget_unknown", api_error(_lang(), "widget_unknown"))
+    origin = _allowed_origin(widget)
+    if origin is None:
+        log.info("widget %s: request from a disallowed origin refused", widget.id)
+        return error_response(403, "origin_not_allowed", api_error(_lang(), "origin_not_allowed"))
+    g.cors_origin = origin
+    if not widget.active:
+        return error_response(403, "widget_paused", api_error(_lang(), "widget_paused"))
+    return None
+
+
+@bp.route("/widgets/<key>/config", methods=["OPTIONS"])
+@bp.route("/widgets/<key>/requests", methods=["OPTIONS"])
+@limiter.exempt
+def preflight(key: str):
+    """CORS preflight for clients that send ``application/json``."""
+    error = _guard(key)
+    return error or ("", 204)
+
+
+@bp.route("/requests/<handle>", methods=["OPTIONS"])
+@bp.route("/requests/<handle>/cancel", methods=["OPTIONS"])
+@limiter.exempt
+def preflight_status(handle: str):
+    """CORS preflight for the status endpoints."""
+    req = _load_request(handle)
+    if req is None:
+        return error_response(404, "not_found", api_error(_lang(), "not_found"))
+    origin = _allowed_origin(req.widget)
+    if origin is None:
+        return error_response(403, "origin_not_allowed", api_error(_lang(), "origin_not_allowed"))
+    g.cors_origin = origin
+    return "", 204
+
+
+# -- config ------------------------------------------------------------------
+@bp.get("/widgets/<key>/config")
+@limiter.limit("60/minute")
+def widget_config(key: str):
+    """Everything the embed script needs to draw the widget."""
+    error = _guard(key)
+    if error:
+        return error
+    widget: Widget = g.widget
+    return jsonify(
+        {
+            "key": widget.public_key,
+            "language": pick_language(widget.language),
+            "color": widget.color,
+            "position": widget.position,
+            "privacy_policy_url": widget.privacy_policy_url,
+            "ask_name": widget.ask_name,
+            "countdown_seconds": widget.countdown_seconds,
+            "poll_interval_ms": current_app.config["STATUS_POLL_MS"],
+            "groups": [{"id": wg.group.pin, "label": wg.label} for wg in widget.offered_groups],
+            "texts": ui_texts(widget.language, widget.texts),
+        }
+    )
+
+
+# -- callback requests ---------------------------------------------------------
+def _ip_limit() -> str:
+    return current_app.config["RATELIMIT_IP"]
+
+
+def _ip_global_limit() -> str:
+    return current_app.config["RATELIMIT_IP_GLOBAL"]
+
+
+def _ip_and_widget_key() -> str:
+    return f"{client_network(request.remote_addr)}|{request.view_args.get('key', '')}"
+
+
+def _accepted(response) -> bool:
+    # Only requests we accepted count against the client: a visitor fixing a
+    # typo in their number is not punished for the first try.
+    return response.status_code == 202
+
+
+def _read_json() -> tuple[dict[str, Any] | None, Any]:
+    limit = current_app.config["MAX_BODY_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        return None, error_response(413, "too_large", api_error(_lang(), "too_large"))
+    request.max_content_length = limit
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return None, error_response(413, "too_large", api_error(_lang(), "too_large"))
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None, error_response(400, "bad_json", api_error(_lang(), "bad_json"))
+    if not isinstance(data, dict):
+        return None, error_response(400, "bad_json", api_error(_lang(), "bad_json"))
+    return data, None
+
+
+def _validate(widget: Widget, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    lang = _lang()
+    fields: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    try:
+        clean["phone"] = normalize_phone(data.get("phone"))
+    except PhoneError as exc:
+        fields["phone"] = api_error(
+            lang,
+            {"required": "phone_required", "not_allowed": "phone_not_allowed"}.get(
+                exc.code, "phone_invalid"
+            ),
+        )
+    if data.get("consent") is not True:
+        fields["consent"] = api_error(lang, "consent_required")
+    offered = widget.offered_groups
+    group_id = data.get("group")
+    if group_id in (None, "") and len(offered) == 1:
+        clean["widget_group"] = offered[0]
+    else:
+        match = next((wg for wg in offered if wg.group.pin == str(group_id)), None)
+        if match is None or not isinstance(group_id, str | int):
+            fields["group"] = api_error(lang, "group_unknown")
+        clean["widget_group"] = match
+    name = data.get("name")
+    if name not in (None, ""):
+        if not isinstance(name, str) or len(name.strip()) > MAX_NAME:
+            fields["name"] = api_error(lang, "name_too_long")
+        else:
+            clean["name"] = name.strip() or None
+    page_url = data.get("page_url")
+    if isinstance(page_url, str) and page_url.startswith(("http://", "https://")):
+        clean["page_url"] = page_url[:MAX_PAGE_URL]
+    return clean, fields
+
+
+def _number_limited(phone: str) -> int | None:
+    """Hit the per-number limits (all widgets); return seconds to wait when over."""
+    strategy = limiter.limiter
+    key = number_key(phone, current_app.config["SECRET_KEY"])
+    items = parse_many(current_app.config["RATELIMIT_NUMBER"])
+    waits = []
+    for item in items:
+        if not strategy.test(item, "number", key):
+            reset, _remaining = strategy.get_window_stats(item, "number", key)
+            waits.append(max(1, math.ceil(reset - time.time())))
+    if waits:
+        return max(waits)
+    for item in items:
+        strategy.hit(item, "number", key)
+    return None
+
+
+@bp.post("/widgets/<key>/requests")
+@limiter.limit(_ip_limit, key_func=_ip_and_widget_key, deduct_when=_accepted)
+@limiter.limit(_ip_global_limit, scope="ip-global", deduct_when=_accepted)
+def create_request(key: str):
+    """A visitor asks to be called back."""
+    error = _guard(key)
+    if error:
+        return error
+    widget: Widget = g.widget
+    data, error = _read_json()
+    if error:
+        return error
+    clean, fields = _validate(widget, data)
+    if fields:
+        return error_response(422, "validation", api_error(_lang(), "validation"), fields=fields)
+    wait = _number_limited(clean["phone"])
+    if wait is not None:
+        log.info("widget %s: number %s over its limit", widget.id, mask_phone(clean["phone"]))
+        response, status = error_response(
+            429, "rate_limited", api_error(_lang(), "rate_limited", seconds=wait), retry_after=wait
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response, status
+    texts = ui_texts(widget.language, widget.texts)
+    req = CallbackRequest(
+        widget=widget,
+        widget_group=clean["widget_group"],
+        phone=clean["phone"],
+        name=clean.get("name"),
+        page_url=clean.get("page_url"),
+        origin=g.cors_origin,
+        client_ip=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:300],
+        consent_text=texts["consent"],
+    )
+    try:
+        db.session.add(req)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("widget %s: could not store a request", widget.id)
+        return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
+    log.info("widget %s: request %s for %s accepted", widget.id, req.id, mask_phone(req.phone))
+    try:
+        current_app.extensions["queue"].place_next_call(req.id)
+    except Exception:
+        log.exception("request %s stored but could not be queued", req.id)
+        return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
+    return jsonify({"handle": req.handle, "status": ringing.status_view(req)}), 202
+
+
+# -- status ----------------------------------------------------------------------
+def _load_request(handle: str) -> CallbackRequest | None:
+    if not handle or len(handle) > 64:
+        return None
+    req = db.session.scalar(select(CallbackRequest).where(CallbackRequest.handle == handle))
+    g.widget = req.widget if req else None
+    return req
+
+
+def _status_guard(handle: str):
+    req = _load_request(handle)
+    if req is None:
+        return None, error_response(404, "not_found", api_error(_lang(), "not_found"))
+    origin = _allowed_origin(req.widget)
+    if origin is None:
+        return None, error_response(
+            403, "origin_not_allowed", api_error(_lang(), "origin_not_allowed")
+        )
+    g.cors_origin = origin
+    return req, None
+
+
+def _handle_key() -> str:
+    return request.view_args.get("handle", "")
+
+
+@bp.get("/requests/<handle>")
+@limiter.limit("40/10second", key_func=_handle_key)
+def request_status(handle: str):
+    """Live status of a request, by its unguessable handle."""
+    req, error = _status_guard(handle)
+    if error:
+        return error
+    return jsonify(ringing.status_view(req))
+
+
+@bp.post("/requests/<handle>/cancel")
+@limiter.limit("10/minute", key_func=_handle_key)
+def cancel_request(handle: str):
+    """Cancel a request while nothing is ringing yet."""
+    req, error = _status_guard(handle)
+    if error:
+        return error
+    if not ringing.cancel(req.id):
+        return error_response(409, "too_late", api_error(_lang(), "too_late"))
+    db.session.refresh(req)
+    return jsonify(ringing.status_view(req))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limited(exc: RateLimitExceeded):
+    key = (request.view_args or {}).get("key")
+    if key and g.get("widget") is None:
+        widget = _load_widget(key)
+        if widget is not None:
+            g.cors_origin = _allowed_origin(widget)
+    handle = (request.view_args or {}).get("handle")
+    if handle and g.get("widget") is None:
+        req = _load_request(handle)
+        if req is not None:
+            g.cors_origin = _allowed_origin(req.widget)
+    current = limiter.current_limit
+    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    response, status = error_response(
+        429, "rate_limited", api_error(_lang(), "rate_limited", seconds=wait), retry_after=wait
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response, status
+
+
+@bp.get("/openapi.json")
+@limiter.exempt
+def openapi():
+    """The widget API described for clients and tools."""
+    from .openapi import spec
+
+    return jsonify(spec(current_app.config["PUBLIC_URL"]))

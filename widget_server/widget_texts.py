@@ -1,0 +1,147 @@
+"""Every visitor-facing string of the widget, in Russian and English.
+
+The server sends the texts with the widget config, so an owner can override
+any of them per widget, and error messages from the API match the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGES = ("ru", "en")
+
+UI_TEXTS: dict[str, dict[str, str]] = {
+    "ru": {
+        "button": "Перезвоните мне",
+        "title": "Мы перезвоним вам",
+        "intro": "Оставьте номер — оператор позвонит в течение минуты.",
+        "phone_label": "Ваш телефон",
+        "phone_placeholder": "+7 (___) ___-__-__",
+        "name_label": "Имя (необязательно)",
+        "group_label": "Отдел",
+        "consent": "Я даю согласие на обработку моего номера телефона и имени, чтобы мне перезвонили.",
+        "policy_link": "Политика конфиденциальности",
+        "submit": "Жду звонка",
+        "sending": "Отправляем…",
+        "cancel": "Отменить звонок",
+        "close": "Закрыть",
+        "countdown": "Позвоним в течение {seconds} с",
+        "again": "Заказать звонок ещё раз",
+        "error_network": "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.",
+        "error_phone_required": "Введите номер телефона",
+        "error_phone_invalid": "Проверьте номер: нужен российский номер, 10 цифр после +7",
+        "error_consent": "Чтобы мы могли позвонить, нужно ваше согласие",
+        "error_rate_limited": "Слишком много запросов. Попробуйте через {seconds} с.",
+    },
+    "en": {
+        "button": "Call me back",
+        "title": "We will call you back",
+        "intro": "Leave your number and an operator will call you within a minute.",
+        "phone_label": "Your phone number",
+        "phone_placeholder": "+7 (___) ___-__-__",
+        "name_label": "Name (optional)",
+        "group_label": "Department",
+        "consent": "I agree to the processing of my phone number and name so that I can be called back.",
+        "policy_link": "Privacy policy",
+        "submit": "Call me",
+        "sending": "Sending…",
+        "cancel": "Cancel the call",
+        "close": "Close",
+        "countdown": "We will call within {seconds} s",
+        "again": "Request another call",
+        "error_network": "Cannot reach the server. Check your connection and try again.",
+        "error_phone_required": "Enter your phone number",
+        "error_phone_invalid": "Check the number: a Russian number with 10 digits after +7 is needed",
+        "error_consent": "We need your consent to call you",
+        "error_rate_limited": "Too many requests. Try again in {seconds} s.",
+    },
+}
+
+STATUS_MESSAGES: dict[str, dict[str, str]] = {
+    "ru": {
+        "queued": "Заявка принята, сейчас позвоним…",
+        "calling_operator": "Соединяем с оператором…",
+        "calling_visitor": "Оператор на линии — звоним вам, возьмите трубку.",
+        "connected": "Идёт разговор.",
+        "finished": "Звонок завершён. Спасибо!",
+        "no_operator": "Сейчас все операторы заняты. Мы сохранили заявку и перезвоним, как только освободимся.",
+        "visitor_busy": "Ваш номер был занят. Мы сохранили заявку — можно заказать звонок ещё раз.",
+        "visitor_no_answer": "Мы звонили, но вы не ответили. Можно заказать звонок ещё раз.",
+        "pbx_error": "Телефонная станция не ответила. Заявка сохранена — вам перезвонят.",
+        "cancelled": "Звонок отменён.",
+    },
+    "en": {
+        "queued": "Request received, calling shortly…",
+        "calling_operator": "Connecting you to an operator…",
+        "calling_visitor": "An operator is on the line — we are calling you now, please pick up.",
+        "connected": "You are talking to the operator.",
+        "finished": "The call has ended. Thank you!",
+        "no_operator": "All operators are busy right now. We kept your request and will call you back.",
+        "visitor_busy": "Your line was busy. We kept your request — you can ask for another call.",
+        "visitor_no_answer": "We called but nobody answered. You can ask for another call.",
+        "pbx_error": "The phone system did not respond. Your request is saved and you will be called back.",
+        "cancelled": "The call was cancelled.",
+    },
+}
+
+API_ERRORS: dict[str, dict[str, str]] = {
+    "ru": {
+        "validation": "Проверьте выделенные поля.",
+        "phone_required": UI_TEXTS["ru"]["error_phone_required"],
+        "phone_invalid": UI_TEXTS["ru"]["error_phone_invalid"],
+        "phone_not_allowed": "На этот номер мы позвонить не можем: нужен российский мобильный или городской номер.",
+        "consent_required": UI_TEXTS["ru"]["error_consent"],
+        "group_unknown": "Выберите отдел из списка.",
+        "name_too_long": "Имя слишком длинное (не больше 100 символов).",
+        "page_url_invalid": "Некорректный адрес страницы.",
+        "bad_json": "Запрос повреждён. Обновите страницу и попробуйте ещё раз.",
+        "too_large": "Слишком большой запрос.",
+        "origin_not_allowed": "Этот сайт не может использовать виджет.",
+        "widget_unknown": "Виджет не найден.",
+        "widget_paused": "Заказ звонка временно недоступен.",
+        "rate_limited": "Слишком много запросов. Попробуйте через {seconds} с.",
+        "too_late": "Звонок уже идёт — отменить его нельзя.",
+        "not_found": "Заявка не найдена.",
+        "unavailable": "Сервис временно недоступен. Попробуйте через минуту.",
+    },
+    "en": {
+        "validation": "Please check the highlighted fields.",
+        "phone_required": UI_TEXTS["en"]["error_phone_required"],
+        "phone_invalid": UI_TEXTS["en"]["error_phone_invalid"],
+        "phone_not_allowed": "We cannot call this number: a Russian mobile or landline number is needed.",
+        "consent_required": UI_TEXTS["en"]["error_consent"],
+        "group_unknown": "Choose a department from the list.",
+        "name_too_long": "The name is too long (100 characters at most).",
+        "page_url_invalid": "The page address is not valid.",
+        "bad_json": "The request is damaged. Reload the page and try again.",
+        "too_large": "The request is too large.",
+        "origin_not_allowed": "This site may not use the widget.",
+        "widget_unknown": "Widget not found.",
+        "widget_paused": "Call-back requests are paused for now.",
+        "rate_limited": "Too many requests. Try again in {seconds} s.",
+        "too_late": "The call is already under way and cannot be cancelled.",
+        "not_found": "Request not found.",
+        "unavailable": "The service is temporarily unavailable. Try again in a minute.",
+    },
+}
+
+
+def pick_language(language: str | None) -> str:
+    return language if language in LANGUAGES else "ru"
+
+
+def ui_texts(language: str, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The widget's texts: defaults for the language, then the owner's overrides."""
+    texts = dict(UI_TEXTS[pick_language(language)])
+    for key, value in (overrides or {}).items():
+        if key in texts and isinstance(value, str) and value.strip():
+            texts[key] = value
+    return texts
+
+
+def status_message(language: str, status: str) -> str:
+    return STATUS_MESSAGES[pick_language(language)].get(status, status)
+
+
+def api_error(language: str, code: str, **params: object) -> str:
+    return API_ERRORS[pick_language(language)][code].format(**params)
