@@ -1,0 +1,220 @@
+"""Everything the simulator remembers, in one object guarded by one lock."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .scenarios import ONCE_WINDOW_SECONDS
+from .settings import RUNTIME_KEYS, coerce
+
+
+@dataclass
+class Call:
+    """One call_back session and what has been played of it so far."""
+
+    session_id: str
+    scenario: str  # the SCENARIOS name chosen by the number
+    script: str  # what is actually played (operator_no_answer_once resolves to one)
+    operator_pin: str
+    operator_login: str
+    group_pin: str | None
+    visitor: str
+    request_number: str
+    recording: bool
+    time_scale: float
+    created: float = field(default_factory=time.time)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    log: list[tuple[float, str, str]] = field(default_factory=list)
+    started_at: float | None = None
+    connected_at: float | None = None
+    disconnected_at: float | None = None
+    ended: bool = False
+    is_record: bool = False
+
+    def sim_seconds(self, start: float | None, end: float | None) -> int:
+        """Real elapsed time converted back to simulated whole seconds."""
+        if start is None or end is None:
+            return 0
+        return max(0, round((end - start) / self.time_scale))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "scenario": self.scenario,
+            "script": self.script,
+            "operator_pin": self.operator_pin,
+            "operator_login": self.operator_login,
+            "group_pin": self.group_pin,
+            "visitor": self.visitor,
+            "request_number": self.request_number,
+            "created": self.created,
+            "ended": self.ended,
+            "answered": self.connected_at is not None,
+            "is_record": self.is_record,
+            "events": [dict(event) for event in self.events],
+        }
+
+
+@dataclass
+class RecordLink:
+    """A one-time recording download link."""
+
+    token: str
+    digits: str
+    session_id: str
+    created: float
+    ip: str | None
+    used: bool = False
+
+
+class SimState:
+    """Requests, calls and record links, plus the stop switch for background threads."""
+
+    def __init__(self, config: dict[str, Any]):
+        self.lock = threading.Lock()
+        # Set by shutdown(): wakes the slow scenario and stops every playing call.
+        self.stop_event = threading.Event()
+        self.config = config
+        self.requests: list[dict[str, Any]] = []
+        self.calls: dict[str, Call] = {}
+        self.records: dict[str, RecordLink] = {}
+        self.first_seen: dict[str, float] = {}
+
+    # -- config ---------------------------------------------------------------
+    def setting(self, key: str) -> Any:
+        with self.lock:
+            return self.config[key]
+
+    def update_config(self, changes: dict[str, Any]) -> None:
+        """Apply run-time changes (keys case-insensitive); raise ValueError on bad input."""
+        coerced = {}
+        for key, value in changes.items():
+            upper = key.upper()
+            if upper not in RUNTIME_KEYS:
+                raise ValueError(f"setting cannot be changed at run time: {key}")
+            coerced[upper] = coerce(upper, value)
+        with self.lock:
+            self.config.update(coerced)
+
+    # -- requests -------------------------------------------------------------
+    def record_request(self, method: str, body: Any, signature_ok: bool) -> dict[str, Any]:
+        entry = {"method": method, "time": time.time(), "body": body, "signature_ok": signature_ok}
+        with self.lock:
+            self.requests.append(entry)
+        return entry
+
+    def requests_snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(entry) for entry in self.requests]
+
+    # -- calls ----------------------------------------------------------------
+    def first_call_for(self, digits: str) -> bool:
+        """True the first time a number is seen (again after ONCE_WINDOW_SECONDS)."""
+        now = time.time()
+        with self.lock:
+            seen = self.first_seen.get(digits)
+            if seen is not None and now - seen < ONCE_WINDOW_SECONDS:
+                return False
+            self.first_seen[digits] = now
+            return True
+
+    def add_call(self, call: Call) -> None:
+        with self.lock:
+            self.calls[call.session_id] = call
+
+    def get_call(self, session_id: str) -> Call | None:
+        with self.lock:
+            return self.calls.get(session_id)
+
+    def calls_snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [call.as_dict() for call in self.calls.values()]
+
+    def call_info(self, session_id: str) -> dict[str, Any] | None:
+        """The call_info ``info`` object, or None for an unknown session."""
+        domain = self.setting("DOMAIN")
+        with self.lock:
+            call = self.calls.get(session_id)
+            if call is None:
+                return None
+            origin = call.started_at or call.created
+            session_log = "".join(
+                f"{call.sim_seconds(origin, at)}:{code}:{party};" for at, code, party in call.log
+            )
+            answered = call.ended and call.connected_at is not None
+            return {
+                "call_type": 3,
+                "direction": 2,
+                "state": 1 if answered else 2,
+                "orig_number": f"sip:{call.operator_login}@{domain}",
+                "orig_pin": call.operator_pin,
+                "dest_number": call.visitor,
+                "answering_sipuri": (
+                    f"sip:{call.visitor}@{domain}" if call.connected_at is not None else None
+                ),
+                "answering_pin": "",
+                "start_call_date": str(int(call.created)),
+                "duration": (
+                    call.sim_seconds(call.connected_at, call.disconnected_at) if call.ended else 0
+                ),
+                "session_log": session_log,
+                "is_voicemail": False,
+                "is_record": call.is_record if call.ended else False,
+                "is_fax": False,
+                "status_code": "0",
+                "status_string": "",
+            }
+
+    # -- records --------------------------------------------------------------
+    def issue_record_link(self, session_id: str, ip: str | None) -> RecordLink | None:
+        """A fresh one-time link if the call ended with a recording, else None."""
+        with self.lock:
+            call = self.calls.get(session_id)
+            if call is None or not (call.ended and call.is_record):
+                return None
+            link = RecordLink(
+                token=secrets.token_hex(16),
+                digits=str(secrets.randbelow(10**9)).zfill(9),
+                session_id=session_id,
+                created=time.time(),
+                ip=ip or None,
+            )
+            self.records[link.token] = link
+            return link
+
+    def take_record_link(self, token: str, digits: str, remote_ip: str | None) -> str:
+        """Consume a link: "ok", "gone" (unknown, used or expired) or "forbidden" (wrong IP)."""
+        ttl = self.setting("RECORD_TTL_SECONDS")
+        with self.lock:
+            link = self.records.get(token)
+            if link is None or link.digits != digits or link.used:
+                return "gone"
+            if time.time() - link.created > ttl:
+                return "gone"
+            if link.ip and link.ip != remote_ip:
+                return "forbidden"
+            link.used = True
+            return "ok"
+
+    # -- lifecycle ------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything and stop calls still playing."""
+        with self.lock:
+            for call in self.calls.values():
+                call.cancel.set()
+            self.requests.clear()
+            self.calls.clear()
+            self.records.clear()
+            self.first_seen.clear()
+
+    def shutdown(self) -> None:
+        """Stop playing calls and wake a stalled call_back, promptly."""
+        self.stop_event.set()
+        with self.lock:
+            for call in self.calls.values():
+                call.cancel.set()
