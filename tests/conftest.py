@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from widget_server import create_app, provisioning
 from widget_server.database import upgrade_to_head
-from widget_server.extensions import db, limiter
+from widget_server.extensions import limiter
 from widget_server.pbx_sim import start_sim_thread
 from widget_server.sample_shop import create_shop_app
 from widget_server.tasks import start_consumer_threads
@@ -73,8 +73,9 @@ class ServerThread:
 
     def __init__(self, wsgi_app):
         self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -102,19 +103,26 @@ class Stack:
     def sim_url(self) -> str:
         return self.sim.url
 
-    def submit(self, phone: str, group: str | None = "101", *, origin: str | None = None,
-               **extra: Any) -> requests.Response:
+    def submit(
+        self, phone: str, group: str | None = "101", *, origin: str | None = None, **extra: Any
+    ) -> requests.Response:
         body = {"phone": phone, "consent": True, "page_url": f"{self.shop_url}/"}
         if group is not None:
             body["group"] = group
         body.update(extra)
         return self.session.post(
-            f"{self.service_url}/api/v1/widgets/{self.widget_key}/requests", json=body,
-            headers={"Origin": origin or self.shop_url}, timeout=10)
+            f"{self.service_url}/api/v1/widgets/{self.widget_key}/requests",
+            json=body,
+            headers={"Origin": origin or self.shop_url},
+            timeout=10,
+        )
 
     def status(self, handle: str) -> dict[str, Any]:
-        response = self.session.get(f"{self.service_url}/api/v1/requests/{handle}",
-                                    headers={"Origin": self.shop_url}, timeout=10)
+        response = self.session.get(
+            f"{self.service_url}/api/v1/requests/{handle}",
+            headers={"Origin": self.shop_url},
+            timeout=10,
+        )
         response.raise_for_status()
         return response.json()
 
@@ -145,39 +153,63 @@ class Stack:
         raise AssertionError(f"timed out waiting for {message}")
 
 
-def build_stack(tmp_path: Path, *, time_scale: float = 0.02, ring_timeout: int = 5,
-                ring_strategy: str = "sequential", sim_overrides: dict | None = None,
-                app_overrides: dict | None = None):
-    sim_config = {"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": time_scale,
-                  "SLOW_SECONDS": 3}
+def build_stack(
+    tmp_path: Path,
+    *,
+    time_scale: float = 0.02,
+    ring_timeout: int = 5,
+    ring_strategy: str = "sequential",
+    sim_overrides: dict | None = None,
+    app_overrides: dict | None = None,
+):
+    sim_config = {
+        "CLIENT_ID": SIM_CLIENT_ID,
+        "SIGN_KEY": SIM_SIGN_KEY,
+        "TIME_SCALE": time_scale,
+        "SLOW_SECONDS": 3,
+    }
     sim_config.update(sim_overrides or {})
     sim = start_sim_thread(sim_config)
     placeholder = ServerThread(lambda env, start: [])  # reserve the port first
     service_port = placeholder.server.server_port
     placeholder.stop()
     service_url = f"http://127.0.0.1:{service_port}"
-    overrides = {"PUBLIC_URL": service_url, "PBX_TIMEOUT": 1.5, "PBX_CONNECT_TIMEOUT": 1.0,
-                 "RATELIMIT_NUMBER": "100/minute", "RATELIMIT_IP": "1000/minute",
-                 "RATELIMIT_IP_GLOBAL": "1000/minute"}
+    overrides = {
+        "PUBLIC_URL": service_url,
+        "PBX_TIMEOUT": 1.5,
+        "PBX_CONNECT_TIMEOUT": 1.0,
+        "RATELIMIT_NUMBER": "100/minute",
+        "RATELIMIT_IP": "1000/minute",
+        "RATELIMIT_IP_GLOBAL": "1000/minute",
+    }
     overrides.update(app_overrides or {})
     app = make_app(tmp_path, **overrides)
     with app.app_context():
         owner = provisioning.create_owner("owner@example.com", "correct horse")
-        account = provisioning.add_pbx(owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY,
-                                       "demo.cloudpbx.rt.ru")
-        requests.post(f"{sim.url}/_sim/config",
-                      json={"webhook_base": provisioning.webhook_base(account)}, timeout=5)
+        account = provisioning.add_pbx(
+            owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru"
+        )
+        requests.post(
+            f"{sim.url}/_sim/config",
+            json={"webhook_base": provisioning.webhook_base(account)},
+            timeout=5,
+        )
         provisioning.sync_groups(account)
         service = make_server("127.0.0.1", service_port, app, threaded=True)
-        threading.Thread(target=service.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=service.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         shop_holder: dict[str, Any] = {}
         widget_key_holder: dict[str, str] = {}
         shop = ServerThread(lambda env, start: shop_holder["app"](env, start))
-        widget = provisioning.add_widget(account, [shop.url], [("101", "Отдел продаж"),
-                                                               ("102", "Сервис")],
-                                         ring_timeout=ring_timeout, ring_strategy=ring_strategy,
-                                         privacy_policy_url=f"{shop.url}/privacy")
+        widget = provisioning.add_widget(
+            account,
+            [shop.url],
+            [("101", "Отдел продаж"), ("102", "Сервис")],
+            ring_timeout=ring_timeout,
+            ring_strategy=ring_strategy,
+            privacy_policy_url=f"{shop.url}/privacy",
+        )
         widget_key_holder["key"] = widget.public_key
         shop_holder["app"] = create_shop_app(service_url, widget.public_key)
         public_id = account.public_id

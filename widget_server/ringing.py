@@ -113,6 +113,17 @@ def status_view(req: CallbackRequest) -> dict[str, Any]:
     }
 
 
+def queued_view(language: str) -> dict[str, Any]:
+    """The status of a request just accepted."""
+    return {
+        "status": "queued",
+        "final": False,
+        "cancellable": True,
+        "message": status_message(language, "queued"),
+        "updated_at": utcnow().isoformat(timespec="seconds") + "Z",
+    }
+
+
 def operator_order(req: CallbackRequest) -> list[str]:
     """The pins to ring, decided once per request by the widget's strategy."""
     widget: Widget = req.widget

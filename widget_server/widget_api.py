@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import secrets
 import time
 from typing import Any
 
@@ -18,13 +19,14 @@ from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import ringing
 from .client_ip import client_network
 from .errors import error_response
 from .extensions import db, limiter
-from .models import CallbackRequest, Widget
+from .models import CallbackRequest, Widget, WidgetGroup
 from .origins import request_origin
 from .phones import PhoneError, mask_phone, normalize_phone, number_key
 from .widget_texts import api_error, pick_language, ui_texts
@@ -43,7 +45,14 @@ def _lang() -> str:
 
 
 def _load_widget(key: str) -> Widget | None:
-    widget = db.session.scalar(select(Widget).where(Widget.public_key == key))
+    if not key or len(key) > 64:
+        g.widget = None
+        return None
+    widget = db.session.scalar(
+        select(Widget)
+        .where(Widget.public_key == key)
+        .options(selectinload(Widget.offered_groups).joinedload(WidgetGroup.group))
+    )
     g.widget = widget
     return widget
 
@@ -251,7 +260,9 @@ def create_request(key: str):
         response.headers["Retry-After"] = str(wait)
         return response, status
     texts = ui_texts(widget.language, widget.texts)
+    handle = secrets.token_urlsafe(24)
     req = CallbackRequest(
+        handle=handle,
         widget=widget,
         widget_group=clean["widget_group"],
         phone=clean["phone"],
@@ -264,18 +275,25 @@ def create_request(key: str):
     )
     try:
         db.session.add(req)
+        db.session.flush()
+        answer_id = req.id
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("widget %s: could not store a request", widget.id)
         return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
-    log.info("widget %s: request %s for %s accepted", widget.id, req.id, mask_phone(req.phone))
+    # Built before the commit expires the object, so answering costs no extra query.
+    answer = {"handle": handle, "status": ringing.queued_view(widget.language)}
+    request_id = answer_id
+    log.info(
+        "widget %s: request %s for %s accepted", widget.id, request_id, mask_phone(clean["phone"])
+    )
     try:
-        current_app.extensions["queue"].place_next_call(req.id)
+        current_app.extensions["queue"].place_next_call(request_id)
     except Exception:
-        log.exception("request %s stored but could not be queued", req.id)
+        log.exception("request %s stored but could not be queued", request_id)
         return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
-    return jsonify({"handle": req.handle, "status": ringing.status_view(req)}), 202
+    return jsonify(answer), 202
 
 
 # -- status ----------------------------------------------------------------------

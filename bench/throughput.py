@@ -1,0 +1,66 @@
+"""Requests per second of creating a callback request vs a bare Flask JSON endpoint.
+
+Both run under the same gunicorn settings (gthread, WIDGET_WORKERS=1, 8 threads) and are
+loaded by wrk over loopback for a bounded time. Run: python bench/throughput.py [seconds]
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from stack import ROOT, BenchStack, free_port, wait_for
+
+BENCH = Path(__file__).resolve().parent
+
+
+def wrk(url: str, seconds: int, headers: dict[str, str]) -> dict[str, float]:
+    cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(BENCH / "submit.lua")]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"),
+            "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("wrk is needed: apt-get install wrk")
+        return 1
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    port = free_port()
+    bare = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", "8",
+                             "-b", f"127.0.0.1:{port}", "--chdir", str(BENCH), "bare_app:app"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/")
+        baseline = wrk(f"http://127.0.0.1:{port}/json", seconds, {})
+    finally:
+        bare.terminate()
+        bare.wait(timeout=15)
+    stack = BenchStack(time_scale=0.05).start()
+    try:
+        submit = wrk(f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests", seconds,
+                     {"Origin": stack.shop_url})
+    finally:
+        stack.stop()
+    print(f"bare Flask JSON endpoint : {baseline['rps']:8.1f} req/s  p50 {baseline['p50_ms']:.1f} ms  "
+          f"p99 {baseline['p99_ms']:.1f} ms")
+    print(f"create callback request  : {submit['rps']:8.1f} req/s  p50 {submit['p50_ms']:.1f} ms  "
+          f"p99 {submit['p99_ms']:.1f} ms  non-2xx {int(submit['non_2xx'])}")
+    print(f"ratio (submit / bare)    : {submit['rps'] / baseline['rps']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
