@@ -84,7 +84,6 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     "QUEUE_WORKERS": (_positive_int, 2, "Task-queue worker threads started by `run`/`worker`."),
     "PBX_CONNECT_TIMEOUT": (_positive_float, 3.0, "Seconds to connect to the PBX API."),
     "PBX_TIMEOUT": (_positive_float, 10.0, "Seconds to wait for a PBX API answer."),
-    "EGRESS_IP": (_text, None, "This server's public IP (recording links are bound to it)."),
     "TRUSTED_PROXIES": (_non_negative_int, 0, "Reverse proxies in front of the app (ProxyFix)."),
     "RATELIMIT_IP": (_limits, "3/10minute;10/hour", "Callback requests per client IP per widget."),
     "RATELIMIT_IP_GLOBAL": (_limits, "20/hour", "Callback requests per client IP, all widgets."),

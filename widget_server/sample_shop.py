@@ -50,6 +50,10 @@ def create_shop_app(
     def css():
         return Response(SHOP_CSS, mimetype="text/css")
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return Response(status=204)
+
     @app.get("/privacy")
     def privacy():
         return render_template("sample_shop/privacy.html")
