@@ -15,8 +15,14 @@ import time
 import requests
 from stack import BenchStack, percentile
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Which simulator event should make the page show which status.
 EVENT_TO_STATUS = {"connected": "connected", "end": "finished"}
 
@@ -27,14 +33,21 @@ def send_to_pbx(stack: BenchStack, calls: int) -> list[float]:
     for i in range(calls):
         number = f"+7916{5000000 + i:07d}"
         sent = time.time()
-        response = session.post(f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests",
-                                json={"phone": number, "consent": True, "group": "101"},
-                                headers={"Origin": stack.shop_url}, timeout=10)
+        response = session.post(
+            f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests",
+            json={"phone": number, "consent": True, "group": "101"},
+            headers={"Origin": stack.shop_url},
+            timeout=10,
+        )
         response.raise_for_status()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            hits = [r for r in session.get(f"{stack.sim_url}/_sim/requests", timeout=5).json()
-                    if r["method"] == "call_back" and (r.get("body") or {}).get("request_number") == number]
+            hits = [
+                r
+                for r in session.get(f"{stack.sim_url}/_sim/requests", timeout=5).json()
+                if r["method"] == "call_back"
+                and (r.get("body") or {}).get("request_number") == number
+            ]
             if hits:
                 latencies.append(hits[0]["time"] - sent)
                 break
@@ -54,7 +67,7 @@ def event_to_page(stack: BenchStack, calls: int) -> dict[str, list[float]]:
         for i in range(calls):
             number = f"916{6000000 + i:07d}"
             page.goto(f"{stack.shop_url}/")
-            page.wait_for_selector("callback-widget")
+            page.wait_for_selector("callback-widget .cbw-fab")
             page.evaluate("""() => {
                 window.__seen = {};
                 const host = document.querySelector('callback-widget');
@@ -67,7 +80,9 @@ def event_to_page(stack: BenchStack, calls: int) -> dict[str, list[float]]:
             page.fill("input[type=tel]", number)
             page.check("input[type=checkbox]")
             page.click("button[type=submit]")
-            page.wait_for_function("() => window.__seen && 'finished' in window.__seen", timeout=30000)
+            page.wait_for_function(
+                "() => window.__seen && 'finished' in window.__seen", timeout=30000
+            )
             seen = page.evaluate("() => window.__seen")
             calls_now = requests.get(f"{stack.sim_url}/_sim/calls", timeout=5).json()
             call = next(c for c in calls_now if str(c.get("visitor", "")).endswith(number))
@@ -80,7 +95,9 @@ def event_to_page(stack: BenchStack, calls: int) -> dict[str, list[float]]:
 
 def report(label: str, values: list[float]) -> None:
     ms = [v * 1000 for v in values]
-    print(f"{label:<38} p50 {percentile(ms, 50):7.1f} ms   p95 {percentile(ms, 95):7.1f} ms   (n={len(ms)})")
+    print(
+        f"{label:<38} p50 {percentile(ms, 50):7.1f} ms   p95 {percentile(ms, 95):7.1f} ms   (n={len(ms)})"
+    )
 
 
 def main() -> int:

@@ -47,17 +47,30 @@ class BenchStack:
         self.service_port, self.sim_port = free_port(), free_port()
         self.service_url = f"http://127.0.0.1:{self.service_port}"
         self.sim_url = f"http://127.0.0.1:{self.sim_port}"
-        self.env = dict(os.environ, WIDGET_INSTANCE_PATH=str(self.tmp),
-                        WIDGET_SECRET_KEY="bench-" + "k" * 40, WIDGET_PUBLIC_URL=self.service_url,
-                        WIDGET_LOG_LEVEL="WARNING", WIDGET_RATELIMIT_NUMBER="100000/minute",
-                        WIDGET_RATELIMIT_IP="1000000/minute", WIDGET_RATELIMIT_IP_GLOBAL="1000000/minute")
+        self.env = dict(
+            os.environ,
+            WIDGET_INSTANCE_PATH=str(self.tmp),
+            WIDGET_SECRET_KEY="bench-" + "k" * 40,
+            WIDGET_PUBLIC_URL=self.service_url,
+            WIDGET_LOG_LEVEL="WARNING",
+            WIDGET_RATELIMIT_NUMBER="100000/minute",
+            WIDGET_RATELIMIT_IP="1000000/minute",
+            WIDGET_RATELIMIT_IP_GLOBAL="1000000/minute",
+        )
         self.env.update(extra_env or {})
         self.time_scale = time_scale
         self.children: list[subprocess.Popen] = []
 
     def _cli(self, *args: str, stdin: str | None = None) -> str:
-        out = subprocess.run([*CLI, *args], env=self.env, input=stdin, capture_output=True, text=True,
-                             check=True, cwd=ROOT)
+        out = subprocess.run(
+            [*CLI, *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
         return out.stdout
 
     def start(self) -> BenchStack:
@@ -65,28 +78,69 @@ class BenchStack:
 
         self._cli("init-db")
         self._cli("create-owner", "bench@example.com", stdin="bench-password\n")
-        out = self._cli("add-pbx", "--owner", "bench@example.com", "--api-url", self.sim_url,
-                        "--client-id", CLIENT_ID, "--sign-key", SIGN_KEY, "--domain", "demo.cloudpbx.rt.ru")
+        out = self._cli(
+            "add-pbx",
+            "--owner",
+            "bench@example.com",
+            "--api-url",
+            self.sim_url,
+            "--client-id",
+            CLIENT_ID,
+            "--sign-key",
+            SIGN_KEY,
+            "--domain",
+            "demo.cloudpbx.rt.ru",
+        )
         pbx_id = out.split("PBX account id:")[1].split()[0]
         hook = out.split("(Адрес внешней системы):")[1].split()[0]
-        sim_env = dict(self.env, WIDGET_SIM_CLIENT_ID=CLIENT_ID, WIDGET_SIM_SIGN_KEY=SIGN_KEY,
-                       WIDGET_SIM_DOMAIN="demo.cloudpbx.rt.ru", WIDGET_SIM_WEBHOOK_BASE=hook,
-                       WIDGET_SIM_TIME_SCALE=str(self.time_scale))
-        self.children.append(subprocess.Popen([*CLI, "pbx-sim", "--port", str(self.sim_port)],
-                                              env=sim_env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL))
+        sim_env = dict(
+            self.env,
+            WIDGET_SIM_CLIENT_ID=CLIENT_ID,
+            WIDGET_SIM_SIGN_KEY=SIGN_KEY,
+            WIDGET_SIM_DOMAIN="demo.cloudpbx.rt.ru",
+            WIDGET_SIM_WEBHOOK_BASE=hook,
+            WIDGET_SIM_TIME_SCALE=str(self.time_scale),
+        )
+        self.children.append(
+            subprocess.Popen(
+                [*CLI, "pbx-sim", "--port", str(self.sim_port)],
+                env=sim_env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         wait_for(f"{self.sim_url}/_sim/calls")
         self._cli("sync-groups", pbx_id)
         shop_port = free_port()
         self.shop_url = f"http://127.0.0.1:{shop_port}"
-        out = self._cli("add-widget", "--pbx", pbx_id, "--origin", self.shop_url, "--group",
-                        "101=Отдел продаж", "--group", "102=Сервис")
+        out = self._cli(
+            "add-widget",
+            "--pbx",
+            pbx_id,
+            "--origin",
+            self.shop_url,
+            "--group",
+            "101=Отдел продаж",
+            "--group",
+            "102=Сервис",
+        )
         self.widget_key = out.split("Widget key:")[1].split()[0]
-        self.children.append(subprocess.Popen([*CLI, "run", "--port", str(self.service_port)],
-                                              env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL))
-        shop = make_server("127.0.0.1", shop_port, create_shop_app(self.service_url, self.widget_key),
-                           threaded=True)
+        self.children.append(
+            subprocess.Popen(
+                [*CLI, "run", "--port", str(self.service_port)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        shop = make_server(
+            "127.0.0.1",
+            shop_port,
+            create_shop_app(self.service_url, self.widget_key),
+            threaded=True,
+        )
         threading.Thread(target=shop.serve_forever, daemon=True).start()
         wait_for(f"{self.service_url}/embed.js")
         return self

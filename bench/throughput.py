@@ -21,7 +21,9 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> dict[str, float]:
     cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(BENCH / "submit.lua")]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    out = subprocess.run(
+        [*cmd, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def ms(label: str) -> float:
@@ -29,8 +31,12 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> dict[str, float]:
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"),
-            "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
+    return {
+        "rps": rps,
+        "p50_ms": ms("50%"),
+        "p99_ms": ms("99%"),
+        "non_2xx": float(non2xx.group(1)) if non2xx else 0.0,
+    }
 
 
 def main() -> int:
@@ -39,9 +45,27 @@ def main() -> int:
         return 1
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     port = free_port()
-    bare = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", "8",
-                             "-b", f"127.0.0.1:{port}", "--chdir", str(BENCH), "bare_app:app"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bare = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-k",
+            "gthread",
+            "-w",
+            "1",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(BENCH),
+            "bare_app:app",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/")
         baseline = wrk(f"http://127.0.0.1:{port}/json", seconds, {})
@@ -50,14 +74,21 @@ def main() -> int:
         bare.wait(timeout=15)
     stack = BenchStack(time_scale=0.05).start()
     try:
-        submit = wrk(f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests", seconds,
-                     {"Origin": stack.shop_url})
+        submit = wrk(
+            f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests",
+            seconds,
+            {"Origin": stack.shop_url},
+        )
     finally:
         stack.stop()
-    print(f"bare Flask JSON endpoint : {baseline['rps']:8.1f} req/s  p50 {baseline['p50_ms']:.1f} ms  "
-          f"p99 {baseline['p99_ms']:.1f} ms")
-    print(f"create callback request  : {submit['rps']:8.1f} req/s  p50 {submit['p50_ms']:.1f} ms  "
-          f"p99 {submit['p99_ms']:.1f} ms  non-2xx {int(submit['non_2xx'])}")
+    print(
+        f"bare Flask JSON endpoint : {baseline['rps']:8.1f} req/s  p50 {baseline['p50_ms']:.1f} ms  "
+        f"p99 {baseline['p99_ms']:.1f} ms"
+    )
+    print(
+        f"create callback request  : {submit['rps']:8.1f} req/s  p50 {submit['p50_ms']:.1f} ms  "
+        f"p99 {submit['p99_ms']:.1f} ms  non-2xx {int(submit['non_2xx'])}"
+    )
     print(f"ratio (submit / bare)    : {submit['rps'] / baseline['rps']:.2f}")
     return 0
 

@@ -102,13 +102,13 @@ def set_status(req: CallbackRequest, status: str) -> None:
     log.info("request %s → %s", req.id, status)
 
 
-def status_view(req: CallbackRequest) -> dict[str, Any]:
+def status_view(req: CallbackRequest, language: str | None = None) -> dict[str, Any]:
     """What the visitor's page gets: coarse status, never numbers or PBX data."""
     return {
         "status": req.status,
         "final": is_final(req),
         "cancellable": req.status == "queued" and not req.attempts,
-        "message": status_message(req.widget.language, req.status),
+        "message": status_message(language or req.widget.language, req.status),
         "updated_at": req.updated_at.isoformat(timespec="seconds") + "Z",
     }
 

@@ -29,7 +29,7 @@ from .extensions import db, limiter
 from .models import CallbackRequest, Widget, WidgetGroup
 from .origins import request_origin
 from .phones import PhoneError, mask_phone, normalize_phone, number_key
-from .widget_texts import api_error, pick_language, ui_texts
+from .widget_texts import LANGUAGES, api_error, pick_language, ui_texts
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
@@ -40,8 +40,18 @@ MAX_PAGE_URL = 1000
 
 # -- widget, origin and CORS -------------------------------------------------
 def _lang() -> str:
+    """The visitor's language: the script tag's ``data-lang`` (sent as ``?lang=``), else the widget's."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
     widget = g.get("widget")
-    return pick_language(widget.language if widget else request.args.get("lang"))
+    return pick_language(widget.language if widget else None)
+
+
+def _texts(widget: Widget) -> dict[str, str]:
+    """UI texts in the visitor's language; the owner's texts are written in the widget's."""
+    lang = _lang()
+    return ui_texts(lang, widget.texts if lang == widget.language else None)
 
 
 def _load_widget(key: str) -> Widget | None:
@@ -133,7 +143,7 @@ def widget_config(key: str):
     return jsonify(
         {
             "key": widget.public_key,
-            "language": pick_language(widget.language),
+            "language": _lang(),
             "color": widget.color,
             "position": widget.position,
             "privacy_policy_url": widget.privacy_policy_url,
@@ -141,7 +151,8 @@ def widget_config(key: str):
             "countdown_seconds": widget.countdown_seconds,
             "poll_interval_ms": current_app.config["STATUS_POLL_MS"],
             "groups": [{"id": wg.group.pin, "label": wg.label} for wg in widget.offered_groups],
-            "texts": ui_texts(widget.language, widget.texts),
+            # The owner's texts are written in the widget's language; another language gets defaults.
+            "texts": ui_texts(_lang(), widget.texts if _lang() == widget.language else None),
         }
     )
 
@@ -259,7 +270,7 @@ def create_request(key: str):
         )
         response.headers["Retry-After"] = str(wait)
         return response, status
-    texts = ui_texts(widget.language, widget.texts)
+    texts = _texts(widget)  # the consent record keeps the exact text the visitor saw
     handle = secrets.token_urlsafe(24)
     req = CallbackRequest(
         handle=handle,
@@ -283,7 +294,7 @@ def create_request(key: str):
         log.exception("widget %s: could not store a request", widget.id)
         return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
     # Built before the commit expires the object, so answering costs no extra query.
-    answer = {"handle": handle, "status": ringing.queued_view(widget.language)}
+    answer = {"handle": handle, "status": ringing.queued_view(_lang())}
     request_id = answer_id
     log.info(
         "widget %s: request %s for %s accepted", widget.id, request_id, mask_phone(clean["phone"])
@@ -329,7 +340,7 @@ def request_status(handle: str):
     req, error = _status_guard(handle)
     if error:
         return error
-    return jsonify(ringing.status_view(req))
+    return jsonify(ringing.status_view(req, _lang()))
 
 
 @bp.post("/requests/<handle>/cancel")
@@ -342,7 +353,7 @@ def cancel_request(handle: str):
     if not ringing.cancel(req.id):
         return error_response(409, "too_late", api_error(_lang(), "too_late"))
     db.session.refresh(req)
-    return jsonify(ringing.status_view(req))
+    return jsonify(ringing.status_view(req, _lang()))
 
 
 @bp.errorhandler(RateLimitExceeded)
