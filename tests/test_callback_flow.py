@@ -14,8 +14,9 @@ from .conftest import build_stack
 def _attempts(stack, handle):
     with stack.app.app_context():
         req = db.session.scalar(select(CallbackRequest).where(CallbackRequest.handle == handle))
-        return [(a.operator_pin, a.outcome, a.session_id, a.duration, a.answered)
-                for a in req.attempts]
+        return [
+            (a.operator_pin, a.outcome, a.session_id, a.duration, a.answered) for a in req.attempts
+        ]
 
 
 def test_a_normal_call_connects_and_finishes(stack):
@@ -86,16 +87,18 @@ def test_a_timed_out_call_back_is_not_dialled_again(stack):
 
 
 def test_an_operator_ringing_past_the_ring_timeout_is_given_up_on(tmp_path):
-    stack, stop = build_stack(tmp_path, time_scale=1.0,
-                              sim_overrides={"OPERATOR_RING_SECONDS": 60})
+    stack, stop = build_stack(tmp_path, time_scale=1.0, sim_overrides={"OPERATOR_RING_SECONDS": 60})
     try:
         with stack.app.app_context():
             widget = db.session.scalar(select(Widget))
             widget.ring_timeout = 1
             db.session.commit()
         handle = stack.submit("+7 900 000-00-01", group="102").json()["handle"]
-        stack.wait_until(lambda: len(stack.sim_requests("call_back")) == 2, timeout=10,
-                         message="second operator rung")
+        stack.wait_until(
+            lambda: len(stack.sim_requests("call_back")) == 2,
+            timeout=10,
+            message="second operator rung",
+        )
         outcomes = [a[1] for a in _attempts(stack, handle)]
         assert outcomes[0] == "operator_timeout"
         assert stack.status(handle)["status"] == "calling_operator"
@@ -130,9 +133,13 @@ def test_events_are_stored_once_per_state_and_linked_to_the_attempt(stack):
     handle = stack.submit("+7 916 444-44-44").json()["handle"]
     stack.wait_final(handle)
     with stack.app.app_context():
-        states = db.session.scalars(select(CallEvent.state).where(CallEvent.attempt_id.is_not(None))).all()
+        states = db.session.scalars(
+            select(CallEvent.state).where(CallEvent.attempt_id.is_not(None))
+        ).all()
         orphans = db.session.scalars(select(CallEvent).where(CallEvent.attempt_id.is_(None))).all()
         attempt = db.session.scalar(select(CallAttempt))
-    assert sorted(states) == sorted(["new", "calling", "calling", "connected", "disconnected", "end"])
+    assert sorted(states) == sorted(
+        ["new", "calling", "calling", "connected", "disconnected", "end"]
+    )
     assert orphans == []
     assert attempt.is_record is True

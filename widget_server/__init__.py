@@ -67,12 +67,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
     init_queue(app)
 
-    from . import embed_assets, errors, webhooks, widget_api
+    from . import embed_assets, errors, home, webhooks, widget_api
 
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(embed_assets.bp)
+    app.register_blueprint(home.bp)
     errors.register(app)
     limiter.exempt(webhooks.bp)
     limiter.exempt(embed_assets.bp)
+    limiter.exempt(home.bp)
     return app

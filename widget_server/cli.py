@@ -205,11 +205,14 @@ def pbx_sim(host: str, port: int) -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Everything on this machine: service :8000, sample shop :8001, PBX simulator :8002."""
+@click.option("--service-port", default=8000, show_default=True, type=int)
+@click.option("--shop-port", default=8001, show_default=True, type=int)
+@click.option("--sim-port", default=8002, show_default=True, type=int)
+def demo(service_port: int, shop_port: int, sim_port: int) -> None:
+    """Everything on this machine: service, sample shop and PBX simulator."""
     from .demo import run_demo
 
-    run_demo()
+    run_demo(service_port, shop_port, sim_port)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,8 +22,6 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo's published sign-in
 DEMO_CLIENT_ID = "DEMO0000000000000000000000000001"
 DEMO_SIGN_KEY = "DEMOKEY0000000000000000000000001"  # noqa: S105 - simulator-only key
-SHOP_ORIGIN = f"http://{HOST}:{SHOP_PORT}"
-SIM_URL = f"http://{HOST}:{SIM_PORT}"
 
 TEST_NUMBERS = [
     ("+7 900 000-00-01", "no operator answers"),
@@ -58,10 +56,10 @@ def _wait_for(url: str, seconds: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not start within {seconds:.0f} s")
 
 
-def _demo_environment() -> dict[str, str]:
+def _demo_environment(service_port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("WIDGET_DEV", "1")
-    env.setdefault("WIDGET_PUBLIC_URL", f"http://{HOST}:{SERVICE_PORT}")
+    env.setdefault("WIDGET_PUBLIC_URL", f"http://{HOST}:{service_port}")
     if not env.get("WIDGET_SECRET_KEY"):
         # A per-machine random key, kept so a second run keeps working.
         instance = Path(env.get("WIDGET_INSTANCE_PATH") or _default_instance())
@@ -81,7 +79,7 @@ def _default_instance() -> str:
     return create_app().instance_path
 
 
-def _setup(env: dict[str, str]) -> tuple[str, str]:
+def _setup(env: dict[str, str], sim_url: str) -> tuple[str, str]:
     """Migrate, then create (or reuse) the demo owner, PBX account and widget."""
     from . import create_app, provisioning
     from .database import upgrade_to_head
@@ -99,18 +97,18 @@ def _setup(env: dict[str, str]) -> tuple[str, str]:
         account = db.session.scalar(
             select(PbxAccount).where(
                 PbxAccount.owner_id == owner.id,
-                PbxAccount.api_url == SIM_URL,
+                PbxAccount.api_url == sim_url,
                 PbxAccount.client_id == DEMO_CLIENT_ID,
             )
         )
         if account is None:
             account = provisioning.add_pbx(
-                owner, SIM_URL, DEMO_CLIENT_ID, DEMO_SIGN_KEY, "demo.cloudpbx.rt.ru"
+                owner, sim_url, DEMO_CLIENT_ID, DEMO_SIGN_KEY, "demo.cloudpbx.rt.ru"
             )
         return account.public_id, provisioning.webhook_base(account)
 
 
-def _finish_setup(public_id: str) -> str:
+def _finish_setup(public_id: str, shop_origin: str) -> str:
     from . import create_app, provisioning
     from .models import Widget
 
@@ -120,30 +118,34 @@ def _finish_setup(public_id: str) -> str:
 
         account = provisioning.find_pbx(public_id)
         provisioning.sync_groups(account)
-        widget = db.session.scalar(select(Widget).where(Widget.pbx_account_id == account.id))
+        widgets = db.session.scalars(select(Widget).where(Widget.pbx_account_id == account.id))
+        widget = next((w for w in widgets if shop_origin in (w.origins or [])), None)
         if widget is None:
             widget = provisioning.add_widget(
                 account,
-                [SHOP_ORIGIN],
+                [shop_origin],
                 [("101", "Отдел продаж"), ("102", "Сервис")],
                 name="Демо-магазин",
-                privacy_policy_url=f"{SHOP_ORIGIN}/privacy",
+                privacy_policy_url=f"{shop_origin}/privacy",
                 ring_timeout=20,
             )
         return widget.public_key
 
 
-def run_demo() -> None:
+def run_demo(
+    service_port: int = SERVICE_PORT, shop_port: int = SHOP_PORT, sim_port: int = SIM_PORT
+) -> None:
     """Set everything up, start the three servers, print their addresses, stop on Ctrl-C."""
     from .sample_shop import create_shop_app
 
-    busy = [p for p in (SERVICE_PORT, SHOP_PORT, SIM_PORT) if not _port_free(p)]
+    busy = [p for p in (service_port, shop_port, sim_port) if not _port_free(p)]
     if busy:
         sys.exit(
             f"Ports {', '.join(map(str, busy))} are in use. Is another demo running? Stop it first."
         )
-    env = _demo_environment()
-    public_id, hook_base = _setup(env)
+    shop_origin, sim_url = f"http://{HOST}:{shop_port}", f"http://{HOST}:{sim_port}"
+    env = _demo_environment(service_port)
+    public_id, hook_base = _setup(env, sim_url)
     cli = [sys.executable, "-m", "widget_server.cli"]
     sim_env = dict(
         env,
@@ -153,20 +155,20 @@ def run_demo() -> None:
         WIDGET_SIM_WEBHOOK_BASE=hook_base,
     )
     children = [
-        subprocess.Popen([*cli, "pbx-sim", "--host", HOST, "--port", str(SIM_PORT)], env=sim_env)
+        subprocess.Popen([*cli, "pbx-sim", "--host", HOST, "--port", str(sim_port)], env=sim_env)
     ]
     try:
-        _wait_for(f"{SIM_URL}/_sim/calls")
-        widget_key = _finish_setup(public_id)
+        _wait_for(f"{sim_url}/_sim/calls")
+        widget_key = _finish_setup(public_id, shop_origin)
         children.append(
-            subprocess.Popen([*cli, "run", "--host", HOST, "--port", str(SERVICE_PORT)], env=env)
+            subprocess.Popen([*cli, "run", "--host", HOST, "--port", str(service_port)], env=env)
         )
         shop = make_server(
-            HOST, SHOP_PORT, create_shop_app(env["WIDGET_PUBLIC_URL"], widget_key), threaded=True
+            HOST, shop_port, create_shop_app(env["WIDGET_PUBLIC_URL"], widget_key), threaded=True
         )
         threading.Thread(target=shop.serve_forever, daemon=True).start()
         _wait_for(f"{env['WIDGET_PUBLIC_URL']}/embed.js")
-        _banner(env["WIDGET_PUBLIC_URL"], widget_key)
+        _banner(env["WIDGET_PUBLIC_URL"], widget_key, shop_origin, sim_url)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -184,13 +186,13 @@ def run_demo() -> None:
                 child.kill()
 
 
-def _banner(service_url: str, widget_key: str) -> None:
+def _banner(service_url: str, widget_key: str, shop_origin: str, sim_url: str) -> None:
     print()
     print("widget_server demo is running")
-    print(f"  Sample shop (open this):  {SHOP_ORIGIN}/")
-    print(f"  Same shop, strict CSP:    {SHOP_ORIGIN}/csp")
+    print(f"  Sample shop (open this):  {shop_origin}/")
+    print(f"  Same shop, strict CSP:    {shop_origin}/csp")
     print(f"  Service:                  {service_url}/  (API: {service_url}/api/v1/openapi.json)")
-    print(f"  PBX simulator:            {SIM_URL}/  (calls: {SIM_URL}/_sim/calls)")
+    print(f"  PBX simulator:            {sim_url}/  (calls: {sim_url}/_sim/calls)")
     print(f"  Widget key:               {widget_key}")
     print("  Test numbers (any other valid Russian number connects):")
     for number, meaning in TEST_NUMBERS:

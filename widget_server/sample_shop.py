@@ -14,7 +14,7 @@ main{max-width:960px;margin:0 auto;padding:24px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:16px}
 .card{background:#fff;border-radius:12px;padding:16px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 .price{font-weight:700;font-size:20px}
-.own-button{background:none;border:2px solid #1d2329;border-radius:8px;padding:8px 14px;font:inherit;cursor:pointer}
+.own-button{background:none;color:#fff;border:2px solid #fff;border-radius:8px;padding:8px 14px;font:inherit;cursor:pointer}
 footer{max-width:960px;margin:0 auto;padding:24px;color:#59636e;font-size:14px}
 """
 
