@@ -16,7 +16,8 @@ visitor's number (the operator has answered)
 ``end``                                            ``ended`` + outcome    final status
 =================================================  =====================  ===================
 
-Outcome on ``end`` (refined by ``call_info`` afterwards):
+Outcome on ``end`` (``completed`` and ``visitor_busy`` are final at once; the
+others are refined by ``call_info`` first):
 
 * a ``connected`` was seen → ``completed`` (visitor: finished);
 * the visitor was being rung and the disconnect reason is ``"3"`` (busy) →
@@ -57,6 +58,10 @@ OUTCOME_STATUS = {
     "visitor_busy": "visitor_busy",
     "visitor_no_answer": "visitor_no_answer",
 }
+
+# Outcomes final as soon as ``end`` arrives; the others wait for ``call_info``,
+# which may show a talk whose ``connected`` event was lost or is still on its way.
+SETTLED_ON_END = {"completed", "visitor_busy"}
 
 # Request statuses while a call is live, by attempt stage.
 STAGE_STATUS = {

@@ -365,6 +365,12 @@ def _apply_event(req: CallbackRequest, attempt: CallAttempt, payload: dict[str, 
         attempt.stage = "ended"
         attempt.ended_at = utcnow()
         attempt.is_record = call_states.field(payload, "is_record").lower() == "true"
+        outcome = call_states.outcome_on_end(attempt.reached_stage, attempt.disconnect_reason)
+        if outcome in call_states.SETTLED_ON_END and attempt.outcome is None:
+            # Nothing call_info could add changes these: tell the visitor now.
+            attempt.outcome = outcome
+            if attempt is current_attempt(req):
+                set_status(req, call_states.OUTCOME_STATUS[outcome])
         return True
     if call_states.advances(attempt.reached_stage, stage):
         attempt.reached_stage = stage
