@@ -8,7 +8,7 @@ from sqlalchemy import select
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, CallEvent, Widget
 
-from .conftest import build_stack
+from .conftest import SIM_SIGN_KEY, build_stack
 
 
 def _attempts(stack, handle):
@@ -143,3 +143,23 @@ def test_events_are_stored_once_per_state_and_linked_to_the_attempt(stack):
     )
     assert orphans == []
     assert attempt.is_record is True
+
+
+def test_logs_never_hold_a_full_phone_number_or_the_signing_key(stack, caplog):
+    caplog.set_level("DEBUG")
+    handle = stack.submit("+7 916 987-65-43").json()["handle"]
+    stack.wait_final(handle)
+    stack.submit("+7 900 000-00-06")  # a PBX error path logs too
+    stack.wait_until(lambda: len(stack.sim_requests("call_back")) == 2, message="second call")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "session" in text  # the flow did log
+    for leaked in ("79169876543", "9169876543", "79000000006", SIM_SIGN_KEY):
+        assert leaked not in text
+
+
+def test_a_number_logged_by_mistake_is_masked_in_every_handler(app, caplog):
+    import logging
+
+    caplog.set_level("INFO")
+    logging.getLogger("widget_server.test").info("PBX said: bad number %s", "+79161234567")
+    assert caplog.records[-1].getMessage() == "PBX said: bad number +7********67"
