@@ -9,6 +9,7 @@ Both clocks are this machine's wall clock. Run: python bench/latency.py [calls]
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 
@@ -64,8 +65,16 @@ def event_to_page(stack: BenchStack, calls: int) -> dict[str, list[float]]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
+        rng = random.Random(2)
         for i in range(calls):
             number = f"916{6000000 + i:07d}"
+            # Events land at fixed offsets from the submit, and the widget's polls are
+            # phase-locked to the submit too: a random pace per call samples every phase.
+            requests.post(
+                f"{stack.sim_url}/_sim/config",
+                json={"time_scale": rng.uniform(0.1, 0.2)},
+                timeout=5,
+            )
             page.goto(f"{stack.shop_url}/")
             page.wait_for_selector("callback-widget .cbw-fab")
             page.evaluate("""() => {

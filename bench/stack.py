@@ -73,7 +73,9 @@ class BenchStack:
         )
         return out.stdout
 
-    def start(self) -> BenchStack:
+    def start(self, with_worker: bool = True) -> BenchStack:
+        """Set up through the CLI and start; without the worker, only the web app runs
+        (same gunicorn settings as `widget-server run`), so queued calls wait."""
         from widget_server.sample_shop import create_shop_app
 
         self._cli("init-db")
@@ -126,13 +128,25 @@ class BenchStack:
             "102=Сервис",
         )
         self.widget_key = out.split("Widget key:")[1].split()[0]
+        web = [*CLI, "run", "--port", str(self.service_port)]
+        if not with_worker:
+            web = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-k",
+                "gthread",
+                "-w",
+                "1",
+                "--threads",
+                "8",
+                "-b",
+                f"127.0.0.1:{self.service_port}",
+                "widget_server:create_app()",
+            ]
         self.children.append(
             subprocess.Popen(
-                [*CLI, "run", "--port", str(self.service_port)],
-                env=self.env,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                web, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
         )
         shop = make_server(

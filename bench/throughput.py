@@ -1,7 +1,10 @@
 """Requests per second of creating a callback request vs a bare Flask JSON endpoint.
 
-Both run under the same gunicorn settings (gthread, WIDGET_WORKERS=1, 8 threads) and are
-loaded by wrk over loopback for a bounded time. Run: python bench/throughput.py [seconds]
+All run under the same gunicorn settings (gthread, 1 worker, 8 threads) and are loaded by
+wrk (2 threads, 8 connections) over loopback for a bounded time. "API only" is the web app
+alone; "full pipeline" is `widget-server run` with its queue worker placing every call on the
+simulator, which plays each one back as webhooks to the same server.
+Run: python bench/throughput.py [seconds]
 """
 
 from __future__ import annotations
@@ -72,24 +75,38 @@ def main() -> int:
     finally:
         bare.terminate()
         bare.wait(timeout=15)
-    stack = BenchStack(time_scale=0.05).start()
-    try:
-        submit = wrk(
-            f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests",
-            seconds,
-            {"Origin": stack.shop_url},
+    runs = {}
+    for label, with_worker in (("API only (no queue worker)", False), ("full pipeline", True)):
+        stack = BenchStack(time_scale=0.05).start(with_worker=with_worker)
+        try:
+            runs[label] = wrk(
+                f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests",
+                seconds,
+                {"Origin": stack.shop_url},
+            )
+        finally:
+            stack.stop()
+    line = "{:<34}: {:8.1f} req/s  p50 {:6.1f} ms  p99 {:7.1f} ms  non-2xx {}"
+    print(
+        line.format(
+            "bare Flask JSON endpoint",
+            baseline["rps"],
+            baseline["p50_ms"],
+            baseline["p99_ms"],
+            int(baseline["non_2xx"]),
         )
-    finally:
-        stack.stop()
-    print(
-        f"bare Flask JSON endpoint : {baseline['rps']:8.1f} req/s  p50 {baseline['p50_ms']:.1f} ms  "
-        f"p99 {baseline['p99_ms']:.1f} ms"
     )
-    print(
-        f"create callback request  : {submit['rps']:8.1f} req/s  p50 {submit['p50_ms']:.1f} ms  "
-        f"p99 {submit['p99_ms']:.1f} ms  non-2xx {int(submit['non_2xx'])}"
-    )
-    print(f"ratio (submit / bare)    : {submit['rps'] / baseline['rps']:.2f}")
+    for label, run in runs.items():
+        print(
+            line.format(
+                f"create request, {label}",
+                run["rps"],
+                run["p50_ms"],
+                run["p99_ms"],
+                int(run["non_2xx"]),
+            )
+        )
+        print(f"{'':<34}  ratio to bare: {run['rps'] / baseline['rps']:.3f}")
     return 0
 
 
