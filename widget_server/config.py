@@ -6,6 +6,7 @@ message naming the variable, instead of running with a surprise.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -42,8 +43,8 @@ def _non_negative_int(raw: str) -> int:
 
 def _positive_float(raw: str) -> float:
     value = float(raw)
-    if value <= 0:
-        raise ValueError("must be greater than 0")
+    if not math.isfinite(value) or value <= 0:  # float() also takes "nan" and "inf"
+        raise ValueError("must be a number greater than 0")
     return value
 
 

@@ -17,7 +17,10 @@ def normalize_origin(value: str) -> str:
     :raise OriginError: not an http(s) origin with a host.
     """
     raw = (value or "").strip()
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # e.g. "https://[::1": an unclosed IPv6 bracket
+        raise OriginError(f"{raw!r} is not a site address like https://shop.example") from None
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise OriginError(f"{raw!r} is not a site address like https://shop.example")
     if (
@@ -45,7 +48,10 @@ def request_origin(origin_header: str | None, referer_header: str | None) -> str
     for candidate in (origin_header, referer_header):
         if not candidate or candidate == "null":
             continue
-        parts = urlsplit(candidate)
+        try:
+            parts = urlsplit(candidate)
+        except ValueError:
+            return None
         if parts.scheme and parts.netloc:
             try:
                 return normalize_origin(f"{parts.scheme}://{parts.netloc}")

@@ -27,7 +27,10 @@ def verify(client_id: str, body: bytes, sign_key: str, signature: str | None) ->
     if not client_id or not sign_key or not signature:
         return False
     expected = sign(client_id, body, sign_key)
-    return hmac.compare_digest(expected, signature.strip().lower())
+    # Compared as bytes: compare_digest raises TypeError on non-ASCII str, and a
+    # header is whatever the sender put there.
+    candidate = signature.strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(expected.encode("ascii"), candidate)
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:

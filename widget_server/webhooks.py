@@ -53,7 +53,7 @@ def _verified_payload(public_id: str):
         return None, _refuse(403, "forbidden")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return None, _refuse(400, "malformed JSON")
     if not isinstance(payload, dict):
         return None, _refuse(400, "a JSON object is expected")

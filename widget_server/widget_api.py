@@ -187,7 +187,7 @@ def _read_json() -> tuple[dict[str, Any] | None, Any]:
         return None, error_response(413, "too_large", api_error(_lang(), "too_large"))
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # 4 KiB of "[" nests too deep
         return None, error_response(400, "bad_json", api_error(_lang(), "bad_json"))
     if not isinstance(data, dict):
         return None, error_response(400, "bad_json", api_error(_lang(), "bad_json"))
@@ -243,7 +243,11 @@ def _number_limited(phone: str) -> int | None:
     if waits:
         return max(waits)
     for item in items:
-        strategy.hit(item, "number", key)
+        # test() above is not atomic with hit(): concurrent submits for one number
+        # can all pass it, so the atomic hit() has the last word.
+        if not strategy.hit(item, "number", key):
+            reset, _remaining = strategy.get_window_stats(item, "number", key)
+            return max(1, math.ceil(reset - time.time()))
     return None
 
 
