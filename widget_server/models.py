@@ -27,6 +27,12 @@ class Owner(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where the owner hears about missed/failed/held requests (notifications.py).
+    notify_email: Mapped[str | None] = mapped_column(String(254))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    daily_digest: Mapped[bool] = mapped_column(default=True)
+    retention_days: Mapped[int] = mapped_column(default=30)
 
     pbx_accounts: Mapped[list[PbxAccount]] = relationship(back_populates="owner")
     widgets: Mapped[list[Widget]] = relationship(back_populates="owner")
@@ -126,6 +132,15 @@ class Widget(db.Model):
     ring_timeout: Mapped[int] = mapped_column(default=25)  # seconds per operator
     countdown_seconds: Mapped[int] = mapped_column(default=30)
     rr_cursor: Mapped[int] = mapped_column(default=0)  # round-robin position
+    # Working hours (working_hours.py): {"mon": [["09:00", "13:00"], ["14:00", "20:00"]], ...};
+    # None means the default Mon–Fri 09:00–20:00.
+    hours: Mapped[dict | None] = mapped_column(JSON)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    days_off: Mapped[list] = mapped_column(JSON, default=list)  # ["2026-12-31", ...]
+    public_holidays: Mapped[bool] = mapped_column(default=True)  # Russian holidays are days off
+    # Not reached: ring the group again after a pause, up to this many rounds in all.
+    group_rounds: Mapped[int] = mapped_column(default=2)
+    round_pause: Mapped[int] = mapped_column(default=120)  # seconds
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -175,6 +190,15 @@ class CallbackRequest(db.Model):
     consent_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(24), default="queued", index=True)
     operator_order: Mapped[list | None] = mapped_column(JSON)  # pins to try, decided once
+    visitor_tz: Mapped[str | None] = mapped_column(String(64))
+    scheduled_for: Mapped[datetime | None]  # a slot the visitor picked (UTC)
+    # Outbox: the row says when it must be dispatched next; the queue only carries the work.
+    next_dispatch_at: Mapped[datetime | None] = mapped_column(index=True)
+    deadline_at: Mapped[datetime | None]  # give up on PBX failures after this
+    dispatch_tries: Mapped[int] = mapped_column(default=0)  # PBX-unavailable retries so far
+    round: Mapped[int] = mapped_column(default=1)  # ring round through the group
+    visitor_retries: Mapped[int] = mapped_column(default=0)
+    held_reason: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     connected_at: Mapped[datetime | None]
@@ -211,6 +235,8 @@ class CallAttempt(db.Model):
     duration: Mapped[int | None]
     call_info: Mapped[dict | None] = mapped_column(JSON)
     call_info_fetched: Mapped[bool] = mapped_column(default=False)
+    round: Mapped[int] = mapped_column(default=1)
+    recording: Mapped[str | None] = mapped_column(String(16))  # pending | available | missing
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]  # call_back sent
     accepted_at: Mapped[datetime | None]  # call_back answered with a session_id
@@ -238,3 +264,26 @@ class CallEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     attempt: Mapped[CallAttempt | None] = relationship(back_populates="events")
+
+
+class Notification(db.Model):
+    """A message to an owner, kept until delivered: the queue retries, the row remembers."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("owner_id", "kind", "dedupe_key", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # missed | failed | held | digest
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    # Makes "tell the owner once" hold: the request id, or the digest's date.
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("callback_requests.id", ondelete="SET NULL")
+    )
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    tries: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

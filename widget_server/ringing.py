@@ -447,3 +447,17 @@ def cancel(req_id: int) -> bool:
     set_status(req, "cancelled")
     db.session.commit()
     return True
+
+
+def register_tasks(huey, in_app) -> dict[str, Any]:
+    """The ringing tasks, for ``tasks.init_queue``."""
+    from huey import crontab
+
+    return {
+        "place_next_call": huey.task(name="place_next_call")(in_app(place_next_call)),
+        "finish_attempt": huey.task(name="finish_attempt")(in_app(finish_attempt)),
+        "check_ring_timeout": huey.task(name="check_ring_timeout")(in_app(check_ring_timeout)),
+        "prune_orphan_events": huey.periodic_task(
+            crontab(minute="*/5"), name="prune_orphan_events"
+        )(in_app(prune_orphan_events)),
+    }

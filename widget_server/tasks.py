@@ -12,19 +12,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, SqliteHuey
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Queue:
-    """The app's queue and its tasks; ``app.extensions["queue"]``."""
+    """The app's queue and its tasks; ``app.extensions["queue"]``.
+
+    ``tasks`` maps a task name to its huey task; the common ones are attributes too.
+    """
 
     huey: Huey
-    place_next_call: Any
-    finish_attempt: Any
-    check_ring_timeout: Any
+    tasks: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["tasks"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def consumer(self, workers: int):
         # Short polling for the SQLite store keeps "send → PBX call" well under a
@@ -51,26 +58,27 @@ def _make_huey(app: Flask) -> Huey:
 
 
 def init_queue(app: Flask) -> None:
-    """Create the queue and register its tasks, each run inside an app context."""
+    """Create the queue and let each feature module register its tasks.
+
+    A module's ``register_tasks(huey, in_app)`` returns ``{name: task}``; ``in_app``
+    wraps a function so it runs inside an app context.
+    """
     from . import ringing
 
     huey = _make_huey(app)
 
     def in_app(func):
-        def run(*args):
+        def run(*args, **kwargs):
             with app.app_context():
-                return func(*args)
+                return func(*args, **kwargs)
 
         run.__name__ = func.__name__
         return run
 
-    place_next_call = huey.task(name="place_next_call")(in_app(ringing.place_next_call))
-    finish_attempt = huey.task(name="finish_attempt")(in_app(ringing.finish_attempt))
-    check_ring_timeout = huey.task(name="check_ring_timeout")(in_app(ringing.check_ring_timeout))
-    huey.periodic_task(crontab(minute="*/5"), name="prune_orphan_events")(
-        in_app(ringing.prune_orphan_events)
-    )
-    app.extensions["queue"] = Queue(huey, place_next_call, finish_attempt, check_ring_timeout)
+    tasks: dict[str, Any] = {}
+    for module in (ringing,):
+        tasks.update(module.register_tasks(huey, in_app))
+    app.extensions["queue"] = Queue(huey, tasks)
 
 
 def queue() -> Queue:
