@@ -137,7 +137,8 @@ button,input,select{font:inherit;color:inherit;margin:0}
   let host, root, fab, bd, dlg, intro, alertEl, form, phone, group, nameEl, consent, submitB, fields;
   let stView, ind, msg, count, cancelB, againB;
   let handle = null, st = null, gen = 0, end = 0, interval = 1000, fails = 0, inflight = false;
-  let pollT = 0, clockT = 0, lastPhone = '';
+  let pollT = 0, clockT = 0, lastPhone = '', slotEl, tz = '';
+  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (_) { /* no Intl */ }
 
   // CORS "simple" requests: no cookies, JSON as text/plain, so no preflight.
   const call = async (method, path, body) => {
@@ -146,7 +147,8 @@ button,input,select{font:inherit;color:inherit;margin:0}
       init.headers = { 'Content-Type': 'text/plain;charset=UTF-8' };
       init.body = JSON.stringify(body);
     }
-    const r = await fetch(api + '/api/v1/' + path + (lang ? '?lang=' + lang : ''), init);
+    const q = [lang && 'lang=' + lang, tz && 'tz=' + encodeURIComponent(tz)].filter(Boolean).join('&');
+    const r = await fetch(api + '/api/v1/' + path + (q ? '?' + q : ''), init);
     let b = null;
     try { b = await r.json(); } catch (_) { /* not JSON */ }
     return { s: r.status, b: b && typeof b === 'object' ? b : {}, h: r.headers };
@@ -221,6 +223,9 @@ button,input,select{font:inherit;color:inherit;margin:0}
     if (!sheet) root.append(h('style', { text: CSS })); // old browsers only
 
     const groups = Array.isArray(cfg.groups) ? cfg.groups : [];
+    // Closed (out of hours, or night for the visitor): the visitor picks when to be called.
+    const closed = cfg.open === false, slots = Array.isArray(cfg.slots) ? cfg.slots : [];
+    const it = closed ? (slots.length ? T.closed_intro : T.no_slots) : T.intro;
     const policy = /^https?:\/\//i.test(cfg.privacy_policy_url || '') ? cfg.privacy_policy_url : null;
     const err = (id) => h('p', { cls: 'cbw-e', id: 'cbw-' + id + '-e' });
     const field = (id, label, input) => h('div', { cls: 'cbw-f' },
@@ -229,12 +234,15 @@ button,input,select{font:inherit;color:inherit;margin:0}
     phone = h('input', { cls: 'cbw-i', id: 'cbw-phone', name: 'phone', type: 'tel', inputmode: 'tel', autocomplete: 'tel', placeholder: T.phone_placeholder });
     group = groups.length > 1 ? h('select', { cls: 'cbw-i', id: 'cbw-group', name: 'group' },
       ...groups.map((g) => h('option', { value: String(g.id), text: g.label }))) : null;
+    slotEl = closed && slots.length ? h('select', { cls: 'cbw-i', id: 'cbw-slot', name: 'slot', required: true },
+      ...slots.map((t) => h('option', { value: String(t.at), text: t.label }))) : null;
     nameEl = cfg.ask_name ? h('input', { cls: 'cbw-i', id: 'cbw-name', name: 'name', autocomplete: 'name', maxlength: '100' }) : null;
     consent = h('input', { cls: 'cbw-cb', id: 'cbw-consent', type: 'checkbox' });
     submitB = h('button', { cls: 'cbw-btn', type: 'submit', disabled: true, text: T.submit });
     form = h('form', { cls: 'cbw-form', novalidate: true },
       field('phone', T.phone_label, phone),
       group && field('group', T.group_label, group),
+      slotEl && field('slot', T.slot_label, slotEl),
       nameEl && field('name', T.name_label, nameEl),
       h('div', { cls: 'cbw-f' },
         h('div', { cls: 'cbw-c' }, consent, h('div', null,
@@ -243,7 +251,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
           policy && h('a', { href: policy, target: '_blank', rel: 'noopener', text: T.policy_link }))),
         err('consent')),
       submitB);
-    fields = { phone: [phone], group: [group], name: [nameEl], consent: [consent] };
+    fields = { phone: [phone], group: [group], slot: [slotEl], name: [nameEl], consent: [consent] };
     for (const k in fields) fields[k].push(form.querySelector('#cbw-' + k + '-e'));
 
     stView = h('div', { cls: 'cbw-st', tabindex: '-1', hidden: true },
@@ -255,8 +263,8 @@ button,input,select{font:inherit;color:inherit;margin:0}
 
     const x = h('button', { cls: 'cbw-x', type: 'button', 'aria-label': T.close }, icon('M6 6l12 12M18 6L6 18'));
     dlg = h('div', { cls: 'cbw-dlg', id: 'cbw-dlg', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'cbw-title', hidden: true },
-      h('div', { cls: 'cbw-head' }, h('h2', { cls: 'cbw-title', id: 'cbw-title', text: T.title }), x),
-      intro = T.intro ? h('p', { cls: 'cbw-intro', text: T.intro }) : null,
+      h('div', { cls: 'cbw-head' }, h('h2', { cls: 'cbw-title', id: 'cbw-title', text: closed ? T.closed_title : T.title }), x),
+      intro = it ? h('p', { cls: 'cbw-intro', text: it }) : null,
       alertEl = h('div', { cls: 'cbw-a', role: 'alert' }),
       form, stView);
     fab = h('button', { cls: 'cbw-fab', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': 'cbw-dlg' },
@@ -274,6 +282,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
     on(consent, 'change', () => { submitB.disabled = busy || !consent.checked; setErr('consent', ''); });
     on(nameEl, 'input', () => setErr('name', ''));
     on(group, 'change', () => setErr('group', ''));
+    on(slotEl, 'change', () => setErr('slot', ''));
     on(form, 'submit', onSubmit);
     on(cancelB, 'click', onCancel);
     on(againB, 'click', onAgain);
@@ -346,6 +355,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
     const groups = cfg.groups || [];
     const body = { phone: format(n), consent: true, page_url: location.href };
     if (group) body.group = group.value;
+    if (slotEl) body.slot = slotEl.value;
     else if (groups.length === 1) body.group = String(groups[0].id);
     const nm = nameEl && nameEl.value.trim();
     if (nm) body.name = nm;
@@ -358,7 +368,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
       const f = r.b.fields;
       if (r.s === 202 && r.b.handle) return start(r.b);
       if (r.s === 422 && f && typeof f === 'object') {
-        const shown = ['phone', 'group', 'name', 'consent'].filter((k) => f[k] && setErr(k, String(f[k])));
+        const shown = ['phone', 'group', 'slot', 'name', 'consent'].filter((k) => f[k] && setErr(k, String(f[k])));
         if (shown.length) fields[shown[0]][0].focus();
         else say(r.b.message || T.error_network);
       } else if (r.s === 429) {
@@ -407,7 +417,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
     msg.textContent = s.message || '';
     cancelB.hidden = !s.cancellable || !!s.final;
     againB.hidden = !s.final;
-    ind.className = 'cbw-ind' + (s.status === 'finished' ? ' cbw-ok' : ok ? ' cbw-live' : s.final ? ' cbw-end' : '');
+    ind.className = 'cbw-ind' + (s.status === 'finished' || s.status === 'scheduled' ? ' cbw-ok' : ok ? ' cbw-live' : s.final ? ' cbw-end' : '');
     tick();
     if (s.final) stop();
     if (a && a.hidden) stView.focus(); // the focused button just disappeared
@@ -429,7 +439,8 @@ button,input,select{font:inherit;color:inherit;margin:0}
 
   function schedule(delay) {
     clearTimeout(pollT);
-    pollT = setTimeout(safe(poll), delay || (D.hidden ? 5000 : interval));
+    // A scheduled call may be hours away: look in now and then.
+    pollT = setTimeout(safe(poll), delay || (st && st.status === 'scheduled' ? 15000 : D.hidden ? 5000 : interval));
   }
 
   async function poll() {

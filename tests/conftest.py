@@ -19,10 +19,11 @@ from werkzeug.serving import make_server
 
 from widget_server import create_app, provisioning
 from widget_server.database import upgrade_to_head
-from widget_server.extensions import limiter
+from widget_server.extensions import db, limiter
 from widget_server.pbx_sim import start_sim_thread
 from widget_server.sample_shop import create_shop_app
 from widget_server.tasks import start_consumer_threads
+from widget_server.working_hours import ALWAYS_OPEN
 
 SIM_CLIENT_ID = "TESTCLIENT000000000000000000001"
 SIM_SIGN_KEY = "TESTKEY00000000000000000000000001"
@@ -43,6 +44,9 @@ def make_app(tmp_path: Path, **overrides: Any):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'widget.sqlite3'}",
         "QUEUE_PATH": str(tmp_path / "queue.sqlite3"),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Tests run at any hour: no night guard, and widgets without hours always open.
+        # Working-hours tests turn it back on.
+        "NIGHT_GUARD": False,
     }
     config.update(overrides)
     os.environ["WIDGET_INSTANCE_PATH"] = str(tmp_path / "instance")
@@ -117,6 +121,14 @@ class Stack:
             timeout=10,
         )
 
+    def wait_status(self, handle: str, status: str, timeout: float = 15.0) -> dict[str, Any]:
+        return self.wait_until(
+            lambda: self.status(handle)["status"] == status,
+            timeout=timeout,
+            message=f"status {status}",
+            interval=0.3,
+        )
+
     def status(self, handle: str) -> dict[str, Any]:
         response = self.session.get(
             f"{self.service_url}/api/v1/requests/{handle}",
@@ -136,26 +148,30 @@ class Stack:
             if status["final"]:
                 status["seen"] = seen
                 return status
-            time.sleep(0.1)
+            time.sleep(0.26)  # the status endpoint allows 4 polls a second per request
         raise AssertionError(f"request {handle} not final after {timeout}s; statuses seen: {seen}")
 
     def sim_requests(self, method: str | None = None) -> list[dict[str, Any]]:
         items = self.session.get(f"{self.sim_url}/_sim/requests", timeout=5).json()
         return [i for i in items if method is None or i["method"] == method]
 
-    def wait_until(self, predicate, timeout: float = 10.0, message: str = "condition"):
+    def wait_until(
+        self, predicate, timeout: float = 10.0, message: str = "condition", interval: float = 0.05
+    ):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = predicate()
             if value:
                 return value
-            time.sleep(0.05)
+            time.sleep(interval)
         raise AssertionError(f"timed out waiting for {message}")
 
 
 def build_stack(
     tmp_path: Path,
     *,
+    group_rounds: int = 1,
+    start_consumer: bool = True,
     time_scale: float = 0.02,
     ring_timeout: int = 5,
     ring_strategy: str = "sequential",
@@ -181,6 +197,10 @@ def build_stack(
         "RATELIMIT_NUMBER": "100/minute",
         "RATELIMIT_IP": "1000/minute",
         "RATELIMIT_IP_GLOBAL": "1000/minute",
+        # Real-time waits scaled down for tests (production: 15 min, 3 min, 90 s).
+        "DISPATCH_DEADLINE": 4,
+        "VISITOR_RETRY_DELAY": 1,
+        "UNKNOWN_CALL_GRACE": 2,
     }
     overrides.update(app_overrides or {})
     app = make_app(tmp_path, **overrides)
@@ -210,11 +230,16 @@ def build_stack(
             ring_strategy=ring_strategy,
             privacy_policy_url=f"{shop.url}/privacy",
         )
+        widget.group_rounds = group_rounds
+        widget.round_pause = 1
+        widget.hours, widget.public_holidays = ALWAYS_OPEN, False  # callable at any time
+        db.session.commit()
         widget_key_holder["key"] = widget.public_key
         shop_holder["app"] = create_shop_app(service_url, widget.public_key)
         public_id = account.public_id
     consumer = app.extensions["queue"].consumer(workers=3)
-    start_consumer_threads(consumer)
+    if start_consumer:
+        start_consumer_threads(consumer)
     stack = Stack(app, sim, service_url, shop.url, widget_key_holder["key"], public_id)
 
     def stop():

@@ -450,7 +450,14 @@ def test_the_status_shows_only_coarse_fields_and_never_the_number(site):
     handle = site.submit({**VALID, "name": "Мария"}).json["handle"]
     response = site.client.get(f"/api/v1/requests/{handle}", headers={"Origin": SHOP})
     assert response.status_code == 200
-    assert set(response.json) == {"status", "final", "cancellable", "message", "updated_at"}
+    assert set(response.json) == {
+        "status",
+        "final",
+        "cancellable",
+        "message",
+        "updated_at",
+        "scheduled_for",
+    }
     assert response.json["status"] == "queued"
     assert response.json["cancellable"] is True
     text = response.get_data(as_text=True)

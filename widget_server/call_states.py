@@ -16,8 +16,8 @@ visitor's number (the operator has answered)
 ``end``                                            ``ended`` + outcome    final status
 =================================================  =====================  ===================
 
-Outcome on ``end`` (``completed`` and ``visitor_busy`` are final at once; the
-others are refined by ``call_info`` first):
+Outcome on ``end`` (``completed`` is final at once; the others are refined by
+``call_info`` first, and a visitor who was not reached gets one more try):
 
 * a ``connected`` was seen → ``completed`` (visitor: finished);
 * the visitor was being rung and the disconnect reason is ``"3"`` (busy) →
@@ -61,7 +61,7 @@ OUTCOME_STATUS = {
 
 # Outcomes final as soon as ``end`` arrives; the others wait for ``call_info``,
 # which may show a talk whose ``connected`` event was lost or is still on its way.
-SETTLED_ON_END = {"completed", "visitor_busy"}
+SETTLED_ON_END = {"completed"}
 
 # Request statuses while a call is live, by attempt stage.
 STAGE_STATUS = {

@@ -172,6 +172,159 @@ def add_widget(
         click.echo(f"  {tags['pinned']}")
 
 
+@main.command("set-hours")
+@click.option("--widget", "widget_ref", required=True, help="Widget key (wk_…) or id.")
+@click.option("--timezone", default=None, help="The widget's time zone, e.g. Asia/Yekaterinburg.")
+@click.option(
+    "--day",
+    "days",
+    multiple=True,
+    help="DAY=HH:MM-HH:MM[,HH:MM-HH:MM…], e.g. mon=09:00-13:00,14:00-20:00; sat=closed. "
+    "Days not given keep their hours.",
+)
+@click.option("--always-open", is_flag=True, help="00:00-24:00 every day.")
+@click.option("--default-hours", is_flag=True, help="Back to the default Mon–Fri 09:00-20:00.")
+@click.option("--day-off", "days_off", multiple=True, help="A date off, YYYY-MM-DD (repeatable).")
+@click.option("--clear-days-off", is_flag=True, help="Forget the days off set before.")
+@click.option(
+    "--public-holidays/--no-public-holidays",
+    default=None,
+    help="Russian public holidays and moved days off close the widget (default: yes).",
+)
+def set_hours(
+    widget_ref,
+    timezone,
+    days,
+    always_open,
+    default_hours,
+    days_off,
+    clear_days_off,
+    public_holidays,
+) -> None:
+    """Set a widget's working hours, time zone and days off."""
+    from sqlalchemy import select
+
+    from . import working_hours as wh
+    from .extensions import db
+    from .models import Widget
+
+    if sum(map(bool, (days, always_open, default_hours))) > 1:
+        raise click.UsageError("use only one of --day, --always-open and --default-hours")
+    if timezone is not None and wh.valid_timezone(timezone) is None:
+        raise click.BadParameter(
+            f"{timezone!r} is not a known time zone (like Europe/Moscow)", param_hint="--timezone"
+        )
+    try:
+        changes = [wh.parse_day_arg(d) for d in days]
+        new_days_off = wh.parse_days_off(days_off)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--day/--day-off") from None
+    with _app().app_context():
+        ref = widget_ref.strip()
+        widget = db.session.scalar(select(Widget).where(Widget.public_key == ref))
+        if widget is None and ref.isdigit():
+            widget = db.session.get(Widget, int(ref))
+        if widget is None:
+            raise click.ClickException(f"no widget {ref}")
+        if always_open:
+            widget.hours = wh.parse_hours(wh.ALWAYS_OPEN)
+        elif default_hours:
+            widget.hours = None
+        elif changes:
+            week = wh.parse_hours(widget.hours if widget.hours is not None else wh.DEFAULT_HOURS)
+            week.update(changes)
+            widget.hours = week
+        if timezone is not None:
+            widget.timezone = timezone
+        if clear_days_off or new_days_off:
+            kept = [] if clear_days_off else list(widget.days_off or [])
+            widget.days_off = wh.parse_days_off([*kept, *new_days_off])
+        if public_holidays is not None:
+            widget.public_holidays = public_holidays
+        db.session.commit()
+        click.echo(f"Widget {widget.public_key}:")
+        click.echo(wh.describe(widget))
+
+
+@main.command("set-notifications")
+@click.option("--owner", "owner_email", required=True, help="Owner's e-mail (account).")
+@click.option("--email", default=None, help="Send notifications to this address.")
+@click.option("--no-email", is_flag=True, help="Stop e-mail notifications.")
+@click.option(
+    "--webhook-url", default=None, help="POST signed JSON here (https://; a new secret each time)."
+)
+@click.option("--no-webhook", is_flag=True, help="Stop webhook notifications.")
+@click.option("--digest/--no-digest", default=None, help="Daily summary at 08:00 Moscow time.")
+@click.option(
+    "--retention-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Delete requests (numbers, consent) older than this many days (default 30).",
+)
+@_fail_on_setup_error
+def set_notifications(
+    owner_email, email, no_email, webhook_url, no_webhook, digest, retention_days
+) -> None:
+    """Where an owner hears about missed, failed and held requests; retention."""
+    from . import notifications
+
+    app = _app()
+    with app.app_context():
+        from .provisioning import find_owner
+
+        owner = find_owner(owner_email)
+        try:
+            secret = notifications.configure_owner(
+                owner,
+                email=email,
+                no_email=no_email,
+                webhook_url=webhook_url,
+                no_webhook=no_webhook,
+                digest=digest,
+                retention_days=retention_days,
+            )
+        except notifications.SettingsError as exc:
+            raise click.UsageError(str(exc)) from None
+        mail = owner.notify_email or "off"
+        if owner.notify_email and not app.config.get("SMTP_HOST"):
+            mail += " (no mail is sent until WIDGET_SMTP_HOST is set)"
+        click.echo(f"Notifications for {owner.email}:")
+        click.echo(f"  e-mail: {mail}")
+        click.echo(f"  webhook: {owner.webhook_url or 'off'}")
+        click.echo(f"  daily digest: {'on' if owner.daily_digest else 'off'}")
+        click.echo(f"  requests kept for {owner.retention_days} days")
+        if secret:
+            click.echo(f"Webhook secret (shown once, keep it): {secret}")
+            click.echo(
+                "Each POST carries X-Widget-Signature: sha256=<hex HMAC-SHA256 of the raw body "
+                "keyed with this secret>."
+            )
+
+
+@main.command("forget-number")
+@click.option("--owner", "owner_email", required=True, help="Owner's e-mail (account).")
+@click.argument("number")
+@_fail_on_setup_error
+def forget_number(owner_email: str, number: str) -> None:
+    """Delete one visitor's requests, calls and notifications (all of this owner's)."""
+    from .phones import PhoneError, mask_phone, normalize_phone
+    from .retention import forget_number as forget
+
+    try:
+        phone = normalize_phone(number)
+    except PhoneError:
+        raise click.BadParameter(
+            f"{number!r} is not a Russian phone number (like +7 916 123-45-67)",
+            param_hint="NUMBER",
+        ) from None
+    with _app().app_context():
+        from .provisioning import find_owner
+
+        owner_id = find_owner(owner_email).id
+        deleted = forget(owner_id, phone)
+        click.echo(f"Deleted {deleted} request(s) for {mask_phone(phone)} with their calls.")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -41,6 +41,13 @@ def _non_negative_int(raw: str) -> int:
     return value
 
 
+def _at_least_180(raw: str) -> int:
+    value = int(raw)
+    if value < 180:
+        raise ValueError("must be at least 180 (3 minutes)")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if not math.isfinite(value) or value <= 0:  # float() also takes "nan" and "inf"
@@ -57,6 +64,32 @@ def _url(raw: str) -> str:
 
 def _text(raw: str) -> str:
     return raw.strip()
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError("must be a TCP port, 1–65535")
+    return value
+
+
+def _email_address(raw: str) -> str:
+    from email.utils import parseaddr
+
+    value = raw.strip()
+    _name, address = parseaddr(value)
+    if not address or "@" not in address or any(c.isspace() for c in address):
+        raise ValueError(
+            "must be an e-mail address, e.g. widget@shop.example or Name <a@b.example>"
+        )
+    return value
+
+
+def _smtp_security(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"starttls", "ssl", "none"}:
+        raise ValueError("must be starttls, ssl or none")
+    return value
 
 
 def _limits(raw: str) -> str:
@@ -89,6 +122,45 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     "RATELIMIT_IP": (_limits, "3/10minute;10/hour", "Callback requests per client IP per widget."),
     "RATELIMIT_IP_GLOBAL": (_limits, "20/hour", "Callback requests per client IP, all widgets."),
     "RATELIMIT_NUMBER": (_limits, "1/2minute;3/hour;5/day", "Callbacks per number, all widgets."),
+    "DISPATCH_DEADLINE": (
+        _positive_int,
+        900,
+        "Seconds to keep retrying a PBX that fails before giving up.",
+    ),
+    "VISITOR_RETRY_DELAY": (
+        _at_least_180,
+        180,
+        "Seconds before the one retry of a visitor who did not answer (≥ 180).",
+    ),
+    "UNKNOWN_CALL_GRACE": (
+        _positive_int,
+        90,
+        "Seconds to wait for events of a call_back whose answer never came.",
+    ),
+    "END_TIMEOUT": (
+        _positive_int,
+        1800,
+        "Seconds after which a call with no end event is reconciled.",
+    ),
+    "EGRESS_IP": (_text, None, "This server's public IP; recording links are bound to it."),
+    "NIGHT_GUARD": (
+        _bool,
+        True,
+        "Never ring a visitor 21:00–09:00 their time, and apply the default Mon–Fri "
+        "09:00–20:00 to widgets without hours. Off only for demos and tests.",
+    ),
+    # Owner notifications by e-mail (notifications.py). No SMTP_HOST: e-mail is off.
+    "SMTP_HOST": (_text, None, "SMTP server for owner e-mail; unset turns e-mail off."),
+    "SMTP_PORT": (_port, 587, "SMTP server port."),
+    "SMTP_USER": (_text, None, "SMTP login; unset sends without logging in."),
+    "SMTP_PASSWORD": (_text, None, "SMTP password (never logged)."),
+    "SMTP_FROM": (
+        _email_address,
+        None,
+        "Sender address of owner e-mail. Default: SMTP_USER, else widget-server@<SMTP_HOST>.",
+    ),
+    "SMTP_SECURITY": (_smtp_security, "starttls", "starttls, ssl (implicit TLS) or none."),
+    "SMTP_TIMEOUT": (_positive_float, 10.0, "Seconds to wait for the SMTP server."),
     "MAX_BODY_BYTES": (_positive_int, 4096, "Largest widget API request body."),
     "STATUS_POLL_MS": (_positive_int, 500, "How often the widget polls call status."),
     "LOG_LEVEL": (_text, "INFO", "Python logging level."),
@@ -114,6 +186,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             raise ConfigError(f"WIDGET_{name}={raw!r} is not valid: {exc}") from None
     if settings["LOG_LEVEL"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"WIDGET_LOG_LEVEL={settings['LOG_LEVEL']!r} is not a logging level")
+    if bool(settings["SMTP_USER"]) != bool(settings["SMTP_PASSWORD"]):
+        # The password itself never appears in a message.
+        raise ConfigError("WIDGET_SMTP_USER and WIDGET_SMTP_PASSWORD must be set together")
     return settings
 
 

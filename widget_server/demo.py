@@ -60,6 +60,8 @@ def _demo_environment(service_port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("WIDGET_DEV", "1")
     env.setdefault("WIDGET_PUBLIC_URL", f"http://{HOST}:{service_port}")
+    # The demo only rings the simulator: it takes calls at any hour of any day.
+    env.setdefault("WIDGET_NIGHT_GUARD", "0")
     if not env.get("WIDGET_SECRET_KEY"):
         # A per-machine random key, kept so a second run keeps working.
         instance = Path(env.get("WIDGET_INSTANCE_PATH") or _default_instance())
@@ -129,6 +131,10 @@ def _finish_setup(public_id: str, shop_origin: str) -> str:
                 privacy_policy_url=f"{shop_origin}/privacy",
                 ring_timeout=20,
             )
+        from .working_hours import ALWAYS_OPEN
+
+        widget.hours, widget.public_holidays = ALWAYS_OPEN, False
+        db.session.commit()
         return widget.public_key
 
 

@@ -8,6 +8,7 @@ from . import __version__
 
 _STATUSES = [
     "queued",
+    "scheduled",
     "calling_operator",
     "calling_visitor",
     "connected",
@@ -17,6 +18,9 @@ _STATUSES = [
     "visitor_no_answer",
     "pbx_error",
     "cancelled",
+    "retrying",
+    "operators_busy",
+    "visitor_retry",
 ]
 
 
@@ -30,6 +34,13 @@ def _error(description: str) -> dict[str, Any]:
 def spec(server_url: str) -> dict[str, Any]:
     key = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
     handle = {"name": "handle", "in": "path", "required": True, "schema": {"type": "string"}}
+    tz = {
+        "name": "tz",
+        "in": "query",
+        "required": False,
+        "description": "The visitor's IANA time zone, e.g. Asia/Yekaterinburg; unknown ones are ignored",
+        "schema": {"type": "string"},
+    }
     status_ok = {
         "description": "Current status",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}},
@@ -47,7 +58,7 @@ def spec(server_url: str) -> dict[str, Any]:
             "/api/v1/widgets/{key}/config": {
                 "get": {
                     "summary": "Widget configuration and texts",
-                    "parameters": [key],
+                    "parameters": [key, tz],
                     "responses": {
                         "200": {
                             "description": "Config",
@@ -65,7 +76,7 @@ def spec(server_url: str) -> dict[str, Any]:
             "/api/v1/widgets/{key}/requests": {
                 "post": {
                     "summary": "Ask for a call back",
-                    "parameters": [key],
+                    "parameters": [key, tz],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -146,6 +157,12 @@ def spec(server_url: str) -> dict[str, Any]:
                         "name": {"type": "string", "maxLength": 100},
                         "consent": {"type": "boolean", "const": True},
                         "page_url": {"type": "string", "maxLength": 1000},
+                        "slot": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "One of the config's slots[].at: call then, not now",
+                        },
+                        "tz": {"type": "string", "description": "The visitor's IANA time zone"},
                     },
                 },
                 "Status": {
@@ -157,6 +174,11 @@ def spec(server_url: str) -> dict[str, Any]:
                         "cancellable": {"type": "boolean"},
                         "message": {"type": "string"},
                         "updated_at": {"type": "string"},
+                        "scheduled_for": {
+                            "type": ["string", "null"],
+                            "format": "date-time",
+                            "description": "When a scheduled call will be placed (UTC)",
+                        },
                     },
                 },
                 "Config": {
@@ -182,6 +204,21 @@ def spec(server_url: str) -> dict[str, Any]:
                             },
                         },
                         "texts": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "open": {
+                            "type": "boolean",
+                            "description": "The visitor can be called now (in hours, not night)",
+                        },
+                        "slots": {
+                            "type": "array",
+                            "description": "When closed: the next times a call can be placed",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "at": {"type": "string", "format": "date-time"},
+                                    "label": {"type": "string"},
+                                },
+                            },
+                        },
                     },
                 },
             }

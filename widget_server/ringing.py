@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import current_app
@@ -25,7 +25,7 @@ from . import call_states
 from .extensions import db
 from .models import CallAttempt, CallbackRequest, CallEvent, PbxAccount, Widget, utcnow
 from .pbx_client import RESULT_CALLBACK_FAILED, PbxClient, PbxCredentials, PbxError
-from .phones import mask_phone
+from .phones import digits_of, mask_phone
 from .widget_texts import status_message
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,12 @@ FINAL_STATUSES = {
     "pbx_error",
     "cancelled",
 }
+# Waiting for the next dial: nothing is ringing, the visitor may still cancel.
+WAITING_STATUSES = {"queued", "scheduled", "retrying", "operators_busy", "visitor_retry"}
 ORPHAN_EVENT_TTL = timedelta(minutes=15)
+# PBX unreachable: wait this long before trying again (seconds, then the last one
+# repeats), each with up to 25 % jitter, until the request's deadline.
+RETRY_BACKOFF = (5, 15, 45, 120, 300)
 
 
 # -- helpers ---------------------------------------------------------------
@@ -102,15 +107,33 @@ def set_status(req: CallbackRequest, status: str) -> None:
     log.info("request %s → %s", req.id, status)
 
 
+def in_flight(req: CallbackRequest) -> bool:
+    """True while a placed call has no outcome yet."""
+    last = current_attempt(req)
+    return last is not None and last.outcome is None
+
+
+def cancellable(req: CallbackRequest) -> bool:
+    """Nothing is ringing and nothing will before the next dial."""
+    return req.status in WAITING_STATUSES and not in_flight(req)
+
+
 def status_view(req: CallbackRequest, language: str | None = None) -> dict[str, Any]:
     """What the visitor's page gets: coarse status, never numbers or PBX data."""
-    return {
+    view = {
         "status": req.status,
         "final": is_final(req),
-        "cancellable": req.status == "queued" and not req.attempts,
+        "cancellable": cancellable(req),
         "message": status_message(language or req.widget.language, req.status),
         "updated_at": req.updated_at.isoformat(timespec="seconds") + "Z",
+        "scheduled_for": None,
     }
+    if req.status == "scheduled":
+        from . import working_hours
+
+        # "Позвоним завтра в 10:00." in the visitor's zone, and the moment itself.
+        view.update(working_hours.scheduled_view(req, language or req.widget.language))
+    return view
 
 
 def queued_view(language: str) -> dict[str, Any]:
@@ -121,6 +144,7 @@ def queued_view(language: str) -> dict[str, Any]:
         "cancellable": True,
         "message": status_message(language, "queued"),
         "updated_at": utcnow().isoformat(timespec="seconds") + "Z",
+        "scheduled_for": None,
     }
 
 
@@ -152,25 +176,57 @@ def operator_order(req: CallbackRequest) -> list[str]:
 
 # -- placing calls -----------------------------------------------------------
 def place_next_call(request_id: int) -> None:
-    """Ring the next operator for a request, or finish it when none is left."""
+    """Ring the next operator for a request, or settle it when none is left.
+
+    Safe to run twice or late: it does nothing while a call is in flight, before
+    the request is due, or after it is final.
+    """
     from .tasks import queue
 
     req = lock_request(request_id)
-    if req is None or is_final(req):
+    if req is None or is_final(req) or in_flight(req):
         db.session.rollback()
         return
-    last = current_attempt(req)
-    if last is not None and last.outcome is None:
-        db.session.rollback()  # a call is still under way: a duplicate task
+    now = utcnow()
+    if req.next_dispatch_at is not None and req.next_dispatch_at > now + timedelta(seconds=1):
+        db.session.rollback()  # an early duplicate; the due job or the sweep comes back
         return
+    widget = req.widget
+    try:
+        later = _next_allowed_time(req, now)
+    except LookupError:
+        _give_up(req, "no_operator", "held", reason="no working hours in the next 14 days")
+        return
+    if later is not None:
+        # Out of hours or night for the visitor: never dial now, come back then.
+        req.next_dispatch_at = later
+        set_status(req, "scheduled")
+        db.session.commit()
+        queue().place_next_call.schedule(args=(request_id,), eta=later.replace(tzinfo=UTC))
+        return
+    if req.deadline_at is None:
+        req.deadline_at = now + timedelta(seconds=current_app.config["DISPATCH_DEADLINE"])
     if req.operator_order is None:
         req.operator_order = operator_order(req)
-    tried = {a.operator_pin for a in req.attempts}
+    this_round = [a for a in req.attempts if a.round == req.round]
+    tried = {a.operator_pin for a in this_round if a.outcome != "pbx_unavailable"}
     pin = next((p for p in req.operator_order if p not in tried), None)
     if pin is None:
-        pbx_failed = bool(req.attempts) and all(a.outcome == "failed" for a in req.attempts)
-        set_status(req, "pbx_error" if pbx_failed or not req.operator_order else "no_operator")
-        db.session.commit()
+        leg_failures = [a for a in this_round if a.outcome != "pbx_unavailable"]
+        if not req.operator_order or (
+            leg_failures and all(a.outcome == "failed" for a in leg_failures)
+        ):
+            _give_up(req, "pbx_error", "failed", reason="every call_back was refused")
+            return
+        if req.round < widget.group_rounds:
+            # Nobody answered: ring the group again after the widget's pause.
+            req.round += 1
+            req.next_dispatch_at = now + timedelta(seconds=widget.round_pause)
+            set_status(req, "operators_busy")
+            db.session.commit()
+            queue().place_next_call.schedule(args=(request_id,), delay=widget.round_pause)
+            return
+        _give_up(req, "no_operator", "missed", reason="no operator answered")
         return
     attempt = CallAttempt(
         request=req,
@@ -179,7 +235,9 @@ def place_next_call(request_id: int) -> None:
         stage="sent",
         reached_stage="sent",
         sent_at=utcnow(),
+        round=req.round,
     )
+    req.next_dispatch_at = None
     db.session.add(attempt)
     # The decision to dial is committed before the PBX is asked, so a crash in
     # between leaves a trace instead of a silent second call.
@@ -194,13 +252,24 @@ def place_next_call(request_id: int) -> None:
     except PbxError as exc:
         _call_back_failed(request_id, attempt_id, exc)
         return
+    _session_known(request_id, attempt_id, session_id, ring_timeout, pbx_group)
 
+
+def _session_known(
+    request_id: int, attempt_id: int, session_id: str, ring_timeout: int, pbx_group: bool
+) -> None:
+    """Record the PBX session of an attempt and catch up on its events."""
+    from .tasks import queue
+
+    attempt = db.session.get(CallAttempt, attempt_id)
+    account = attempt.request.widget.pbx_account
+    phone, pin = attempt.request.phone, attempt.operator_pin
     lock_account(account.id)
     req = lock_request(request_id)
-    attempt = db.session.get(CallAttempt, attempt_id)
+    db.session.refresh(attempt)
     attempt.session_id = session_id
     attempt.accepted_at = utcnow()
-    if not is_final(req) and req.status == "queued":
+    if req.status in WAITING_STATUSES:
         set_status(req, "calling_operator")
     log.info(
         "request %s: call_back to %s via operator %s, session %s",
@@ -236,26 +305,89 @@ def _call_back_failed(request_id: int, attempt_id: int, exc: PbxError) -> None:
     req = lock_request(request_id)
     attempt = db.session.get(CallAttempt, attempt_id)
     attempt.pbx_result, attempt.pbx_message = exc.result, exc.message[:500]
-    attempt.stage = attempt.reached_stage = "ended"
-    attempt.ended_at = utcnow()
+    now = utcnow()
     if exc.ambiguous:
-        # The PBX may be placing the call right now: dialling again could ring
-        # the visitor twice, so the request stops here for the owner to handle.
-        attempt.outcome = "unknown"
-        set_status(req, "pbx_error")
+        # The PBX may be placing the call right now: dialling again could ring the
+        # visitor twice. Its events may still name the session; resolve_attempt
+        # waits for them, then hands the request to the owner.
         log.warning("request %s: call_back outcome unknown (%s)", request_id, exc.message)
         db.session.commit()
+        queue().resolve_attempt.schedule(
+            args=(attempt_id,), delay=current_app.config["UNKNOWN_CALL_GRACE"]
+        )
         return
-    attempt.outcome = "failed"
+    attempt.stage = attempt.reached_stage = "ended"
+    attempt.ended_at = now
     log.warning(
         "request %s: call_back via %s failed: %s", request_id, attempt.operator_pin, exc.message
     )
     if exc.result == RESULT_CALLBACK_FAILED:
+        attempt.outcome = "failed"
         db.session.commit()
         queue().place_next_call(request_id)  # this operator's leg failed: try the next
         return
-    set_status(req, "pbx_error")
+    if exc.retryable:
+        # The PBX is down or overloaded: the same call may work in a while.
+        attempt.outcome = "pbx_unavailable"
+        req.dispatch_tries += 1
+        delay = retry_delay(req.dispatch_tries)
+        if req.deadline_at is not None and now + timedelta(seconds=delay) > req.deadline_at:
+            _give_up(req, "pbx_error", "failed", reason=f"the PBX kept failing: {exc.message}")
+            return
+        req.next_dispatch_at = now + timedelta(seconds=delay)
+        set_status(req, "retrying")
+        db.session.commit()
+        queue().place_next_call.schedule(args=(request_id,), delay=delay)
+        return
+    attempt.outcome = "failed"
+    _give_up(req, "pbx_error", "failed", reason=exc.message)
+
+
+def retry_delay(tries: int) -> float:
+    """Capped exponential backoff with jitter, for the ``tries``-th retry (1-based)."""
+    steps = current_app.config.get("RETRY_BACKOFF") or RETRY_BACKOFF
+    base = steps[min(tries, len(steps)) - 1]
+    return base * (1 + random.SystemRandom().uniform(0, 0.25))
+
+
+def _give_up(req: CallbackRequest, status: str, kind: str, *, reason: str) -> None:
+    """Final status for the visitor, the owner told with the number; commits."""
+    set_status(req, status)
+    req.next_dispatch_at = None
+    if kind == "held":
+        req.held_reason = reason[:64]
+    notify_owner(req, kind, reason=reason)
     db.session.commit()
+    kick_notifications()
+
+
+def notify_owner(req: CallbackRequest, kind: str, **extra: Any) -> None:
+    """Record a notification for the request's owner in the current transaction."""
+    from . import notifications
+
+    notifications.record(req.widget.owner_id, kind, request_id=req.id, extra=extra or None)
+
+
+def kick_notifications() -> None:
+    from . import notifications
+
+    notifications.kick()
+
+
+def _next_allowed_time(req: CallbackRequest, now) -> Any:
+    """None when the request may be dialled now, else the earliest UTC time it may.
+
+    :raise LookupError: no allowed time in the next two weeks.
+    """
+    from . import working_hours
+
+    aware = now.replace(tzinfo=UTC)
+    if working_hours.can_call_now(req.widget, req.visitor_tz, aware):
+        return None
+    later = working_hours.next_call_time(req.widget, req.visitor_tz, aware)
+    if later is None:
+        raise LookupError("no working hours ahead")
+    return later.astimezone(UTC).replace(tzinfo=None)
 
 
 def check_ring_timeout(attempt_id: int) -> None:
@@ -314,7 +446,21 @@ def record_event(account: PbxAccount, payload: dict[str, Any]) -> str:
             log.info("call_events for session %s we did not start: ignored", session_id)
             db.session.commit()
             return "ignored"
-        return _store_event(account, None, session_id, state, event_time, payload)
+        stored = _store_event(account, None, session_id, state, event_time, payload)
+        pending = _unanswered_attempt_for(account, payload)
+        if pending is not None:
+            # Our call_back timed out or its worker died, yet the PBX placed the call.
+            log.info("session %s adopted by request %s", session_id, pending.request_id)
+            widget = pending.request.widget
+            _session_known(
+                pending.request_id,
+                pending.id,
+                session_id,
+                widget.ring_timeout,
+                widget.ring_strategy == "pbx_group",
+            )
+            return "adopted"
+        return stored
     req = lock_request(attempt.request_id)
     db.session.refresh(attempt)
     stored = _store_event(account, attempt, session_id, state, event_time, payload, commit=False)
@@ -325,6 +471,90 @@ def record_event(account: PbxAccount, payload: dict[str, Any]) -> str:
     if ended:
         queue().finish_attempt(attempt.id)
     return "applied"
+
+
+def _unanswered_attempt_for(account: PbxAccount, payload: dict[str, Any]) -> CallAttempt | None:
+    """A recent attempt whose call_back never told us its session, matching this event.
+
+    Matched by operator PIN and the visitor's number, both of which the PBX puts in
+    the events of a call_back call.
+    """
+    pin = call_states.field(payload, "from_pin")
+    digits = digits_of(call_states.field(payload, "request_number"))
+    if not pin or not digits:
+        return None
+    since = utcnow() - timedelta(minutes=10)
+    candidates = db.session.scalars(
+        select(CallAttempt)
+        .join(CallbackRequest)
+        .join(Widget)
+        .where(
+            Widget.pbx_account_id == account.id,
+            CallAttempt.session_id.is_(None),
+            CallAttempt.outcome.is_(None),
+            CallAttempt.operator_pin == pin,
+            CallAttempt.sent_at >= since,
+        )
+        .order_by(CallAttempt.sent_at.desc())
+    ).all()
+    return next((a for a in candidates if digits_of(a.request.phone) == digits), None)
+
+
+def resolve_attempt(attempt_id: int) -> None:
+    """Settle a call_back whose answer never came: adopt its events, or hand over to the owner."""
+    attempt = db.session.get(CallAttempt, attempt_id)
+    if attempt is None or attempt.session_id or attempt.outcome is not None:
+        db.session.rollback()
+        return
+    account = attempt.request.widget.pbx_account
+    digits = digits_of(attempt.request.phone)
+    events = db.session.scalars(
+        select(CallEvent)
+        .where(
+            CallEvent.pbx_account_id == account.id,
+            CallEvent.attempt_id.is_(None),
+            CallEvent.received_at >= attempt.sent_at - timedelta(seconds=5),
+        )
+        .order_by(CallEvent.id)
+    ).all()
+    match = next(
+        (
+            e
+            for e in events
+            if call_states.field(e.payload, "from_pin") == attempt.operator_pin
+            and digits_of(call_states.field(e.payload, "request_number")) == digits
+        ),
+        None,
+    )
+    if match is not None:
+        widget = attempt.request.widget
+        _session_known(
+            attempt.request_id,
+            attempt.id,
+            match.session_id,
+            widget.ring_timeout,
+            widget.ring_strategy == "pbx_group",
+        )
+        return
+    req = lock_request(attempt.request_id)
+    db.session.refresh(attempt)
+    if attempt.outcome is not None or attempt.session_id:
+        db.session.rollback()
+        return
+    attempt.outcome = "unknown"
+    attempt.stage = attempt.reached_stage = "ended"
+    attempt.ended_at = utcnow()
+    log.warning(
+        "request %s: no trace of the call_back sent at %s; the owner takes over",
+        req.id,
+        attempt.sent_at,
+    )
+    _give_up(
+        req,
+        "pbx_error",
+        "failed",
+        reason="the PBX did not confirm the call; it may or may not have rung",
+    )
 
 
 def _store_event(account, attempt, session_id, state, event_time, payload, commit=True) -> str:
@@ -411,6 +641,9 @@ def finish_attempt(attempt_id: int) -> None:
             attempt.duration = None
         if str(info.get("is_record", "")).lower() == "true":
             attempt.is_record = True
+    if claimed and attempt.is_record and attempt.recording is None:
+        attempt.recording = "pending"
+        queue().fetch_recording(attempt.id)
     if attempt.outcome is not None:
         db.session.commit()  # timed out earlier, or already settled
         return
@@ -420,8 +653,21 @@ def finish_attempt(attempt_id: int) -> None:
     attempt.outcome = outcome
     go_on = False
     if attempt is current_attempt(req) and not is_final(req):
-        if outcome in call_states.OUTCOME_STATUS:
-            set_status(req, call_states.OUTCOME_STATUS[outcome])
+        if outcome == "completed":
+            set_status(req, "finished")
+        elif outcome in ("visitor_busy", "visitor_no_answer"):
+            if req.visitor_retries < 1:
+                # One more try, a few minutes later, through the group again.
+                delay = current_app.config["VISITOR_RETRY_DELAY"]
+                req.visitor_retries += 1
+                req.round += 1
+                req.next_dispatch_at = utcnow() + timedelta(seconds=delay)
+                set_status(req, "visitor_retry")
+                db.session.commit()
+                queue().place_next_call.schedule(args=(req.id,), delay=delay)
+                return
+            _give_up(req, outcome, "missed", reason="the visitor did not answer")
+            return
         else:
             go_on = True
     db.session.commit()
@@ -438,10 +684,115 @@ def prune_orphan_events() -> None:
     db.session.commit()
 
 
+def sweep() -> None:
+    """The durable backstop behind every queued job (runs every minute).
+
+    The queue carries work, the rows are the truth: a job lost to a crash, a
+    restart or a queue outage is found here from the database and run again.
+    """
+    from .tasks import queue
+
+    now = utcnow()
+    config = current_app.config
+    due = db.session.scalars(
+        select(CallbackRequest.id).where(
+            CallbackRequest.status.in_(WAITING_STATUSES),
+            CallbackRequest.next_dispatch_at.is_not(None),
+            CallbackRequest.next_dispatch_at <= now,
+        )
+    ).all()
+    # Sent, but neither a session id nor a failure was ever recorded (the worker died).
+    unconfirmed = db.session.scalars(
+        select(CallAttempt.id).where(
+            CallAttempt.session_id.is_(None),
+            CallAttempt.outcome.is_(None),
+            CallAttempt.sent_at
+            < now - timedelta(seconds=config["PBX_TIMEOUT"] + config["UNKNOWN_CALL_GRACE"]),
+        )
+    ).all()
+    # Placed, but its end never arrived.
+    silent = db.session.scalars(
+        select(CallAttempt.id).where(
+            CallAttempt.session_id.is_not(None),
+            CallAttempt.stage != "ended",
+            CallAttempt.outcome.is_(None),
+            CallAttempt.accepted_at < now - timedelta(seconds=config["END_TIMEOUT"]),
+        )
+    ).all()
+    # Ended, but nobody settled it (the finish job was lost).
+    unsettled = db.session.scalars(
+        select(CallAttempt.id).where(
+            CallAttempt.stage == "ended",
+            CallAttempt.call_info_fetched.is_(False),
+            CallAttempt.session_id.is_not(None),
+            CallAttempt.ended_at < now - timedelta(minutes=2),
+        )
+    ).all()
+    db.session.rollback()
+    for request_id in due:
+        queue().place_next_call(request_id)
+    for attempt_id in unconfirmed:
+        queue().resolve_attempt(attempt_id)
+    for attempt_id in silent:
+        reconcile_attempt(attempt_id)
+    for attempt_id in unsettled:
+        queue().finish_attempt(attempt_id)
+    if due or unconfirmed or silent or unsettled:
+        log.info(
+            "sweep: %s due, %s unconfirmed, %s silent, %s unsettled",
+            len(due),
+            len(unconfirmed),
+            len(silent),
+            len(unsettled),
+        )
+
+
+def reconcile_attempt(attempt_id: int) -> None:
+    """A call whose ``end`` never came is treated as ended; ``call_info`` tells the rest."""
+    from .tasks import queue
+
+    attempt = db.session.get(CallAttempt, attempt_id)
+    if attempt is None or attempt.stage == "ended":
+        db.session.rollback()
+        return
+    lock_request(attempt.request_id)
+    db.session.refresh(attempt)
+    attempt.stage = "ended"
+    attempt.ended_at = utcnow()
+    log.warning(
+        "session %s: no end event after %ss; reconciling through call_info",
+        attempt.session_id,
+        current_app.config["END_TIMEOUT"],
+    )
+    db.session.commit()
+    queue().finish_attempt(attempt_id)
+
+
+def fetch_recording(attempt_id: int) -> None:
+    """Check that a recorded call's file can be had (it may lag the end); raises to retry.
+
+    The link itself is one-time and bound to our IP, so it is not kept: it is asked
+    for again when someone wants to listen.
+    """
+    attempt = db.session.get(CallAttempt, attempt_id)
+    if attempt is None or not attempt.session_id or attempt.recording == "available":
+        return
+    try:
+        pbx_client(attempt.request.widget.pbx_account).get_record(
+            attempt.session_id, current_app.config.get("EGRESS_IP")
+        )
+    except PbxError as exc:
+        attempt.recording = "pending"
+        db.session.commit()
+        raise RuntimeError(f"recording not ready: {exc.message}") from None
+    attempt.recording = "available"
+    db.session.commit()
+
+
 def cancel(req_id: int) -> bool:
-    """Cancel a request nothing has rung for yet; False when it is too late."""
+    """Cancel a request nothing rings for; False when it is too late."""
     req = lock_request(req_id)
-    if req is None or req.status != "queued" or req.attempts:
+    if req is None or not cancellable(req):
         db.session.rollback()
         return False
     set_status(req, "cancelled")
@@ -457,6 +808,12 @@ def register_tasks(huey, in_app) -> dict[str, Any]:
         "place_next_call": huey.task(name="place_next_call")(in_app(place_next_call)),
         "finish_attempt": huey.task(name="finish_attempt")(in_app(finish_attempt)),
         "check_ring_timeout": huey.task(name="check_ring_timeout")(in_app(check_ring_timeout)),
+        "resolve_attempt": huey.task(name="resolve_attempt")(in_app(resolve_attempt)),
+        # The PBX may need minutes to make a recording available.
+        "fetch_recording": huey.task(name="fetch_recording", retries=5, retry_delay=30)(
+            in_app(fetch_recording)
+        ),
+        "sweep": huey.periodic_task(crontab(minute="*"), name="sweep")(in_app(sweep)),
         "prune_orphan_events": huey.periodic_task(
             crontab(minute="*/5"), name="prune_orphan_events"
         )(in_app(prune_orphan_events)),

@@ -63,7 +63,7 @@ def init_queue(app: Flask) -> None:
     A module's ``register_tasks(huey, in_app)`` returns ``{name: task}``; ``in_app``
     wraps a function so it runs inside an app context.
     """
-    from . import ringing
+    from . import notifications, retention, ringing
 
     huey = _make_huey(app)
 
@@ -76,7 +76,7 @@ def init_queue(app: Flask) -> None:
         return run
 
     tasks: dict[str, Any] = {}
-    for module in (ringing,):
+    for module in (ringing, notifications, retention):
         tasks.update(module.register_tasks(huey, in_app))
     app.extensions["queue"] = Queue(huey, tasks)
 

@@ -7,11 +7,13 @@ stores nothing) when the page is not one of them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import secrets
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -22,20 +24,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import ringing
+from . import ringing, working_hours
 from .client_ip import client_network
 from .errors import error_response
 from .extensions import db, limiter
 from .models import CallbackRequest, Widget, WidgetGroup
 from .origins import request_origin
 from .phones import PhoneError, mask_phone, normalize_phone, number_key
-from .widget_texts import LANGUAGES, api_error, pick_language, ui_texts
+from .widget_texts import LANGUAGES, api_error, pick_language, scheduled_message, ui_texts
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 
 MAX_NAME = 100
 MAX_PAGE_URL = 1000
+SLOT_COUNT = 6
 
 
 # -- widget, origin and CORS -------------------------------------------------
@@ -46,6 +49,13 @@ def _lang() -> str:
         return asked
     widget = g.get("widget")
     return pick_language(widget.language if widget else None)
+
+
+def _visitor_tz(data: dict[str, Any] | None = None) -> str | None:
+    """The visitor's IANA time zone (body ``tz`` or ``?tz=``); None when missing or unknown."""
+    return working_hours.valid_timezone((data or {}).get("tz")) or working_hours.valid_timezone(
+        request.args.get("tz")
+    )
 
 
 def _texts(widget: Widget) -> dict[str, str]:
@@ -140,6 +150,10 @@ def widget_config(key: str):
     if error:
         return error
     widget: Widget = g.widget
+    lang, tz, now = _lang(), _visitor_tz(), working_hours.utc_now()
+    guard = current_app.config["NIGHT_GUARD"]
+    open_now = working_hours.can_call_now(widget, tz, now, night_guard=guard)
+    slots = [] if open_now else working_hours.next_slots(widget, tz, now, night_guard=guard)
     return jsonify(
         {
             "key": widget.public_key,
@@ -153,6 +167,15 @@ def widget_config(key: str):
             "groups": [{"id": wg.group.pin, "label": wg.label} for wg in widget.offered_groups],
             # The owner's texts are written in the widget's language; another language gets defaults.
             "texts": ui_texts(_lang(), widget.texts if _lang() == widget.language else None),
+            # Closed (out of hours, or night for the visitor): the visitor picks a slot.
+            "open": open_now,
+            "slots": [
+                {
+                    "at": working_hours.iso_utc(slot),
+                    "label": working_hours.format_slot(slot, tz, lang, now, widget.timezone),
+                }
+                for slot in slots
+            ],
         }
     )
 
@@ -230,6 +253,27 @@ def _validate(widget: Widget, data: dict[str, Any]) -> tuple[dict[str, Any], dic
     return clean, fields
 
 
+def _pick_slot(widget: Widget, raw: Any, visitor_tz: str | None, now) -> tuple[Any, str | None]:
+    """When to call: (None, None) for now, (slot, None) for later, (None, error code).
+
+    A slot the visitor sent must be one of those we offer (within a minute). A widget
+    that cannot call now and got no slot calls at its first free slot.
+    """
+    guard = current_app.config["NIGHT_GUARD"]
+    if raw in (None, ""):
+        if working_hours.can_call_now(widget, visitor_tz, now, night_guard=guard):
+            return None, None
+        offered = working_hours.next_slots(widget, visitor_tz, now, 1, night_guard=guard)
+        return (offered[0], None) if offered else (None, "no_slots")
+    try:
+        asked = working_hours.as_utc(datetime.fromisoformat(raw))
+    except (TypeError, ValueError):
+        return None, "slot_unavailable"
+    offered = working_hours.next_slots(widget, visitor_tz, now, SLOT_COUNT, night_guard=guard)
+    match = next((s for s in offered if abs(s - asked) <= timedelta(minutes=1)), None)
+    return (match, None) if match else (None, "slot_unavailable")
+
+
 def _number_limited(phone: str) -> int | None:
     """Hit the per-number limits (all widgets); return seconds to wait when over."""
     strategy = limiter.limiter
@@ -264,6 +308,10 @@ def create_request(key: str):
     if error:
         return error
     clean, fields = _validate(widget, data)
+    visitor_tz, now = _visitor_tz(data), working_hours.utc_now()
+    slot, slot_error = _pick_slot(widget, data.get("slot"), visitor_tz, now)
+    if slot_error:
+        fields["slot"] = api_error(_lang(), slot_error)
     if fields:
         return error_response(422, "validation", api_error(_lang(), "validation"), fields=fields)
     wait = _number_limited(clean["phone"])
@@ -287,7 +335,14 @@ def create_request(key: str):
         client_ip=request.remote_addr,
         user_agent=(request.user_agent.string or "")[:300],
         consent_text=texts["consent"],
+        visitor_tz=visitor_tz,
     )
+    if slot is not None:
+        # Called at the slot, not now: the queue holds a job due then, and the row's
+        # next_dispatch_at lets the sweep dispatch it should that job be lost.
+        req.status = "scheduled"
+        req.scheduled_for = req.next_dispatch_at = slot.replace(tzinfo=None)
+        when = working_hours.format_slot(slot, visitor_tz, _lang(), now, widget.timezone)
     try:
         db.session.add(req)
         db.session.flush()
@@ -299,15 +354,30 @@ def create_request(key: str):
         return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
     # Built before the commit expires the object, so answering costs no extra query.
     answer = {"handle": handle, "status": ringing.queued_view(_lang())}
+    if slot is not None:
+        answer["status"].update(
+            status="scheduled",
+            message=scheduled_message(_lang(), when),
+            scheduled_for=working_hours.iso_utc(slot),
+        )
     request_id = answer_id
     log.info(
-        "widget %s: request %s for %s accepted", widget.id, request_id, mask_phone(clean["phone"])
+        "widget %s: request %s for %s accepted%s",
+        widget.id,
+        request_id,
+        mask_phone(clean["phone"]),
+        f", scheduled for {working_hours.iso_utc(slot)}" if slot else "",
     )
     try:
-        current_app.extensions["queue"].place_next_call(request_id)
+        if slot is not None:
+            current_app.extensions["queue"].place_next_call.schedule(args=(request_id,), eta=slot)
+        else:
+            current_app.extensions["queue"].place_next_call(request_id)
     except Exception:
-        log.exception("request %s stored but could not be queued", request_id)
-        return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
+        # The row is the truth: the dispatch sweep picks the request up within a minute.
+        log.exception(
+            "request %s stored; the queue is unreachable, the sweep will dispatch it", request_id
+        )
     return jsonify(answer), 202
 
 
@@ -358,6 +428,15 @@ def cancel_request(handle: str):
         return error_response(409, "too_late", api_error(_lang(), "too_late"))
     db.session.refresh(req)
     return jsonify(ringing.status_view(req, _lang()))
+
+
+@bp.errorhandler(SQLAlchemyError)
+def _database_down(exc: SQLAlchemyError):
+    """The database is unreachable: say so, never a false "accepted"."""
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    log.error("widget API: database error: %s", exc.__class__.__name__)
+    return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
 
 
 @bp.errorhandler(RateLimitExceeded)

@@ -32,6 +32,10 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "error_phone_invalid": "Проверьте номер: нужен российский номер, 10 цифр после +7",
         "error_consent": "Чтобы мы могли позвонить, нужно ваше согласие",
         "error_rate_limited": "Слишком много запросов. Попробуйте через {seconds} с.",
+        "closed_title": "Сейчас мы не работаем",
+        "closed_intro": "Выберите удобное время — мы позвоним.",
+        "slot_label": "Когда позвонить",
+        "no_slots": "Свободного времени для звонка пока нет. Попробуйте позже.",
     },
     "en": {
         "button": "Call me back",
@@ -54,12 +58,17 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "error_phone_invalid": "Check the number: a Russian number with 10 digits after +7 is needed",
         "error_consent": "We need your consent to call you",
         "error_rate_limited": "Too many requests. Try again in {seconds} s.",
+        "closed_title": "We are closed right now",
+        "closed_intro": "Choose a time that suits you and we will call you.",
+        "slot_label": "When to call",
+        "no_slots": "There is no free time for a call yet. Please try again later.",
     },
 }
 
 STATUS_MESSAGES: dict[str, dict[str, str]] = {
     "ru": {
         "queued": "Заявка принята, сейчас позвоним…",
+        "scheduled": "Звонок запланирован.",
         "calling_operator": "Соединяем с оператором…",
         "calling_visitor": "Оператор на линии — звоним вам, возьмите трубку.",
         "connected": "Идёт разговор.",
@@ -69,9 +78,13 @@ STATUS_MESSAGES: dict[str, dict[str, str]] = {
         "visitor_no_answer": "Мы звонили, но вы не ответили. Можно заказать звонок ещё раз.",
         "pbx_error": "Телефонная станция не ответила. Заявка сохранена — вам перезвонят.",
         "cancelled": "Звонок отменён.",
+        "retrying": "Телефонная станция не отвечает. Пробуем ещё раз — заявка сохранена.",
+        "operators_busy": "Все операторы заняты. Через пару минут позвоним ещё раз.",
+        "visitor_retry": "Не удалось до вас дозвониться. Попробуем ещё раз через несколько минут.",
     },
     "en": {
         "queued": "Request received, calling shortly…",
+        "scheduled": "The call is scheduled.",
         "calling_operator": "Connecting you to an operator…",
         "calling_visitor": "An operator is on the line — we are calling you now, please pick up.",
         "connected": "You are talking to the operator.",
@@ -81,6 +94,9 @@ STATUS_MESSAGES: dict[str, dict[str, str]] = {
         "visitor_no_answer": "We called but nobody answered. You can ask for another call.",
         "pbx_error": "The phone system did not respond. Your request is saved and you will be called back.",
         "cancelled": "The call was cancelled.",
+        "retrying": "The phone system is not answering. We are trying again; your request is saved.",
+        "operators_busy": "All operators are busy. We will try again in a couple of minutes.",
+        "visitor_retry": "We could not reach you. We will try once more in a few minutes.",
     },
 }
 
@@ -103,6 +119,8 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "too_late": "Звонок уже идёт — отменить его нельзя.",
         "not_found": "Заявка не найдена.",
         "unavailable": "Сервис временно недоступен. Попробуйте через минуту.",
+        "slot_unavailable": "Это время уже недоступно. Выберите другое.",
+        "no_slots": UI_TEXTS["ru"]["no_slots"],
     },
     "en": {
         "validation": "Please check the highlighted fields.",
@@ -122,6 +140,8 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "too_late": "The call is already under way and cannot be cancelled.",
         "not_found": "Request not found.",
         "unavailable": "The service is temporarily unavailable. Try again in a minute.",
+        "slot_unavailable": "This time is no longer available. Choose another one.",
+        "no_slots": UI_TEXTS["en"]["no_slots"],
     },
 }
 
@@ -141,6 +161,14 @@ def ui_texts(language: str, overrides: Mapping[str, str] | None = None) -> dict[
 
 def status_message(language: str, status: str) -> str:
     return STATUS_MESSAGES[pick_language(language)].get(status, status)
+
+
+SCHEDULED_MESSAGES = {"ru": "Позвоним {when}.", "en": "We will call you {when}."}
+
+
+def scheduled_message(language: str, when: str) -> str:
+    """The status message of a scheduled call: "Позвоним завтра в 10:00."."""
+    return SCHEDULED_MESSAGES[pick_language(language)].format(when=when)
 
 
 def api_error(language: str, code: str, **params: object) -> str:

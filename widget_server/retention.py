@@ -1,0 +1,123 @@
+"""Retention: visitors' numbers and consent records are kept only as long as the owner says.
+
+``purge_expired`` (hourly) deletes every request older than its owner's
+``retention_days`` together with everything that repeats the number: its call
+attempts, their PBX events and the notifications about it. ``forget_number``
+deletes one visitor's data at once, on request.
+
+Bulk deletes in batches of request ids, children first, so foreign keys hold on
+SQLite and PostgreSQL alike and no transaction grows without bound. Events of calls
+that never became ours are dropped after minutes by ``ringing.prune_orphan_events``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from .extensions import db
+from .models import CallAttempt, CallbackRequest, CallEvent, Notification, Owner, Widget, utcnow
+from .phones import mask_phone
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+def delete_requests(request_ids: list[int]) -> int:
+    """Delete these requests with their attempts, events and notifications; no commit."""
+    if not request_ids:
+        return 0
+    attempt_ids = select(CallAttempt.id).where(CallAttempt.request_id.in_(request_ids))
+    options = {"synchronize_session": False}
+    db.session.execute(
+        delete(CallEvent).where(CallEvent.attempt_id.in_(attempt_ids)).execution_options(**options)
+    )
+    db.session.execute(
+        delete(Notification)
+        .where(Notification.request_id.in_(request_ids))
+        .execution_options(**options)
+    )
+    db.session.execute(
+        delete(CallAttempt)
+        .where(CallAttempt.request_id.in_(request_ids))
+        .execution_options(**options)
+    )
+    return db.session.execute(
+        delete(CallbackRequest)
+        .where(CallbackRequest.id.in_(request_ids))
+        .execution_options(**options)
+    ).rowcount
+
+
+def _delete_in_batches(query, batch_size: int) -> int:
+    """Delete the requests ``query`` selects (ids), a batch per transaction."""
+    deleted = 0
+    while True:
+        ids = list(db.session.scalars(query.order_by(CallbackRequest.id).limit(batch_size)))
+        if not ids:
+            db.session.commit()
+            return deleted
+        deleted += delete_requests(ids)
+        db.session.commit()  # expires what the session holds: deleted rows are not reused
+
+
+def purge_expired(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Delete every owner's requests older than their retention period; return how many."""
+    now = now or utcnow()
+    owners = db.session.execute(select(Owner.id, Owner.retention_days).order_by(Owner.id)).all()
+    total = 0
+    for owner_id, retention_days in owners:
+        cutoff = now - timedelta(days=retention_days or 30)
+        query = (
+            select(CallbackRequest.id)
+            .join(Widget, CallbackRequest.widget_id == Widget.id)
+            .where(Widget.owner_id == owner_id, CallbackRequest.created_at < cutoff)
+        )
+        deleted = _delete_in_batches(query, batch_size)
+        # Notifications outlive nothing either: digests, and rows whose request went.
+        old_notifications = db.session.execute(
+            delete(Notification)
+            .where(Notification.owner_id == owner_id, Notification.created_at < cutoff)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if deleted or old_notifications:
+            log.info(
+                "retention: owner %s, %s requests and %s notifications older than %s days deleted",
+                owner_id,
+                deleted,
+                old_notifications,
+                retention_days,
+            )
+        total += deleted
+    return total
+
+
+def forget_number(owner_id: int, phone_e164: str) -> int:
+    """Delete everything of one owner's about one number; return how many requests went.
+
+    Commits. Other owners' requests with the same number are not touched.
+    """
+    query = (
+        select(CallbackRequest.id)
+        .join(Widget, CallbackRequest.widget_id == Widget.id)
+        .where(Widget.owner_id == owner_id, CallbackRequest.phone == phone_e164)
+    )
+    deleted = _delete_in_batches(query, BATCH_SIZE)
+    log.info("owner %s: %s requests of %s forgotten", owner_id, deleted, mask_phone(phone_e164))
+    return deleted
+
+
+def register_tasks(huey, in_app) -> dict[str, Any]:
+    """The retention task, for ``tasks.init_queue``."""
+    from huey import crontab
+
+    return {
+        "purge_expired": huey.periodic_task(crontab(minute="17"), name="purge_expired")(
+            in_app(purge_expired)
+        ),
+    }
