@@ -294,6 +294,23 @@ button,input,select{font:inherit;color:inherit;margin:0}
     D.body.append(host);
     ready = 1;
     if (pending) open(pending === true ? null : pending);
+    restore().catch(() => {});
+  }
+
+  // ---- a request still open survives a reload: its handle waits in localStorage
+  const SK = () => 'cbw:' + key;
+  function keep(hd) {
+    try { hd ? localStorage.setItem(SK(), hd) : localStorage.removeItem(SK()); } catch (_) { /* storage off */ }
+  }
+  async function restore() {
+    let hd = null;
+    try { hd = localStorage.getItem(SK()); } catch (_) { /* storage off */ }
+    if (!hd || handle) return;
+    let r;
+    try { r = await call('GET', 'requests/' + encodeURIComponent(hd)); } catch (_) { return; } // offline: next time
+    if (handle) return;
+    if (r.s === 200 && r.b.status && !r.b.final) start({ handle: hd, status: r.b }, 1);
+    else keep(null);
   }
 
   // ---- phone mask
@@ -395,15 +412,16 @@ button,input,select{font:inherit;color:inherit;margin:0}
     say('');
   }
 
-  function start(res) {
+  function start(res, quiet) {
     gen++;
     handle = res.handle;
+    keep(handle);
     st = null;
     fails = 0;
     end = Date.now() + Math.max(0, +cfg.countdown_seconds || 0) * 1000;
     view(true);
     render(res.status && res.status.status ? res.status : { status: 'queued', cancellable: true });
-    stView.focus(); // the submit button is gone
+    if (!quiet) stView.focus(); // the submit button is gone
     clearInterval(clockT);
     clockT = setInterval(safe(tick), 1000);
     if (!st.final) schedule();
@@ -435,6 +453,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
     clearTimeout(pollT);
     clearInterval(clockT);
     handle = null;
+    keep(null);
   }
 
   function schedule(delay) {

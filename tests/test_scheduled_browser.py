@@ -92,6 +92,18 @@ def test_a_closed_widget_lets_the_visitor_pick_a_time_and_rings_nobody_now(chrom
         assert stack.sim_requests("call_back") == []
         assert page.get_attribute("callback-widget", "data-status") == "scheduled"
 
+        # Coming back later, the visitor still sees when we will call.
+        page.reload()
+        page.wait_for_selector("callback-widget .cbw-fab")
+        page.wait_for_function(
+            "() => document.querySelector('callback-widget').getAttribute('data-status')"
+            " === 'scheduled'",
+            timeout=10000,
+        )
+        page.evaluate(RECORD_STATUSES)
+        page.click("callback-widget .cbw-fab")
+        assert page.text_content("callback-widget .cbw-msg") == f"Позвоним {chosen_label}."
+
         page.click("callback-widget .cbw-sec")
         page.wait_for_function("() => window.__statuses.includes('cancelled')", timeout=10000)
         assert stack.sim_requests("call_back") == []

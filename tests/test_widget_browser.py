@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from sqlalchemy import select
@@ -86,6 +87,12 @@ def test_a_visitor_on_the_shop_page_sees_connected_then_finished(page, slow_stac
     callbacks = slow_stack.sim_requests("call_back")
     assert callbacks[0]["body"] == {"request_number": "+79161234567", "from_pin": "204"}
     assert page.console_errors == []
+    # A finished request is not brought back on the next page view.
+    page.reload()
+    page.wait_for_selector("callback-widget .cbw-fab")
+    time.sleep(0.5)
+    assert page.get_attribute("callback-widget", "data-status") == "idle"
+    assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('cbw:'))") == []
 
 
 def test_an_invalid_number_shows_a_message_under_the_field_and_sends_nothing(page, stack):
