@@ -56,6 +56,9 @@ class BenchStack:
             WIDGET_RATELIMIT_NUMBER="100000/minute",
             WIDGET_RATELIMIT_IP="1000000/minute",
             WIDGET_RATELIMIT_IP_GLOBAL="1000000/minute",
+            WIDGET_RATELIMIT_WIDGET_NUMBER="100000/minute",
+            WIDGET_RATELIMIT_PREFIX="1000000/minute",
+            WIDGET_NEW_WIDGET_CAP="1000000/minute",
         )
         self.env.update(extra_env or {})
         self.time_scale = time_scale
@@ -94,6 +97,7 @@ class BenchStack:
             "demo.cloudpbx.rt.ru",
         )
         pbx_id = out.split("PBX account id:")[1].split()[0]
+        self.pbx_id = pbx_id
         hook = out.split("(Адрес внешней системы):")[1].split()[0]
         sim_env = dict(
             self.env,

@@ -197,6 +197,9 @@ def build_stack(
         "RATELIMIT_NUMBER": "100/minute",
         "RATELIMIT_IP": "1000/minute",
         "RATELIMIT_IP_GLOBAL": "1000/minute",
+        "RATELIMIT_WIDGET_NUMBER": "100/minute",
+        "RATELIMIT_PREFIX": "1000/minute",
+        "NEW_WIDGET_CAP": "1000/minute",
         # Real-time waits scaled down for tests (production: 15 min, 3 min, 90 s).
         "DISPATCH_DEADLINE": 4,
         "VISITOR_RETRY_DELAY": 1,

@@ -326,6 +326,9 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
         WIDGET_RATELIMIT_NUMBER="100/minute",
         WIDGET_RATELIMIT_IP="1000/minute",
         WIDGET_RATELIMIT_IP_GLOBAL="1000/minute",
+        WIDGET_RATELIMIT_WIDGET_NUMBER="100/minute",
+        WIDGET_RATELIMIT_PREFIX="1000/minute",
+        WIDGET_NEW_WIDGET_CAP="1000/minute",
     )
 
     def start():

@@ -47,6 +47,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    # The per-IP HTTP limits let requests through when the store is down; the dial
+    # decision (abuse_limits) fails closed on its own: held, never dialled.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        # Short timeouts: a dead store must not hold a request thread for long.
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+        )
     # Retry-After is set by our own 429 answers; the X-RateLimit-* headers would
     # describe whichever of several limits flask-limiter picked.
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
@@ -67,12 +75,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
     init_queue(app)
 
-    from . import embed_assets, errors, home, webhooks, widget_api
+    from . import embed_assets, errors, home, opt_out, webhooks, widget_api
 
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(embed_assets.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(opt_out.bp)
     errors.register(app)
     limiter.exempt(webhooks.bp)
     limiter.exempt(embed_assets.bp)

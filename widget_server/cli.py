@@ -325,6 +325,80 @@ def forget_number(owner_email: str, number: str) -> None:
         click.echo(f"Deleted {deleted} request(s) for {mask_phone(phone)} with their calls.")
 
 
+def _number_arg(value: str) -> str:
+    from .phones import PhoneError, normalize_phone
+
+    try:
+        return normalize_phone(value)
+    except PhoneError:
+        raise click.ClickException(
+            f"{value!r} is not a Russian mobile or landline number"
+        ) from None
+
+
+@main.command("block")
+@click.option("--owner", "owner_email", required=True, help="Owner's e-mail.")
+@click.argument("number")
+@_fail_on_setup_error
+def block_number(owner_email: str, number: str) -> None:
+    """Never call NUMBER from this owner's widgets (the requests are stored, not dialled)."""
+    from .opt_out import block
+    from .phones import mask_phone
+    from .provisioning import find_owner
+
+    phone = _number_arg(number)
+    with _app().app_context():
+        added = block(phone, owner_id=find_owner(owner_email).id, source="owner")
+        click.echo(f"{mask_phone(phone)} {'blocked' if added else 'was already blocked'}.")
+
+
+@main.command("unblock")
+@click.option("--owner", "owner_email", required=True, help="Owner's e-mail.")
+@click.argument("number")
+@_fail_on_setup_error
+def unblock_number(owner_email: str, number: str) -> None:
+    """Lift an owner's block of NUMBER."""
+    from .opt_out import unblock
+    from .phones import mask_phone
+    from .provisioning import find_owner
+
+    phone = _number_arg(number)
+    with _app().app_context():
+        lifted = unblock(phone, owner_id=find_owner(owner_email).id)
+        click.echo(f"{mask_phone(phone)}: {'unblocked' if lifted else 'was not blocked'}.")
+
+
+@main.command("opt-in")
+@click.argument("number")
+def opt_in(number: str) -> None:
+    """Undo the public opt-out of NUMBER (only at its holder's request)."""
+    from .opt_out import unblock
+    from .phones import mask_phone
+
+    phone = _number_arg(number)
+    with _app().app_context():
+        lifted = unblock(phone, owner_id=None)
+        click.echo(f"{mask_phone(phone)}: {'opt-out lifted' if lifted else 'had not opted out'}.")
+
+
+@main.command("report-junk")
+@click.option("--owner", "owner_email", required=True, help="Owner's e-mail.")
+@click.argument("request_id", type=int)
+@_fail_on_setup_error
+def report_junk(owner_email: str, request_id: int) -> None:
+    """Mark a request as junk: its number goes on the owner's block list."""
+    from .opt_out import report_junk as report
+    from .phones import mask_phone
+    from .provisioning import find_owner
+
+    with _app().app_context():
+        try:
+            req = report(request_id, find_owner(owner_email).id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Request {req.id}: {mask_phone(req.phone)} is now blocked for this owner.")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -122,6 +122,26 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     "RATELIMIT_IP": (_limits, "3/10minute;10/hour", "Callback requests per client IP per widget."),
     "RATELIMIT_IP_GLOBAL": (_limits, "20/hour", "Callback requests per client IP, all widgets."),
     "RATELIMIT_NUMBER": (_limits, "1/2minute;3/hour;5/day", "Callbacks per number, all widgets."),
+    "RATELIMIT_WIDGET_NUMBER": (
+        _limits,
+        "1/5minute",
+        "Callbacks per number through one widget; over it the visitor gets a 429.",
+    ),
+    "RATELIMIT_PREFIX": (
+        _limits,
+        "10/hour",
+        "Callbacks per number prefix (all but the last 4 digits), all widgets; over it a 429.",
+    ),
+    "WIDGET_CAP": (
+        _limits,
+        "60/hour;300/day",
+        "Calls per widget; over it requests are stored as held, not dialled, owner told hourly.",
+    ),
+    "NEW_WIDGET_CAP": (
+        _limits,
+        "10/hour;50/day",
+        "The per-widget cap for widgets younger than 7 days.",
+    ),
     "DISPATCH_DEADLINE": (
         _positive_int,
         900,

@@ -287,3 +287,19 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class NumberBlock(db.Model):
+    """A number that must not be called: everywhere (opt-out, no owner) or for one owner.
+
+    Holds a keyed hash of the number, never the number itself.
+    """
+
+    __tablename__ = "number_blocks"
+    __table_args__ = (UniqueConstraint("number_hash", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # opt_out | owner | junk
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

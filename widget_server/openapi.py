@@ -21,6 +21,7 @@ _STATUSES = [
     "retrying",
     "operators_busy",
     "visitor_retry",
+    "held",
 ]
 
 
@@ -70,6 +71,7 @@ def spec(server_url: str) -> dict[str, Any]:
                         },
                         "403": _error("Origin not allowed or widget paused"),
                         "404": _error("Unknown widget"),
+                        "429": _error("Too many requests; see Retry-After"),
                     },
                 }
             },
@@ -130,8 +132,10 @@ def spec(server_url: str) -> dict[str, Any]:
                     "parameters": [handle],
                     "responses": {
                         "200": status_ok,
+                        "403": _error("Origin not allowed"),
                         "404": _error("Unknown handle"),
                         "409": _error("Too late to cancel"),
+                        "429": _error("Cancelling too often; see Retry-After"),
                     },
                 }
             },

@@ -37,6 +37,9 @@ FINAL_STATUSES = {
     "visitor_no_answer",
     "pbx_error",
     "cancelled",
+    # Stored but never dialled (a widget cap, or the limit store down); the visitor
+    # is told the same as for an accepted request.
+    "held",
 }
 # Waiting for the next dial: nothing is ringing, the visitor may still cancel.
 WAITING_STATUSES = {"queued", "scheduled", "retrying", "operators_busy", "visitor_retry"}

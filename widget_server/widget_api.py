@@ -18,19 +18,18 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
-from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import ringing, working_hours
+from . import abuse_limits, notifications, opt_out, ringing, working_hours
 from .client_ip import client_network
 from .errors import error_response
 from .extensions import db, limiter
-from .models import CallbackRequest, Widget, WidgetGroup
+from .models import CallbackRequest, Widget, WidgetGroup, utcnow
 from .origins import request_origin
-from .phones import PhoneError, mask_phone, normalize_phone, number_key
+from .phones import PhoneError, mask_phone, normalize_phone
 from .widget_texts import LANGUAGES, api_error, pick_language, scheduled_message, ui_texts
 
 log = logging.getLogger(__name__)
@@ -274,25 +273,27 @@ def _pick_slot(widget: Widget, raw: Any, visitor_tz: str | None, now) -> tuple[A
     return (match, None) if match else (None, "slot_unavailable")
 
 
-def _number_limited(phone: str) -> int | None:
-    """Hit the per-number limits (all widgets); return seconds to wait when over."""
-    strategy = limiter.limiter
-    key = number_key(phone, current_app.config["SECRET_KEY"])
-    items = parse_many(current_app.config["RATELIMIT_NUMBER"])
-    waits = []
-    for item in items:
-        if not strategy.test(item, "number", key):
-            reset, _remaining = strategy.get_window_stats(item, "number", key)
-            waits.append(max(1, math.ceil(reset - time.time())))
-    if waits:
-        return max(waits)
-    for item in items:
-        # test() above is not atomic with hit(): concurrent submits for one number
-        # can all pass it, so the atomic hit() has the last word.
-        if not strategy.hit(item, "number", key):
-            reset, _remaining = strategy.get_window_stats(item, "number", key)
-            return max(1, math.ceil(reset - time.time()))
-    return None
+def _tell_owner_held(widget: Widget, reason: str) -> None:
+    """Tell the owner once per widget and hour that requests are held, not per request.
+
+    A transaction of its own, after the request's: two workers holding requests at
+    once may race for the same notification row, and the loser must not lose its request.
+    """
+    try:
+        added = notifications.record(
+            widget.owner_id,
+            "held",
+            request_id=None,
+            dedupe_key=abuse_limits.held_dedupe_key(widget, reason),
+            extra={"reason": reason, "widget": widget.public_key, "widget_name": widget.name},
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.info("widget %s: held notification already recorded by another worker", widget.id)
+        return
+    if added:
+        notifications.kick()
 
 
 @bp.post("/widgets/<key>/requests")
@@ -314,9 +315,14 @@ def create_request(key: str):
         fields["slot"] = api_error(_lang(), slot_error)
     if fields:
         return error_response(422, "validation", api_error(_lang(), "validation"), fields=fields)
-    wait = _number_limited(clean["phone"])
-    if wait is not None:
-        log.info("widget %s: number %s over its limit", widget.id, mask_phone(clean["phone"]))
+    blocked = opt_out.is_blocked(widget.owner_id, clean["phone"])
+    if blocked:
+        # Opted out or on the owner's list: kept, never dialled, answered like any other.
+        decision = abuse_limits.Decision("hold", reason="number blocked")
+    else:
+        decision = abuse_limits.check_dial(widget, clean["phone"], request.remote_addr)
+    if decision.refused:
+        wait = decision.retry_after or 60
         response, status = error_response(
             429, "rate_limited", api_error(_lang(), "rate_limited", seconds=wait), retry_after=wait
         )
@@ -343,10 +349,16 @@ def create_request(key: str):
         req.status = "scheduled"
         req.scheduled_for = req.next_dispatch_at = slot.replace(tzinfo=None)
         when = working_hours.format_slot(slot, visitor_tz, _lang(), now, widget.timezone)
+    if decision.held:
+        # Stored, never dialled; the visitor gets the same answer as an accepted request.
+        req.status, req.held_reason = "held", (decision.reason or "")[:64]
+        req.next_dispatch_at = None
+        req.finished_at = utcnow()
     try:
         db.session.add(req)
         db.session.flush()
         answer_id = req.id
+        held_reason = req.held_reason
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
@@ -361,6 +373,17 @@ def create_request(key: str):
             scheduled_for=working_hours.iso_utc(slot),
         )
     request_id = answer_id
+    if decision.held:
+        log.warning(
+            "widget %s: request %s for %s held (%s), not dialled",
+            widget.id,
+            request_id,
+            mask_phone(clean["phone"]),
+            decision.reason,
+        )
+        if not blocked:  # the owner knows about blocks: they or the number's holder made them
+            _tell_owner_held(widget, held_reason)
+        return jsonify(answer), 202
     log.info(
         "widget %s: request %s for %s accepted%s",
         widget.id,

@@ -81,6 +81,7 @@ STATUS_MESSAGES: dict[str, dict[str, str]] = {
         "retrying": "Телефонная станция не отвечает. Пробуем ещё раз — заявка сохранена.",
         "operators_busy": "Все операторы заняты. Через пару минут позвоним ещё раз.",
         "visitor_retry": "Не удалось до вас дозвониться. Попробуем ещё раз через несколько минут.",
+        "held": "Заявка принята. Мы перезвоним вам.",
     },
     "en": {
         "queued": "Request received, calling shortly…",
@@ -97,6 +98,7 @@ STATUS_MESSAGES: dict[str, dict[str, str]] = {
         "retrying": "The phone system is not answering. We are trying again; your request is saved.",
         "operators_busy": "All operators are busy. We will try again in a couple of minutes.",
         "visitor_retry": "We could not reach you. We will try once more in a few minutes.",
+        "held": "Request received. We will call you back.",
     },
 }
 
