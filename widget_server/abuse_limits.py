@@ -34,7 +34,7 @@ from sqlalchemy import select
 from .client_ip import client_network
 from .extensions import db, limiter
 from .models import CallbackRequest, Widget, utcnow
-from .phones import mask_phone, number_key
+from .phones import mask_phone, number_key, region_of
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,11 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
     per_number = [(item, ("widget-number", wid, number)) for item in _items("WIDGET_NUMBER")]
     per_number += [(item, ("number", number)) for item in _items("NUMBER")]
     per_number += [(item, ("prefix", prefix)) for item in _items("PREFIX")]
+    region = region_of(phone_e164)
+    if region != "RU":
+        # Abroad only where the owner allowed it, and never past that country's daily cap.
+        daily = int((widget.countries or {}).get(region) or 0)
+        per_number += [(parse_many(f"{max(daily, 1)}/day")[0], ("country", wid, region))]
     cap_setting = "NEW_WIDGET_CAP" if is_new(widget) else "WIDGET_CAP"
     cap = [(item, ("widget-cap", wid)) for item in parse_many(config[cap_setting])]
     try:
@@ -152,6 +157,40 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
         )
         return Decision("hold", reason=HELD_STORE)
     return ALLOW
+
+
+def _past_half(item: RateLimitItem, remaining: int) -> bool:
+    return 2 * (item.amount - remaining) > item.amount
+
+
+def pressure(widget: Widget, phone_e164: str, client_ip: str | None) -> bool:
+    """Is any counter for this request past half its limit? Reads only, takes no slot.
+
+    The per-number, per-prefix and per-widget counters of ``check_dial``, and the per-IP
+    limits of the current route. A store that fails counts as pressure.
+    """
+    config = current_app.config
+    secret = config["SECRET_KEY"]
+    number = number_key(phone_e164, secret)
+    prefix = number_key(phone_e164[:-4], secret)
+    wid = str(widget.id)
+    cap_setting = "NEW_WIDGET_CAP" if is_new(widget) else "WIDGET_CAP"
+    limits = [(item, ("widget-number", wid, number)) for item in _items("WIDGET_NUMBER")]
+    limits += [(item, ("number", number)) for item in _items("NUMBER")]
+    limits += [(item, ("prefix", prefix)) for item in _items("PREFIX")]
+    limits += [(item, ("widget-cap", wid)) for item in parse_many(config[cap_setting])]
+    try:
+        strategy = _strategy()
+        for item, ids in limits:
+            if _past_half(item, strategy.get_window_stats(item, *ids).remaining):
+                return True
+        for current in limiter.current_limits:  # the route's per-IP limits
+            if _past_half(current.limit, current.remaining):
+                return True
+    except Exception as exc:
+        log.warning("pressure check failed (%s): asking for a challenge", exc.__class__.__name__)
+        return True
+    return False
 
 
 def _items(name: str) -> list[RateLimitItem]:

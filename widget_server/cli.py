@@ -325,6 +325,43 @@ def forget_number(owner_email: str, number: str) -> None:
         click.echo(f"Deleted {deleted} request(s) for {mask_phone(phone)} with their calls.")
 
 
+@main.command("set-countries")
+@click.option("--widget", "widget_key", required=True, help="Widget key.")
+@click.option("--none", "clear", is_flag=True, help="Russian numbers only again.")
+@click.argument("countries", nargs=-1)
+def set_countries(widget_key: str, clear: bool, countries: tuple[str, ...]) -> None:
+    """Let a widget call numbers of other countries: CC=DAILY_CAP, e.g. KZ=20 BY=10."""
+    import phonenumbers
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Widget
+
+    allowed: dict[str, int] = {}
+    for item in countries:
+        code, _, cap = item.partition("=")
+        code = code.strip().upper()
+        if code == "RU" or not phonenumbers.country_code_for_region(code):
+            raise click.ClickException(
+                f"{item!r}: expected a country code other than RU, like KZ=20"
+            )
+        if not cap.isdigit() or not 1 <= int(cap) <= 1000:
+            raise click.ClickException(f"{item!r}: the daily cap must be a number from 1 to 1000")
+        allowed[code] = int(cap)
+    if not allowed and not clear:
+        raise click.ClickException("give countries like KZ=20, or --none for Russian numbers only")
+    with _app().app_context():
+        widget = db.session.scalar(select(Widget).where(Widget.public_key == widget_key))
+        if widget is None:
+            raise click.ClickException(f"no widget {widget_key}")
+        widget.countries = {} if clear else allowed
+        db.session.commit()
+        shown = ", ".join(f"{c} (up to {n} a day)" for c, n in widget.countries.items())
+        click.echo(
+            f"Widget {widget.public_key} calls Russian numbers{' and ' + shown if shown else ' only'}."
+        )
+
+
 def _number_arg(value: str) -> str:
     from .phones import PhoneError, normalize_phone
 

@@ -139,6 +139,8 @@ class Widget(db.Model):
     days_off: Mapped[list] = mapped_column(JSON, default=list)  # ["2026-12-31", ...]
     public_holidays: Mapped[bool] = mapped_column(default=True)  # Russian holidays are days off
     # Not reached: ring the group again after a pause, up to this many rounds in all.
+    # Countries beyond Russia the owner allows, each with its own daily cap: {"KZ": 20}.
+    countries: Mapped[dict] = mapped_column(JSON, default=dict)
     group_rounds: Mapped[int] = mapped_column(default=2)
     round_pause: Mapped[int] = mapped_column(default=120)  # seconds
     active: Mapped[bool] = mapped_column(default=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -34,10 +35,19 @@ class PhoneError(ValueError):
         self.code = code  # "required" | "invalid" | "not_allowed"
 
 
-def normalize_phone(raw: object) -> str:
-    """Return the E.164 form (``+79161234567``) of a callable Russian number.
+# Our own deny list on top of phonenumbers' types, since its metadata lags new
+# ranges: the whole Russian 80x non-geographic block (8-800/8-804 free phone,
+# 8-809 premium rate and their neighbours) is never called.
+DENY_PREFIXES = tuple(f"+780{d}" for d in range(10))
 
-    :raise PhoneError: empty, malformed, or not a Russian mobile/geographic number.
+
+def normalize_phone(raw: object, countries: Iterable[str] = ()) -> str:
+    """Return the E.164 form (``+79161234567``) of a callable number.
+
+    Russian mobile and geographic numbers always; numbers of the other
+    ``countries`` (ISO codes an owner enabled) only when asked for with ``+``.
+
+    :raise PhoneError: empty, malformed, or not a number we may call.
     """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise PhoneError("required")
@@ -58,11 +68,20 @@ def normalize_phone(raw: object) -> str:
         raise PhoneError("invalid") from None
     if not phonenumbers.is_valid_number(number):
         raise PhoneError("invalid")
-    if phonenumbers.region_code_for_number(number) != "RU":
+    region = phonenumbers.region_code_for_number(number)
+    if region != "RU" and region not in {c.upper() for c in countries}:
         raise PhoneError("not_allowed")
     if phonenumbers.number_type(number) not in _CALLABLE_TYPES:
         raise PhoneError("not_allowed")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if e164.startswith(DENY_PREFIXES):
+        raise PhoneError("not_allowed")
+    return e164
+
+
+def region_of(e164: str) -> str:
+    """ISO region of a normalised number (``RU``, ``KZ`` …)."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
 
 
 def digits_of(value: str | None) -> str:

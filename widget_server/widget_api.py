@@ -221,7 +221,7 @@ def _validate(widget: Widget, data: dict[str, Any]) -> tuple[dict[str, Any], dic
     fields: dict[str, str] = {}
     clean: dict[str, Any] = {}
     try:
-        clean["phone"] = normalize_phone(data.get("phone"))
+        clean["phone"] = normalize_phone(data.get("phone"), widget.countries or {})
     except PhoneError as exc:
         fields["phone"] = api_error(
             lang,
