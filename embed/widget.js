@@ -47,6 +47,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
 .cbw-i:focus-visible{outline-offset:1px}
 .cbw-i::placeholder{color:#8c959f}
 [aria-invalid=true]{border-color:#c62828;outline-color:#c62828}
+.cbw-hp{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}
 .cbw-e{margin:6px 0 0;color:#b3261e;font-size:14px}
 .cbw-e:empty{display:none}
 .cbw-c{display:flex;gap:10px;align-items:flex-start;font-size:13px;color:#424a53}
@@ -137,7 +138,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
   let host, root, fab, bd, dlg, intro, alertEl, form, phone, group, nameEl, consent, submitB, fields;
   let stView, ind, msg, count, cancelB, againB;
   let handle = null, st = null, gen = 0, end = 0, interval = 1000, fails = 0, inflight = false;
-  let pollT = 0, clockT = 0, lastPhone = '', slotEl, tz = '';
+  let pollT = 0, clockT = 0, lastPhone = '', slotEl, tz = '', tok, tokAt = 0, trap;
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (_) { /* no Intl */ }
 
   // CORS "simple" requests: no cookies, JSON as text/plain, so no preflight.
@@ -152,6 +153,16 @@ button,input,select{font:inherit;color:inherit;margin:0}
     let b = null;
     try { b = await r.json(); } catch (_) { /* not JSON */ }
     return { s: r.status, b: b && typeof b === 'object' ? b : {}, h: r.headers };
+  };
+
+  // Proof of work: the first n with sha256(salt + n) starting with `bits` zero bits.
+  const solve = async ({ salt, bits }) => {
+    const E = new TextEncoder();
+    for (let n = 0; ; n += 256) {
+      const hs = await Promise.all(Array.from({ length: 256 }, (_, i) => crypto.subtle.digest('SHA-256', E.encode(salt + (n + i)))));
+      const i = hs.findIndex((x) => !(new DataView(x).getUint32(0) >>> (32 - bits)));
+      if (i >= 0) return { salt, number: n + i };
+    }
   };
 
   // ---- open / close
@@ -241,6 +252,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
     submitB = h('button', { cls: 'cbw-btn', type: 'submit', disabled: true, text: T.submit });
     form = h('form', { cls: 'cbw-form', novalidate: true },
       field('phone', T.phone_label, phone),
+      trap = h('input', { cls: 'cbw-hp', name: 'website', tabindex: '-1', autocomplete: 'off', 'aria-hidden': 'true' }), // bots fill it
       group && field('group', T.group_label, group),
       slotEl && field('slot', T.slot_label, slotEl),
       nameEl && field('name', T.name_label, nameEl),
@@ -381,7 +393,19 @@ button,input,select{font:inherit;color:inherit;margin:0}
     submitB.textContent = T.sending;
     form.setAttribute('aria-busy', 'true');
     try {
-      const r = await call('POST', 'widgets/' + encodeURIComponent(key) + '/requests', body);
+      const P = 'widgets/' + encodeURIComponent(key);
+      if (Date.now() - tokAt > 54e4) { // the form token lasts 10 minutes and is used once
+        const c = await call('GET', P + '/config');
+        if (c.b.form_token) { tok = c.b.form_token; tokAt = Date.now(); }
+      }
+      body.token = tok;
+      body.website = trap.value;
+      let r = await call('POST', P + '/requests', body);
+      if (r.s === 428 && r.b.challenge) {
+        body.pow = await solve(r.b.challenge);
+        r = await call('POST', P + '/requests', body);
+      }
+      if (r.s !== 422 && r.s !== 429) tokAt = 0;
       const f = r.b.fields;
       if (r.s === 202 && r.b.handle) return start(r.b);
       if (r.s === 422 && f && typeof f === 'object') {
@@ -549,6 +573,8 @@ button,input,select{font:inherit;color:inherit;margin:0}
     if (r.s !== 200 || !r.b.texts) throw new Error('config not loaded (' + (r.s ? 'HTTP ' + r.s : 'network error') + '), the widget stays hidden');
     cfg = r.b;
     T = cfg.texts;
+    tok = cfg.form_token;
+    tokAt = Date.now();
     interval = Math.max(250, +cfg.poll_interval_ms || 1000);
     if (D.body) mount();
     else D.addEventListener('DOMContentLoaded', safe(mount));

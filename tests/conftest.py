@@ -47,6 +47,8 @@ def make_app(tmp_path: Path, **overrides: Any):
         # Tests run at any hour: no night guard, and widgets without hours always open.
         # Working-hours tests turn it back on.
         "NIGHT_GUARD": False,
+        # Tests that post without the widget need no form token; bot-defence tests turn it on.
+        "FORM_TOKENS": False,
     }
     config.update(overrides)
     os.environ["WIDGET_INSTANCE_PATH"] = str(tmp_path / "instance")

@@ -309,6 +309,7 @@ def gunicorn(tmp_path, redis_url):
         WIDGET_RATELIMIT_IP="100000/minute",
         WIDGET_RATELIMIT_IP_GLOBAL="100000/minute",
         WIDGET_NEW_WIDGET_CAP="5/hour",
+        WIDGET_FORM_TOKENS="0",  # the requests are posted directly, not by the widget
     )
     server = subprocess.Popen(
         [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -64,6 +65,15 @@ def _stop_demo(process) -> int:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def _solve(challenge: dict) -> dict:
+    from widget_server.bot_defence import leading_zero_bits
+
+    salt, n = challenge["salt"], 0
+    while leading_zero_bits(hashlib.sha256(f"{salt}{n}".encode()).digest()) < challenge["bits"]:
+        n += 1
+    return {"salt": salt, "number": n}
+
+
 def test_the_demo_starts_everything_places_a_call_and_stops_on_ctrl_c_twice_in_a_row(tmp_path):
     ports = (_free_port(), _free_port(), _free_port())
     service, shop, sim = (f"http://127.0.0.1:{p}" for p in ports)
@@ -75,12 +85,22 @@ def test_the_demo_starts_everything_places_a_call_and_stops_on_ctrl_c_twice_in_a
         key = re.search(r"Widget key:\s+(\S+)", banner).group(1)
         page = requests.get(f"{shop}/", timeout=5).text
         assert f'src="{service}/embed.js" data-widget="{key}"' in page
-        response = requests.post(
-            f"{service}/api/v1/widgets/{key}/requests",
-            json={"phone": "+7 916 700-00-01", "group": "101", "consent": True},
-            headers={"Origin": shop},
-            timeout=10,
-        )
+        # As the widget does: the config's form token, and a proof of work when asked (428).
+        config = requests.get(
+            f"{service}/api/v1/widgets/{key}/config", headers={"Origin": shop}, timeout=5
+        ).json()
+        body = {"phone": "+7 916 700-00-01", "group": "101", "consent": True}
+        body["token"] = config["form_token"]
+        for _ in range(2):
+            response = requests.post(
+                f"{service}/api/v1/widgets/{key}/requests",
+                json=body,
+                headers={"Origin": shop},
+                timeout=10,
+            )
+            if response.status_code != 428:
+                break
+            body["pow"] = _solve(response.json()["challenge"])
         assert response.status_code == 202
         handle = response.json()["handle"]
         deadline = time.monotonic() + 30

@@ -160,11 +160,13 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
 
 
 def _past_half(item: RateLimitItem, remaining: int) -> bool:
-    return 2 * (item.amount - remaining) > item.amount
+    """Half or more used, and not full yet (a full counter refuses on its own)."""
+    used = item.amount - remaining
+    return 2 * used >= item.amount and remaining > 0
 
 
 def pressure(widget: Widget, phone_e164: str, client_ip: str | None) -> bool:
-    """Is any counter for this request past half its limit? Reads only, takes no slot.
+    """Has any counter for this request reached half its limit? Reads only, takes no slot.
 
     The per-number, per-prefix and per-widget counters of ``check_dial``, and the per-IP
     limits of the current route. A store that fails counts as pressure.

@@ -169,6 +169,12 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "Never ring a visitor 21:00–09:00 their time, and apply the default Mon–Fri "
         "09:00–20:00 to widgets without hours. Off only for demos and tests.",
     ),
+    "FORM_TOKENS": (
+        _bool,
+        True,
+        "Bot defence: require the signed, single-use form token of the widget config, and a "
+        "proof of work on bot signals. Off only for tests that post without the widget.",
+    ),
     # Owner notifications by e-mail (notifications.py). No SMTP_HOST: e-mail is off.
     "SMTP_HOST": (_text, None, "SMTP server for owner e-mail; unset turns e-mail off."),
     "SMTP_PORT": (_port, 587, "SMTP server port."),

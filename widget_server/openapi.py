@@ -105,10 +105,18 @@ def spec(server_url: str) -> dict[str, Any]:
                             },
                         },
                         "400": _error("Malformed JSON"),
-                        "403": _error("Origin not allowed"),
+                        "403": _error(
+                            "Origin not allowed; `bad_token`: the form token is missing, "
+                            "invalid, expired, used or not this widget's and origin's; "
+                            "`bad_challenge`: a wrong, expired or used proof of work"
+                        ),
                         "404": _error("Unknown widget"),
                         "413": _error("Body too large"),
                         "422": _error("Invalid fields; `fields` maps field name to message"),
+                        "428": _error(
+                            "`challenge`: solve `challenge` and send the same body again "
+                            "with `pow`; nothing was stored"
+                        ),
                         "429": _error("Too many requests; see Retry-After"),
                         "503": _error("Temporarily unavailable"),
                     },
@@ -150,6 +158,19 @@ def spec(server_url: str) -> dict[str, Any]:
                         "message": {"type": "string"},
                         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
                         "retry_after": {"type": "integer"},
+                        "challenge": {"$ref": "#/components/schemas/Challenge"},
+                    },
+                },
+                "Challenge": {
+                    "type": "object",
+                    "description": "Find `number` ≥ 0 such that SHA-256 of the UTF-8 text "
+                    "`salt` followed by `number` in decimal starts with `bits` zero bits",
+                    "required": ["algorithm", "salt", "bits"],
+                    "properties": {
+                        "algorithm": {"const": "SHA-256"},
+                        "salt": {"type": "string"},
+                        "bits": {"type": "integer", "minimum": 1, "maximum": 32},
+                        "expires_in": {"type": "integer", "description": "Seconds to solve it"},
                     },
                 },
                 "NewRequest": {
@@ -167,6 +188,23 @@ def spec(server_url: str) -> dict[str, Any]:
                             "description": "One of the config's slots[].at: call then, not now",
                         },
                         "tz": {"type": "string", "description": "The visitor's IANA time zone"},
+                        "token": {
+                            "type": "string",
+                            "description": "The config's form_token: signed, 10 minutes, once",
+                        },
+                        "website": {
+                            "type": "string",
+                            "description": "Hidden trap field: people leave it empty",
+                        },
+                        "pow": {
+                            "type": "object",
+                            "description": "A solved challenge of a 428 answer",
+                            "required": ["salt", "number"],
+                            "properties": {
+                                "salt": {"type": "string"},
+                                "number": {"type": "integer", "minimum": 0},
+                            },
+                        },
                     },
                 },
                 "Status": {
@@ -190,6 +228,10 @@ def spec(server_url: str) -> dict[str, Any]:
                     "required": ["key", "language", "groups", "texts"],
                     "properties": {
                         "key": {"type": "string"},
+                        "form_token": {
+                            "type": "string",
+                            "description": "Send as `token` with the callback request",
+                        },
                         "language": {"enum": ["ru", "en"]},
                         "color": {"type": "string"},
                         "position": {"enum": ["left", "right"]},

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import abuse_limits, notifications, opt_out, ringing, working_hours
+from . import abuse_limits, bot_defence, notifications, opt_out, ringing, working_hours
 from .client_ip import client_network
 from .errors import error_response
 from .extensions import db, limiter
@@ -156,6 +156,8 @@ def widget_config(key: str):
     return jsonify(
         {
             "key": widget.public_key,
+            # Signed, single-use, 10 minutes: sent back as "token" with the callback request.
+            "form_token": bot_defence.issue_token(widget.public_key, g.cors_origin),
             "language": _lang(),
             "color": widget.color,
             "position": widget.position,
@@ -308,6 +310,12 @@ def create_request(key: str):
     data, error = _read_json()
     if error:
         return error
+    token = None
+    if bot_defence.enabled():
+        token = bot_defence.check_token(data.get("token"), widget.public_key, g.cors_origin)
+        if token is None:
+            log.info("widget %s: request with a missing, bad or used form token refused", widget.id)
+            return error_response(403, "bad_token", api_error(_lang(), "bad_token"))
     clean, fields = _validate(widget, data)
     visitor_tz, now = _visitor_tz(data), working_hours.utc_now()
     slot, slot_error = _pick_slot(widget, data.get("slot"), visitor_tz, now)
@@ -315,8 +323,24 @@ def create_request(key: str):
         fields["slot"] = api_error(_lang(), slot_error)
     if fields:
         return error_response(422, "validation", api_error(_lang(), "validation"), fields=fields)
+    trapped = bot_defence.trapped(data)
+    if not trapped and (bot_defence.enabled() or "pow" in data):
+        pressure = abuse_limits.pressure(widget, clean["phone"], request.remote_addr)
+        found = bot_defence.signals(token, pressure)
+        if "pow" in data and not bot_defence.check_pow(data["pow"], widget.public_key):
+            log.info("widget %s: a wrong, expired or used proof of work refused", widget.id)
+            return error_response(403, "bad_challenge", api_error(_lang(), "bad_challenge"))
+        if found and "pow" not in data:
+            log.info("widget %s: proof of work asked (%s)", widget.id, ", ".join(found))
+            challenge = bot_defence.new_challenge(widget.public_key)
+            return error_response(
+                428, "challenge", api_error(_lang(), "challenge"), challenge=challenge
+            )
     blocked = opt_out.is_blocked(widget.owner_id, clean["phone"])
-    if blocked:
+    if trapped:
+        # A bot filled the hidden field: stored as held, never dialled, answered like any other.
+        decision = abuse_limits.Decision("hold", reason=bot_defence.HELD_TRAP)
+    elif blocked:
         # Opted out or on the owner's list: kept, never dialled, answered like any other.
         decision = abuse_limits.Decision("hold", reason="number blocked")
     else:
@@ -328,6 +352,9 @@ def create_request(key: str):
         )
         response.headers["Retry-After"] = str(wait)
         return response, status
+    if token is not None and not bot_defence.consume_token(token):
+        log.info("widget %s: form token used by another request first", widget.id)
+        return error_response(403, "bad_token", api_error(_lang(), "bad_token"))
     texts = _texts(widget)  # the consent record keeps the exact text the visitor saw
     handle = secrets.token_urlsafe(24)
     req = CallbackRequest(
@@ -381,7 +408,8 @@ def create_request(key: str):
             mask_phone(clean["phone"]),
             decision.reason,
         )
-        if not blocked:  # the owner knows about blocks: they or the number's holder made them
+        # The owner knows about blocks (they or the number's holder made them); bots are noise.
+        if not blocked and not trapped:
             _tell_owner_held(widget, held_reason)
         return jsonify(answer), 202
     log.info(

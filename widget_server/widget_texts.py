@@ -123,6 +123,9 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "unavailable": "Сервис временно недоступен. Попробуйте через минуту.",
         "slot_unavailable": "Это время уже недоступно. Выберите другое.",
         "no_slots": UI_TEXTS["ru"]["no_slots"],
+        "bad_token": "Обновите страницу и попробуйте ещё раз.",
+        "bad_challenge": "Проверка не пройдена. Обновите страницу и попробуйте ещё раз.",
+        "challenge": "Нужна короткая проверка, что вы не робот.",
     },
     "en": {
         "validation": "Please check the highlighted fields.",
@@ -144,6 +147,9 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "unavailable": "The service is temporarily unavailable. Try again in a minute.",
         "slot_unavailable": "This time is no longer available. Choose another one.",
         "no_slots": UI_TEXTS["en"]["no_slots"],
+        "bad_token": "Reload the page and try again.",
+        "bad_challenge": "The check failed. Reload the page and try again.",
+        "challenge": "A short check that you are not a robot is needed.",
     },
 }
 
