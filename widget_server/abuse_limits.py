@@ -135,6 +135,14 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
         per_number += [(parse_many(f"{max(daily, 1)}/day")[0], ("country", wid, region))]
     cap_setting = "NEW_WIDGET_CAP" if is_new(widget) else "WIDGET_CAP"
     cap = [(item, ("widget-cap", wid)) for item in parse_many(config[cap_setting])]
+    # The owner's limits come on top of the installation's, so they can only tighten.
+    own = widget.limits or {}
+    if own.get("per_number"):
+        per_number += [
+            (item, ("own-widget-number", wid, number)) for item in parse_many(own["per_number"])
+        ]
+    if own.get("cap"):
+        cap += [(item, ("own-widget-cap", wid)) for item in parse_many(own["cap"])]
     try:
         strategy = _strategy()
         wait = _hit_all(strategy, per_number)

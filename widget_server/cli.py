@@ -325,6 +325,48 @@ def forget_number(owner_email: str, number: str) -> None:
         click.echo(f"Deleted {deleted} request(s) for {mask_phone(phone)} with their calls.")
 
 
+@main.command("set-limits")
+@click.option("--widget", "widget_key", required=True, help="Widget key.")
+@click.option(
+    "--per-number",
+    default=None,
+    help='Calls per number through this widget, e.g. "1/30minute;2/day".',
+)
+@click.option("--cap", default=None, help='Calls through this widget, e.g. "20/hour;100/day".')
+@click.option("--reset", is_flag=True, help="Back to the installation's limits only.")
+def set_limits(widget_key: str, per_number: str | None, cap: str | None, reset: bool) -> None:
+    """Tighten a widget's limits (they add to the installation's, never loosen them)."""
+    from limits import parse_many
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Widget
+
+    chosen = {"per_number": per_number, "cap": cap}
+    for name, value in chosen.items():
+        if value is not None:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise click.ClickException(
+                    f"--{name.replace('_', '-')} {value!r}: expected limits like 20/hour;100/day"
+                ) from None
+    if not reset and per_number is None and cap is None:
+        raise click.ClickException("give --per-number and/or --cap, or --reset")
+    with _app().app_context():
+        widget = db.session.scalar(select(Widget).where(Widget.public_key == widget_key))
+        if widget is None:
+            raise click.ClickException(f"no widget {widget_key}")
+        limits = {} if reset else dict(widget.limits or {})
+        limits.update({k: v for k, v in chosen.items() if v is not None})
+        widget.limits = limits
+        db.session.commit()
+        shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in limits.items()) or "none"
+        click.echo(
+            f"Widget {widget.public_key}: own limits {shown} (on top of the installation's)."
+        )
+
+
 @main.command("set-countries")
 @click.option("--widget", "widget_key", required=True, help="Widget key.")
 @click.option("--none", "clear", is_flag=True, help="Russian numbers only again.")

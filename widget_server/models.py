@@ -141,6 +141,9 @@ class Widget(db.Model):
     # Not reached: ring the group again after a pause, up to this many rounds in all.
     # Countries beyond Russia the owner allows, each with its own daily cap: {"KZ": 20}.
     countries: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The owner's own, stricter limits, on top of the installation's:
+    # {"per_number": "1/30minute", "cap": "20/hour;100/day"}.
+    limits: Mapped[dict] = mapped_column(JSON, default=dict)
     group_rounds: Mapped[int] = mapped_column(default=2)
     round_pause: Mapped[int] = mapped_column(default=120)  # seconds
     active: Mapped[bool] = mapped_column(default=True)

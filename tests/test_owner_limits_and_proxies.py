@@ -1,0 +1,108 @@
+"""Owners can tighten a widget's limits; behind a proxy the client IP cannot be forged (A5)."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from widget_server.cli import main
+from widget_server.extensions import db
+from widget_server.models import CallbackRequest, Widget
+
+from .test_widget_api import SHOP, build_site
+
+VALID = {"consent": True, "group": "101"}
+
+
+def _set_limits(site, **limits):
+    with site.app.app_context():
+        widget = db.session.scalar(select(Widget).where(Widget.public_key == site.ru_key))
+        widget.limits = limits
+        db.session.commit()
+
+
+def test_an_owners_cap_tighter_than_the_installations_holds_requests_past_it(tmp_path):
+    site = build_site(tmp_path, RATELIMIT_PREFIX="100/hour", RATELIMIT_IP="100/minute")
+    _set_limits(site, cap="2/hour")
+    codes = [site.submit({**VALID, "phone": f"+7 916 300-00-0{i}"}).status_code for i in range(4)]
+    assert codes == [202] * 4  # held requests are answered like any other
+    with site.app.app_context():
+        statuses = db.session.scalars(
+            select(CallbackRequest.status).order_by(CallbackRequest.id)
+        ).all()
+    assert statuses == ["queued", "queued", "held", "held"]
+
+
+def test_an_owners_per_number_limit_refuses_a_repeat_the_installation_would_allow(tmp_path):
+    site = build_site(
+        tmp_path,
+        RATELIMIT_NUMBER="100/minute",
+        RATELIMIT_WIDGET_NUMBER="100/minute",
+        RATELIMIT_IP="100/minute",
+    )
+    site.submit({**VALID, "phone": "+7 916 300-00-10"})
+    with site.app.app_context():  # the first request is over, so only the limits speak
+        db.session.execute(db.update(CallbackRequest).values(status="finished"))
+        db.session.commit()
+    assert site.submit({**VALID, "phone": "+7 916 300-00-10"}).status_code == 202
+    with site.app.app_context():
+        db.session.execute(db.update(CallbackRequest).values(status="finished"))
+        db.session.commit()
+    _set_limits(site, per_number="1/day")
+    other = site.submit({**VALID, "phone": "+7 916 300-00-11"})
+    assert other.status_code == 202
+    with site.app.app_context():
+        db.session.execute(db.update(CallbackRequest).values(status="finished"))
+        db.session.commit()
+    again = site.submit({**VALID, "phone": "+7 916 300-00-11"})
+    assert again.status_code == 429
+    assert int(again.headers["Retry-After"]) > 3600
+
+
+def test_the_set_limits_command_validates_and_resets(tmp_path):
+    site = build_site(tmp_path)
+    env = {
+        "WIDGET_DATABASE_URL": site.app.config["SQLALCHEMY_DATABASE_URI"],
+        "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
+        "WIDGET_SECRET_KEY": "cli-secret-key-0123456789abcdef",
+    }
+    runner = CliRunner()
+    done = runner.invoke(
+        main, ["set-limits", "--widget", site.ru_key, "--cap", "20/hour;100/day"], env=env
+    )
+    assert done.exit_code == 0, done.output
+    assert "cap 20/hour;100/day" in done.output
+    bad = runner.invoke(
+        main, ["set-limits", "--widget", site.ru_key, "--per-number", "often"], env=env
+    )
+    assert bad.exit_code != 0 and "expected limits like" in bad.output
+    reset = runner.invoke(main, ["set-limits", "--widget", site.ru_key, "--reset"], env=env)
+    assert "own limits none" in reset.output
+    with site.app.app_context():
+        assert (
+            db.session.scalar(select(Widget.limits).where(Widget.public_key == site.ru_key)) == {}
+        )
+
+
+def test_behind_a_trusted_proxy_rotating_forged_addresses_do_not_escape_the_ip_limit(tmp_path):
+    site = build_site(tmp_path, TRUSTED_PROXIES=1, RATELIMIT_IP="2/10minute")
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}  # nginx in front; it appends the real client
+    codes = []
+    for i in range(3):
+        forged = f"10.9.{i}.{i}, 203.0.113.7"  # the client's own header, then nginx's entry
+        response = site.submit(
+            {**VALID, "phone": f"+7 916 300-00-2{i}"},
+            headers={"Origin": SHOP, "X-Forwarded-For": forged},
+            environ_base=proxy,
+        )
+        codes.append(response.status_code)
+    assert codes == [202, 202, 429]
+    other_client = site.submit(
+        {**VALID, "phone": "+7 916 300-00-29"},
+        headers={"Origin": SHOP, "X-Forwarded-For": "203.0.113.8"},
+        environ_base=proxy,
+    )
+    assert other_client.status_code == 202
+    with site.app.app_context():
+        ips = set(db.session.scalars(select(CallbackRequest.client_ip)))
+    assert ips == {"203.0.113.7", "203.0.113.8"}
