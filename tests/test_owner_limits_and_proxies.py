@@ -106,3 +106,43 @@ def test_behind_a_trusted_proxy_rotating_forged_addresses_do_not_escape_the_ip_l
     with site.app.app_context():
         ips = set(db.session.scalars(select(CallbackRequest.client_ip)))
     assert ips == {"203.0.113.7", "203.0.113.8"}
+
+
+class _FakeClock:
+    """Stands in for the ``time`` module inside the limits library only."""
+
+    def __init__(self, start: float):
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_at_the_window_edge_no_hour_ever_holds_more_calls_than_the_limit(tmp_path, monkeypatch):
+    import time
+
+    import limits.storage.memory
+    import limits.strategies
+
+    clock = _FakeClock(time.time())
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
+    monkeypatch.setattr(limits.strategies, "time", clock)
+    site = build_site(
+        tmp_path,
+        RATELIMIT_NUMBER="3/hour",
+        RATELIMIT_WIDGET_NUMBER="100/minute",
+        RATELIMIT_IP="1000/minute",
+        RATELIMIT_IP_GLOBAL="1000/minute",
+    )
+    start = clock.now
+    accepted = []
+    for minutes in (0, 10, 59, 59.5, 60.02, 61, 69.9, 70.1):
+        clock.now = start + minutes * 60
+        with site.app.app_context():  # the previous call is over: only the window decides
+            db.session.execute(db.update(CallbackRequest).values(status="finished"))
+            db.session.commit()
+        if site.submit({**VALID, "phone": "+7 916 300-00-40"}).status_code == 202:
+            accepted.append(minutes)
+    assert accepted == [0, 10, 59, 60.02, 70.1]
+    for first in accepted:  # any sliding hour holds at most 3
+        assert sum(1 for t in accepted if first <= t < first + 60) <= 3
