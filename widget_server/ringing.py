@@ -44,6 +44,7 @@ FINAL_STATUSES = {
 # Waiting for the next dial: nothing is ringing, the visitor may still cancel.
 WAITING_STATUSES = {"queued", "scheduled", "retrying", "operators_busy", "visitor_retry"}
 ORPHAN_EVENT_TTL = timedelta(minutes=15)
+SWEEP_GRACE = timedelta(seconds=20)
 # PBX unreachable: wait this long before trying again (seconds, then the last one
 # repeats), each with up to 25 % jitter, until the request's deadline.
 RETRY_BACKOFF = (5, 15, 45, 120, 300)
@@ -326,6 +327,7 @@ def _call_back_failed(request_id: int, attempt_id: int, exc: PbxError) -> None:
     )
     if exc.result == RESULT_CALLBACK_FAILED:
         attempt.outcome = "failed"
+        req.next_dispatch_at = now  # the sweep's mark, should the job below be lost
         db.session.commit()
         queue().place_next_call(request_id)  # this operator's leg failed: try the next
         return
@@ -412,6 +414,7 @@ def check_ring_timeout(attempt_id: int) -> None:
         db.session.rollback()
         return
     attempt.outcome = "operator_timeout"
+    req.next_dispatch_at = utcnow()
     log.info(
         "request %s: operator %s did not answer in %ss",
         req.id,
@@ -673,6 +676,7 @@ def finish_attempt(attempt_id: int) -> None:
             return
         else:
             go_on = True
+            req.next_dispatch_at = utcnow()
     db.session.commit()
     if go_on:
         queue().place_next_call(req.id)
@@ -697,11 +701,13 @@ def sweep() -> None:
 
     now = utcnow()
     config = current_app.config
+    # Due a while ago and still waiting: its queue job was lost (a job due just now is
+    # left to the queue, which is on time).
     due = db.session.scalars(
         select(CallbackRequest.id).where(
-            CallbackRequest.status.in_(WAITING_STATUSES),
+            CallbackRequest.status.not_in(FINAL_STATUSES),
             CallbackRequest.next_dispatch_at.is_not(None),
-            CallbackRequest.next_dispatch_at <= now,
+            CallbackRequest.next_dispatch_at <= now - SWEEP_GRACE,
         )
     ).all()
     # Sent, but neither a session id nor a failure was ever recorded (the worker died).

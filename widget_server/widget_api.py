@@ -369,6 +369,8 @@ def create_request(key: str):
         user_agent=(request.user_agent.string or "")[:300],
         consent_text=texts["consent"],
         visitor_tz=visitor_tz,
+        # Due now: if the queue loses the job below, the sweep dispatches the request.
+        next_dispatch_at=utcnow(),
     )
     if slot is not None:
         # Called at the slot, not now: the queue holds a job due then, and the row's
