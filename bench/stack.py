@@ -59,6 +59,7 @@ class BenchStack:
             WIDGET_RATELIMIT_WIDGET_NUMBER="100000/minute",
             WIDGET_RATELIMIT_PREFIX="1000000/minute",
             WIDGET_NEW_WIDGET_CAP="1000000/minute",
+            WIDGET_NIGHT_GUARD="0",  # benches run at any hour: widgets without hours stay open
             WIDGET_FORM_TOKENS="0",  # the bench posts directly, without the widget's form token
         )
         self.env.update(extra_env or {})
