@@ -556,9 +556,16 @@ def test_an_unreachable_webhook_is_noted_and_the_call_still_plays_out(
     sim = make_sim(WEBHOOK_BASE=closed_url)
     session_id = place_call(sim)
 
-    call = wait_until(lambda: (c := sim_call(sim, session_id))["ended"] and c)
+    # `ended` is set before the last event is posted: wait for every post's outcome too.
+    call = wait_until(
+        lambda: (
+            (c := sim_call(sim, session_id))["ended"]
+            and len(c["events"]) == 6
+            and all(e.get("error") for e in c["events"])
+            and c
+        )
+    )
 
-    assert len(call["events"]) == 6
     assert all(e["status"] is None and e["error"] == "ConnectionError" for e in call["events"])
 
 
