@@ -136,20 +136,7 @@ class BenchStack:
         self.widget_key = out.split("Widget key:")[1].split()[0]
         web = [*CLI, "run", "--port", str(self.service_port)]
         if not with_worker:
-            web = [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-k",
-                "gthread",
-                "-w",
-                "1",
-                "--threads",
-                "8",
-                "-b",
-                f"127.0.0.1:{self.service_port}",
-                "widget_server:create_app()",
-            ]
+            web = gunicorn_command(self.service_port, "widget_server:create_app()")
         self.children.append(
             subprocess.Popen(
                 web, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -174,6 +161,25 @@ class BenchStack:
             except subprocess.TimeoutExpired:
                 child.kill()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def gunicorn_command(port: int, app: str, *extra: str) -> list[str]:
+    """The server settings every throughput figure shares (those of `widget-server run`)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-k",
+        "gthread",
+        "-w",
+        "1",
+        "--threads",
+        "8",
+        "-b",
+        f"127.0.0.1:{port}",
+        *extra,
+        app,
+    ]
 
 
 def percentile(values: list[float], q: float) -> float:

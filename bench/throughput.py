@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stack import ROOT, BenchStack, free_port, wait_for
+from stack import ROOT, BenchStack, free_port, gunicorn_command, wait_for
 
 BENCH = Path(__file__).resolve().parent
 
@@ -49,22 +49,7 @@ def main() -> int:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     port = free_port()
     bare = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-k",
-            "gthread",
-            "-w",
-            "1",
-            "--threads",
-            "8",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--chdir",
-            str(BENCH),
-            "bare_app:app",
-        ],
+        gunicorn_command(port, "bare_app:app", "--chdir", str(BENCH)),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

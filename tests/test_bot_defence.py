@@ -241,22 +241,6 @@ def test_a12_a_request_with_only_a_referer_gets_a_challenge(site):
 
 
 # -- in Chromium, through the real widget ------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    # Module scope, like the other browser modules: one sync Playwright at a time.
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=browser_tests.CHROMIUM, args=browser_tests.CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-page = browser_tests.page  # their page fixture, on this module's browser
-
-
 def _submit_in_widget(page, phone="9161112233"):
     page.click("callback-widget .cbw-fab")
     page.fill("callback-widget #cbw-phone", phone)

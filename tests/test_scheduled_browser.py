@@ -14,21 +14,11 @@ from widget_server.models import CallbackRequest, Widget
 from widget_server.working_hours import ALWAYS_OPEN
 
 from .conftest import build_stack
-from .test_widget_browser import CHROMIUM, CHROMIUM_ARGS, RECORD_STATUSES
+from .test_widget_browser import RECORD_STATUSES
 
 pytestmark = pytest.mark.browser
 
 SHADOW = "document.querySelector('callback-widget').shadowRoot"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -45,9 +35,9 @@ def closed_stack(tmp_path):
     stop()
 
 
-def test_a_closed_widget_lets_the_visitor_pick_a_time_and_rings_nobody_now(chromium, closed_stack):
+def test_a_closed_widget_lets_the_visitor_pick_a_time_and_rings_nobody_now(browser, closed_stack):
     stack = closed_stack
-    context = chromium.new_context(timezone_id="Asia/Yekaterinburg", locale="ru-RU")
+    context = browser.new_context(timezone_id="Asia/Yekaterinburg", locale="ru-RU")
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -112,9 +102,9 @@ def test_a_closed_widget_lets_the_visitor_pick_a_time_and_rings_nobody_now(chrom
         context.close()
 
 
-def test_an_open_widget_shows_no_slot_choice(chromium, tmp_path):
+def test_an_open_widget_shows_no_slot_choice(browser, tmp_path):
     stack, stop = build_stack(tmp_path)
-    context = chromium.new_context()
+    context = browser.new_context()
     page = context.new_page()
     try:
         page.goto(f"{stack.shop_url}/")

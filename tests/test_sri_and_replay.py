@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import time
 from datetime import datetime, timedelta
@@ -27,15 +26,6 @@ from widget_server.models import CallAttempt, CallbackRequest, Owner, PbxGroup
 from .conftest import ServerThread, make_app
 from .test_webhooks import OK, by_state, event_count, post_signed
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 INTEGRITY = re.compile(r'integrity="(sha384-[A-Za-z0-9+/=]+)"')
 PBX_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -91,30 +81,6 @@ def sri_site(tmp_path):
     site = SriSite(tmp_path)
     yield site
     site.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert os.path.exists(CHROMIUM), (
-        "Chromium is needed for browser tests: apt-get install chromium"
-    )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
-    yield page
-    context.close()
 
 
 def test_the_pinned_snippets_hash_is_the_hash_of_the_served_script(sri_site):
