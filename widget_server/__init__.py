@@ -24,7 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from . import config as settings
-    from .extensions import db, limiter
+    from .extensions import csrf, db, limiter
     from .logging_setup import configure_logging
 
     instance_path = os.environ.get("WIDGET_INSTANCE_PATH") or None
@@ -60,6 +60,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     app.config.setdefault("QUEUE_PATH", os.path.join(app.instance_path, "queue.sqlite3"))
     app.config.setdefault("EMBED_DIR", str(resource_dir("embed")))
+    # Config page sessions: HttpOnly and SameSite=Lax always; Secure except in local
+    # development and tests, which run on plain http://127.0.0.1.
+    app.config.setdefault("SESSION_COOKIE_SECURE", not (app.config["DEV"] or app.testing))
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_NAME", "widget_session")
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
+    # CSRF tokens live as long as the session, so a form left open is still accepted.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     configure_logging(app.config["LOG_LEVEL"])
 
     if app.config["TRUSTED_PROXIES"]:
@@ -68,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     limiter.init_app(app)
+    csrf.init_app(app)
     from .database import configure_engine
     from .tasks import init_queue
 
@@ -75,15 +85,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
     init_queue(app)
 
-    from . import embed_assets, errors, home, opt_out, webhooks, widget_api
+    from . import admin, embed_assets, errors, home, opt_out, webhooks, widget_api
 
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(embed_assets.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(opt_out.bp)
+    app.register_blueprint(admin.bp)
     errors.register(app)
     limiter.exempt(webhooks.bp)
     limiter.exempt(embed_assets.bp)
     limiter.exempt(home.bp)
+    # CSRF protects the config page's cookie sessions. The public API and the
+    # webhooks carry no cookies (CORS, origin checks, signatures instead), and the
+    # opt-out form is public: a forged cross-site post could do nothing a direct one can't.
+    for public in (widget_api.bp, webhooks.bp, embed_assets.bp, opt_out.bp):
+        csrf.exempt(public)
     return app

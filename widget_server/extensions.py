@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
 from .client_ip import client_ip_key
@@ -18,3 +19,6 @@ db = SQLAlchemy(model_class=Base)
 # Per-IP HTTP limits are declared on routes; the per-number limit is checked in
 # the service layer once the number is parsed (see widget_api.submit_request).
 limiter = Limiter(key_func=client_ip_key, headers_enabled=False)
+
+# Every config-page form; the public blueprints are exempted in the app factory.
+csrf = CSRFProtect()

@@ -33,6 +33,13 @@ class Owner(db.Model):
     webhook_secret: Mapped[str | None] = mapped_column(String(128))
     daily_digest: Mapped[bool] = mapped_column(default=True)
     retention_days: Mapped[int] = mapped_column(default=30)
+    # An installation admin manages owners on the config page's Users page.
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    # The owner's own number: where the config page's "test call" rings.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(5), default="ru")  # config page language
+    # Reset links and sessions issued before this moment stop working.
+    password_changed_at: Mapped[datetime | None]
 
     pbx_accounts: Mapped[list[PbxAccount]] = relationship(back_populates="owner")
     widgets: Mapped[list[Widget]] = relationship(back_populates="owner")
@@ -208,6 +215,7 @@ class CallbackRequest(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     connected_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    is_test: Mapped[bool] = mapped_column(default=False)  # the config page's "test call"
 
     widget: Mapped[Widget] = relationship()
     widget_group: Mapped[WidgetGroup] = relationship()

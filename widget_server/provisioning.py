@@ -50,6 +50,37 @@ def create_owner(email: str, password: str) -> Owner:
     return owner
 
 
+def verify_password(owner: Owner | None, password: str) -> bool:
+    """Check a password; an unknown owner costs the same hashing time as a known one."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher = PasswordHasher()
+    stored = owner.password_hash if owner is not None else _DUMMY_HASH
+    try:
+        hasher.verify(stored, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+    if owner is None:
+        return False
+    if hasher.check_needs_rehash(stored):
+        owner.password_hash = hasher.hash(password)
+        db.session.commit()
+    return True
+
+
+def set_password(owner: Owner, password: str) -> None:
+    """Store a new password; sessions and reset links issued before now stop working."""
+    if len(password or "") < 8:
+        raise SetupError("the password must be at least 8 characters long")
+    owner.password_hash = PasswordHasher().hash(password)
+    owner.password_changed_at = utcnow()
+    db.session.commit()
+
+
+# Verified against when the e-mail is unknown, so timing does not reveal which owners exist.
+_DUMMY_HASH = PasswordHasher().hash("not a real password")
+
+
 def find_owner(email: str) -> Owner:
     owner = db.session.scalar(select(Owner).where(Owner.email == (email or "").strip().lower()))
     if owner is None:
