@@ -19,7 +19,7 @@ from widget_server.models import CallAttempt, CallbackRequest, Widget, utcnow
 from widget_server.pbx_signing import encode_body, signed_headers
 from widget_server.pbx_sim import start_sim_thread
 
-from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack
+from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack, database_url
 
 
 def _request(stack, handle):
@@ -243,7 +243,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
     env.update(
         WIDGET_INSTANCE_PATH=str(instance),
-        WIDGET_DATABASE_URL=f"sqlite:///{tmp_path / 'widget.sqlite3'}",
+        WIDGET_DATABASE_URL=database_url(tmp_path),
         WIDGET_SECRET_KEY="test-secret-key-0123456789abcdef",
         WIDGET_PBX_TIMEOUT="10",
         WIDGET_UNKNOWN_CALL_GRACE="1",
@@ -286,7 +286,7 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
 
     instance = tmp_path / "instance"
     instance.mkdir()
-    db_url = f"sqlite:///{tmp_path / 'widget.sqlite3'}"
+    db_url = database_url(tmp_path)
     sim = start_sim_thread({"CLIENT_ID": CID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": 0.02})
     port = _free_port()
     service = f"http://127.0.0.1:{port}"
@@ -295,7 +295,9 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
         QUEUE_PATH=str(instance / "queue.sqlite3"),
         PUBLIC_URL=service,
         PBX_TIMEOUT=2,
-        END_TIMEOUT=2,
+        # Longer than a whole simulated call on a loaded machine: a shorter one reconciles
+        # live calls as unanswered (visitor_retry, 180 s) and the test times out.
+        END_TIMEOUT=10,
         UNKNOWN_CALL_GRACE=1,
     )
     with app.app_context():
@@ -321,7 +323,7 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
         WIDGET_FORM_TOKENS="0",  # requests are posted directly, not by the widget
         WIDGET_PUBLIC_URL=service,
         WIDGET_PBX_TIMEOUT="2",
-        WIDGET_END_TIMEOUT="2",
+        WIDGET_END_TIMEOUT="10",
         WIDGET_UNKNOWN_CALL_GRACE="1",
         WIDGET_LOG_LEVEL="WARNING",
         WIDGET_RATELIMIT_NUMBER="100/minute",

@@ -33,7 +33,7 @@ from widget_server.models import (
     utcnow,
 )
 
-from .conftest import ServerThread, build_stack, make_app
+from .conftest import ServerThread, build_stack, database_url, make_app
 
 PHONE = "+79161234567"
 PHONE_SHOWN = "+7 916 123-45-67"
@@ -617,7 +617,7 @@ def test_an_smtp_password_without_a_user_is_refused_without_showing_it():
 def _cli(tmp_path, *args):
     env = {
         "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
-        "WIDGET_DATABASE_URL": f"sqlite:///{tmp_path / 'widget.sqlite3'}",
+        "WIDGET_DATABASE_URL": database_url(tmp_path),
         "WIDGET_SECRET_KEY": "cli-test-secret-0123456789abcdef",
     }
     return CliRunner().invoke(main, list(args), env=env)

@@ -18,6 +18,7 @@ from widget_server.models import (
     Owner,
 )
 
+from .conftest import database_url
 from .test_notifications import add_request, make_site
 
 NOW = datetime(2026, 6, 1, 12, 0)
@@ -145,7 +146,7 @@ def test_forget_number_removes_only_that_owners_rows_for_that_number(app):
 def _cli(tmp_path, *args):
     env = {
         "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
-        "WIDGET_DATABASE_URL": f"sqlite:///{tmp_path / 'widget.sqlite3'}",
+        "WIDGET_DATABASE_URL": database_url(tmp_path),
         "WIDGET_SECRET_KEY": "cli-test-secret-0123456789abcdef",
     }
     return CliRunner().invoke(main, list(args), env=env)

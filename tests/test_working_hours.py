@@ -21,7 +21,7 @@ from widget_server.cli import main
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Widget
 
-from .conftest import TEST_SECRET
+from .conftest import TEST_SECRET, database_url
 from .test_widget_api import SHOP, build_site
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -548,7 +548,7 @@ def test_the_openapi_description_knows_scheduled_calls(site):
 def _set_hours(tmp_path, *args):
     env = {
         "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
-        "WIDGET_DATABASE_URL": f"sqlite:///{tmp_path / 'widget.sqlite3'}",
+        "WIDGET_DATABASE_URL": database_url(tmp_path),
         "WIDGET_SECRET_KEY": TEST_SECRET,
     }
     return CliRunner().invoke(main, ["set-hours", *args], env=env)

@@ -31,6 +31,7 @@ from limits import RateLimitItem, parse_many
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
 
+from . import metrics
 from .client_ip import client_network
 from .extensions import db, limiter
 from .models import CallbackRequest, Widget, utcnow
@@ -120,6 +121,7 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
     masked = mask_phone(phone_e164)
     if _active_call(phone_e164):
         log.info("widget %s: number %s already has an active request", widget.id, masked)
+        metrics.count_refusal("active_call")
         return Decision("refuse", retry_after=ACTIVE_CALL_RETRY_AFTER, reason="active call")
     secret = config["SECRET_KEY"]
     number = number_key(phone_e164, secret)
@@ -153,9 +155,11 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
                 masked,
                 client_network(client_ip),
             )
+            metrics.count_refusal("number_limit")
             return Decision("refuse", retry_after=wait, reason="number limit")
         if _hit_all(strategy, cap) is not None:
             log.warning("widget %s: %s cap reached; request held", widget.id, cap_setting.lower())
+            metrics.count_refusal("widget_cap")
             return Decision("hold", reason=HELD_CAP)
     except Exception as exc:  # the store is down: fail closed, never dial unlimited
         log.error(
@@ -163,6 +167,7 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
             widget.id,
             exc.__class__.__name__,
         )
+        metrics.count_refusal("limit_store")
         return Decision("hold", reason=HELD_STORE)
     return ALLOW
 

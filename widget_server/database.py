@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+def engine_options(database_url: str) -> dict[str, Any]:
+    """Pool settings for a server database; SQLite keeps Flask-SQLAlchemy's defaults.
+
+    A server restart or a proxy dropping idle connections must cost one reconnect,
+    not an error for the visitor (pre-ping, recycle), and a dead server must fail a
+    request within seconds, not hang a worker thread (connect and pool timeouts).
+    """
+    if make_url(database_url).get_backend_name() == "sqlite":
+        return {}
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800, "pool_timeout": 10}
+    if make_url(database_url).get_backend_name() == "postgresql":
+        options["connect_args"] = {"connect_timeout": 5, "application_name": "widget-server"}
+    return options
+
+
 def configure_engine(engine: Engine) -> None:
-    """SQLite: WAL so readers never block the writer, a busy timeout, foreign keys."""
+    """SQLite: WAL so readers never block the writer, a busy timeout, foreign keys.
+
+    Nothing for other databases: their pool settings come from ``engine_options``.
+    """
     if engine.dialect.name != "sqlite":
         return
 

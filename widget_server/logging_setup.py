@@ -1,13 +1,22 @@
-"""Logging: one format, and a filter that masks phone numbers in every record.
+"""Logging: text or JSON lines, a request id on every line, phone numbers masked.
 
 Code masks numbers itself (``phones.mask_phone``); masking every record is the
 safety net for anything that slips through, such as a PBX error body quoted in a log.
+
+``WIDGET_LOG_FORMAT=json`` writes one JSON object per line, and one access line per
+HTTP request (method, route, status, duration, client IP, request id). Headers,
+bodies, cookies and query strings are never logged, so neither are secrets.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import re
+import time
+import uuid
+from datetime import UTC, datetime
 
 _PHONE_LIKE = re.compile(r"(?<![\w.])(\+?)(\d)(\d{6,11})(\d{2})(?!\d)")
 
@@ -22,10 +31,18 @@ def mask_text(text: str) -> str:
 _base_factory = logging.getLogRecordFactory()
 
 
+# The id of the HTTP request being handled on this thread, if any.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+
+
 def _masking_record_factory(*args, **kwargs) -> logging.LogRecord:
     # Masking at record creation covers every handler, including ones added
     # later by a host program or a test harness.
     record = _base_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
     try:
         message = record.getMessage()
     except Exception:  # a broken format string is the logging module's to report
@@ -36,15 +53,99 @@ def _masking_record_factory(*args, **kwargs) -> logging.LogRecord:
     return record
 
 
-def configure_logging(level: str) -> None:
-    """Set up the root logger once (idempotent) and mask phone numbers in every record."""
+# Fields of the access line, copied from the record into the JSON object.
+ACCESS_FIELDS = ("method", "route", "status", "duration_ms", "client_ip")
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, access fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": mask_text(record.getMessage()),
+            "pid": record.process,  # tells gunicorn workers and the queue worker apart
+        }
+        if getattr(record, "request_id", None):
+            entry["request_id"] = record.request_id  # never phone-like: see _start
+        for name, value in vars(record).items():
+            if name not in _STANDARD_ATTRS and not name.startswith("_"):
+                # The masking safety net covers the extra fields and tracebacks too.
+                entry[name] = mask_text(value) if isinstance(value, str) else value
+        if record.exc_info:
+            entry["exc"] = mask_text(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """Set up the root logger (idempotent): ``fmt`` is ``text`` or ``json``."""
     if logging.getLogRecordFactory() is not _masking_record_factory:
         logging.setLogRecordFactory(_masking_record_factory)
     root = logging.getLogger()
-    if not any(getattr(h, "_widget_server", False) for h in root.handlers):
+    handler = next((h for h in root.handlers if getattr(h, "_widget_server", False)), None)
+    if handler is None:
         handler = logging.StreamHandler()
         handler._widget_server = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+
+
+access_log = logging.getLogger("widget_server.access")
+
+
+def init_request_logging(app) -> None:
+    """A request id for every request (kept from a sane ``X-Request-ID``), and an access line."""
+    from flask import g, request
+
+    def _start():
+        incoming = request.headers.get("X-Request-ID", "")
+        # A sane id is kept for correlation, unless it looks like a phone number.
+        sane = _SANE_REQUEST_ID.fullmatch(incoming) and mask_text(incoming) == incoming
+        g.request_id = incoming if sane else uuid.uuid4().hex
+        g.request_id_token = request_id_var.set(g.request_id)
+        g.request_started = time.perf_counter()
+
+    # First of all hooks, so requests the rate limiter refuses get an id and a line too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+
+    @app.after_request
+    def _access(response):
+        request_id = g.get("request_id")
+        if request_id is None:  # before_request never ran (e.g. an earlier hook failed)
+            return response
+        response.headers["X-Request-ID"] = request_id
+        rule = request.url_rule
+        # The route template, never the path: paths hold status handles and keys.
+        route = rule.rule if rule is not None else "<unmatched>"
+        duration = (time.perf_counter() - g.request_started) * 1000
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(duration, 2),
+                "client_ip": request.remote_addr,
+            },
+        )
+        return response
+
+    @app.teardown_request
+    def _forget(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            try:
+                request_id_var.reset(token)
+            except ValueError:  # set in another context: clear it instead
+                request_id_var.set(None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import subprocess
 import sys
 from typing import Any
@@ -35,8 +37,18 @@ def run_production(host: str, port: int) -> None:
     """Start the queue worker in a child process, then serve with gunicorn until stopped."""
     from gunicorn.app.base import BaseApplication
 
+    from . import metrics
+
     settings = load_settings()
     check_production_settings(settings)
+    if settings["LOG_FORMAT"] is None:
+        # JSON lines for log collectors, text for people (the demo runs with WIDGET_DEV);
+        # the workers and the queue worker child read the choice from the environment.
+        settings["LOG_FORMAT"] = "text" if settings["DEV"] else "json"
+        os.environ["WIDGET_LOG_FORMAT"] = settings["LOG_FORMAT"]
+    # A fresh directory per start: counters from a previous run must not be summed in.
+    metrics_dir = metrics.fresh_multiprocess_dir()
+    metrics.use_multiprocess_dir(metrics_dir)
 
     class WidgetServer(BaseApplication):
         def load_config(self):
@@ -48,9 +60,11 @@ def run_production(host: str, port: int) -> None:
                 "timeout": 30,
                 "graceful_timeout": 10,
                 "keepalive": 5,
-                "accesslog": "-",
+                # The app writes its own access line (route, not path; request id).
+                "accesslog": None,
                 "on_starting": self._start_worker,
                 "on_exit": self._stop_worker,
+                "child_exit": lambda _arbiter, worker: metrics.mark_process_dead(worker.pid),
             }
             for key, value in options.items():
                 self.cfg.set(key, value)
@@ -73,6 +87,7 @@ def run_production(host: str, port: int) -> None:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
     WidgetServer().run()
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from . import ringing
+from . import call_states, metrics, ringing
 from .extensions import db
 from .models import CallAttempt, CallbackRequest, PbxAccount, Widget, utcnow
 from .pbx_signing import verify
@@ -67,6 +67,7 @@ def call_events(public_id: str):
     if account is None:
         return payload
     outcome = ringing.record_event(account, payload)
+    metrics.count_webhook_event(call_states.field(payload, "state"), outcome)
     log.debug("call_events %s: %s", payload.get("state"), outcome)
     return jsonify(OK)
 
