@@ -306,6 +306,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
     D.body.append(host);
     ready = 1;
     if (pending) open(pending === true ? null : pending);
+    else if (cfg.preview_open) { bd.hidden = dlg.hidden = false; fab.setAttribute('aria-expanded', 'true'); } // shown, focus left alone
     restore().catch(() => {});
   }
 
@@ -569,7 +570,9 @@ button,input,select{font:inherit;color:inherit;margin:0}
     lang = script.getAttribute('data-lang');
     if (!/^(ru|en)$/.test(lang || '')) lang = '';
     let r = { s: 0, b: {} };
-    try { r = await call('GET', 'widgets/' + encodeURIComponent(key) + '/config'); } catch (_) { /* network */ }
+    const pv = script.getAttribute('data-preview'); // the config page's preview: config given, nothing fetched
+    if (pv) r = { s: 200, b: JSON.parse(pv) };
+    else try { r = await call('GET', 'widgets/' + encodeURIComponent(key) + '/config'); } catch (_) { /* network */ }
     if (r.s !== 200 || !r.b.texts) throw new Error('config not loaded (' + (r.s ? 'HTTP ' + r.s : 'network error') + '), the widget stays hidden');
     cfg = r.b;
     T = cfg.texts;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import config as settings
     from .extensions import csrf, db, limiter
-    from .logging_setup import configure_logging
+    from .logging_setup import configure_logging, init_request_logging
 
     instance_path = os.environ.get("WIDGET_INSTANCE_PATH") or None
     app = Flask(
@@ -45,6 +46,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"]
         or f"sqlite:///{os.path.join(app.instance_path, 'widget.sqlite3')}",
     )
+    from .database import engine_options
+
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     # The per-IP HTTP limits let requests through when the store is down; the dial
@@ -62,14 +68,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("EMBED_DIR", str(resource_dir("embed")))
     # Config page sessions: HttpOnly and SameSite=Lax always; Secure except in local
     # development and tests, which run on plain http://127.0.0.1.
-    app.config.setdefault("SESSION_COOKIE_SECURE", not (app.config["DEV"] or app.testing))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "widget_session")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
+    # Flask's own defaults already fill these keys, so setdefault would keep Flask's
+    # (no SameSite, not Secure, 31 days): set them unless the caller chose otherwise.
+    session_cookie = {
+        "SESSION_COOKIE_SECURE": not (app.config["DEV"] or app.testing),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "widget_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    }
+    for name, value in session_cookie.items():
+        if name not in (test_config or {}):
+            app.config[name] = value
     # CSRF tokens live as long as the session, so a form left open is still accepted.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    configure_logging(app.config["LOG_LEVEL"])
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"] or "text")
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -85,7 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
     init_queue(app)
 
-    from . import admin, embed_assets, errors, home, opt_out, webhooks, widget_api
+    from . import admin, embed_assets, errors, health, home, metrics, opt_out, webhooks, widget_api
 
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(webhooks.bp)
@@ -93,13 +106,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(opt_out.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(health.bp)
+    init_request_logging(app)
+    metrics.init_app(app)  # also registers /metrics
     errors.register(app)
     limiter.exempt(webhooks.bp)
     limiter.exempt(embed_assets.bp)
     limiter.exempt(home.bp)
+    limiter.exempt(health.bp)
+    limiter.exempt(metrics.bp)
     # CSRF protects the config page's cookie sessions. The public API and the
     # webhooks carry no cookies (CORS, origin checks, signatures instead), and the
     # opt-out form is public: a forged cross-site post could do nothing a direct one can't.
-    for public in (widget_api.bp, webhooks.bp, embed_assets.bp, opt_out.bp):
+    for public in (widget_api.bp, webhooks.bp, embed_assets.bp, opt_out.bp, health.bp, metrics.bp):
         csrf.exempt(public)
     return app

@@ -56,8 +56,11 @@ def init_db() -> None:
 
 @main.command("create-owner")
 @click.argument("email")
+@click.option(
+    "--admin", is_flag=True, help="An installation admin: manages owners on the config page."
+)
 @_fail_on_setup_error
-def create_owner(email: str) -> None:
+def create_owner(email: str, admin: bool) -> None:
     """Create a site owner; the password is read from a prompt or stdin."""
     from .provisioning import create_owner as create
 
@@ -66,8 +69,9 @@ def create_owner(email: str) -> None:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     with _app().app_context():
-        owner = create(email, password)
-        click.echo(f"Owner {owner.email} created (id {owner.id}).")
+        owner = create(email, password, is_admin=admin)
+        role = "admin" if owner.is_admin else "owner"
+        click.echo(f"Owner {owner.email} created (id {owner.id}, {role}).")
 
 
 @main.command("add-pbx")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 PLACEHOLDER_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "placeholder"}
+SECRET_SETTINGS = {"SECRET_KEY", "SMTP_PASSWORD", "METRICS_TOKEN"}
 
 
 class ConfigError(ValueError):
@@ -89,6 +90,20 @@ def _smtp_security(raw: str) -> str:
     value = raw.strip().lower()
     if value not in {"starttls", "ssl", "none"}:
         raise ValueError("must be starttls, ssl or none")
+    return value
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"text", "json"}:
+        raise ValueError("must be text or json")
+    return value
+
+
+def _token(raw: str) -> str:
+    value = raw.strip()
+    if len(value) < 16 or any(c.isspace() for c in value):
+        raise ValueError("must be at least 16 characters, without spaces")
     return value
 
 
@@ -187,9 +202,36 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     ),
     "SMTP_SECURITY": (_smtp_security, "starttls", "starttls, ssl (implicit TLS) or none."),
     "SMTP_TIMEOUT": (_positive_float, 10.0, "Seconds to wait for the SMTP server."),
+    # Config page accounts (admin/auth.py, admin/password_reset.py).
+    "OPEN_SIGNUP": (_bool, False, "Anyone may create an owner account at /admin/sign-up."),
+    "RATELIMIT_SIGNIN_IP": (
+        _limits,
+        "10/minute",
+        "Sign-in, sign-up and password-reset posts per client IP.",
+    ),
+    "RATELIMIT_SIGNIN_EMAIL": (
+        _limits,
+        "5/15minute",
+        "Failed sign-ins (and reset e-mails) per e-mail address.",
+    ),
+    "PASSWORD_RESET_SECONDS": (
+        _positive_int,
+        3600,
+        "How long an e-mailed password-reset link works.",
+    ),
     "MAX_BODY_BYTES": (_positive_int, 4096, "Largest widget API request body."),
     "STATUS_POLL_MS": (_positive_int, 500, "How often the widget polls call status."),
     "LOG_LEVEL": (_text, "INFO", "Python logging level."),
+    "LOG_FORMAT": (
+        _log_format,
+        None,
+        "text or json (one JSON object per line). Default: json under `run` unless DEV, else text.",
+    ),
+    "METRICS_TOKEN": (
+        _token,
+        None,
+        "Bearer token for /metrics (at least 16 characters); unset, /metrics answers 404.",
+    ),
     "DEV": (_bool, False, "Local development mode (allows the placeholder secret key)."),
 }
 
@@ -209,7 +251,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         try:
             settings[name] = parser(raw)
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"WIDGET_{name}={raw!r} is not valid: {exc}") from None
+            shown = "…" if name in SECRET_SETTINGS else repr(raw)  # secrets never echoed
+            raise ConfigError(f"WIDGET_{name}={shown} is not valid: {exc}") from None
     if settings["LOG_LEVEL"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"WIDGET_LOG_LEVEL={settings['LOG_LEVEL']!r} is not a logging level")
     if bool(settings["SMTP_USER"]) != bool(settings["SMTP_PASSWORD"]):

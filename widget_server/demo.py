@@ -96,6 +96,10 @@ def _setup(env: dict[str, str], sim_url: str) -> tuple[str, str]:
         owner = db.session.scalar(select(Owner).where(Owner.email == DEMO_EMAIL))
         if owner is None:
             owner = provisioning.create_owner(DEMO_EMAIL, DEMO_PASSWORD)
+        if not owner.is_admin:
+            # The demo's one owner manages the installation, Users page included.
+            owner.is_admin = True
+            db.session.commit()
         account = db.session.scalar(
             select(PbxAccount).where(
                 PbxAccount.owner_id == owner.id,
@@ -198,6 +202,7 @@ def _banner(service_url: str, widget_key: str, shop_origin: str, sim_url: str) -
     print(f"  Sample shop (open this):  {shop_origin}/")
     print(f"  Same shop, strict CSP:    {shop_origin}/csp")
     print(f"  Service:                  {service_url}/  (API: {service_url}/api/v1/openapi.json)")
+    print(f"  Config page:              {service_url}/admin/  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
     print(f"  PBX simulator:            {sim_url}/  (calls: {sim_url}/_sim/calls)")
     print(f"  Widget key:               {widget_key}")
     print("  Test numbers (any other valid Russian number connects):")

@@ -7,15 +7,17 @@ carrying the PBX's code and message and whether trying again may help.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from . import __version__
+from . import __version__, metrics
 from .pbx_signing import encode_body, signed_headers
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,23 @@ class PbxError(Exception):
         self.retryable = retryable
         self.ambiguous = ambiguous
         self.http_status = http_status
+
+
+def _instrumented(call):
+    """Time every API call and count its failures by result (``metrics``)."""
+
+    @functools.wraps(call)
+    def timed(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        started, error = time.perf_counter(), None
+        try:
+            return call(self, method, payload)
+        except PbxError as exc:
+            error = exc.result
+            raise
+        finally:
+            metrics.observe_pbx_call(method, time.perf_counter() - started, error)
+
+    return timed
 
 
 @dataclass(frozen=True)
@@ -135,7 +154,31 @@ class PbxClient:
             )
         return str(url)
 
+    def open_record(self, url: str) -> requests.Response:
+        """GET a ``get_record`` link as a stream; the caller reads and closes it.
+
+        :raise PbxError: when the file cannot be had (link used or expired, no recording).
+        """
+        try:
+            response = self.session.get(url, stream=True, timeout=self.timeout, verify=self._verify)
+        except requests.exceptions.RequestException as exc:
+            raise PbxError(
+                f"recording download failed ({exc.__class__.__name__})",
+                result="connection",
+                retryable=True,
+            ) from None
+        if response.status_code != 200:
+            response.close()
+            raise PbxError(
+                f"recording download answered HTTP {response.status_code}",
+                result=f"http-{response.status_code}",
+                retryable=False,
+                http_status=response.status_code,
+            )
+        return response
+
     # -- transport ----------------------------------------------------------
+    @_instrumented
     def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a signed request; return the JSON answer when ``result`` is 0.
 

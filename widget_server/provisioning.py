@@ -36,7 +36,11 @@ class SetupError(ValueError):
     """A setup value was refused; the message says what to fix."""
 
 
-def create_owner(email: str, password: str) -> Owner:
+class LooserLimitError(SetupError):
+    """An owner's limit that is no stricter than the installation's."""
+
+
+def create_owner(email: str, password: str, *, is_admin: bool = False) -> Owner:
     email = (email or "").strip().lower()
     if not _EMAIL.match(email):
         raise SetupError(f"{email!r} is not an e-mail address")
@@ -44,10 +48,40 @@ def create_owner(email: str, password: str) -> Owner:
         raise SetupError("the password must be at least 8 characters long")
     if db.session.scalar(select(Owner).where(Owner.email == email)):
         raise SetupError(f"an owner with the e-mail {email} already exists")
-    owner = Owner(email=email, password_hash=PasswordHasher().hash(password))
+    owner = Owner(email=email, password_hash=PasswordHasher().hash(password), is_admin=is_admin)
     db.session.add(owner)
     db.session.commit()
     return owner
+
+
+def delete_owner(owner: Owner) -> None:
+    """Delete an owner with everything theirs: requests, calls, widgets, PBX accounts."""
+    from sqlalchemy import delete
+
+    from .models import CallbackRequest, CallEvent, Notification, NumberBlock
+    from .retention import delete_requests
+
+    widget_ids = select(Widget.id).where(Widget.owner_id == owner.id)
+    account_ids = [a.id for a in owner.pbx_accounts]
+    while ids := list(
+        db.session.scalars(
+            select(CallbackRequest.id).where(CallbackRequest.widget_id.in_(widget_ids)).limit(500)
+        )
+    ):
+        delete_requests(ids)
+    if account_ids:
+        db.session.execute(delete(CallEvent).where(CallEvent.pbx_account_id.in_(account_ids)))
+    db.session.execute(delete(Notification).where(Notification.owner_id == owner.id))
+    db.session.execute(delete(NumberBlock).where(NumberBlock.owner_id == owner.id))
+    db.session.expire_all()
+    for widget in list(owner.widgets):
+        db.session.delete(widget)
+    db.session.flush()  # widgets point at PBX groups: they go first
+    for account in list(owner.pbx_accounts):
+        db.session.delete(account)
+    db.session.flush()
+    db.session.delete(owner)
+    db.session.commit()
 
 
 def verify_password(owner: Owner | None, password: str) -> bool:
@@ -191,6 +225,82 @@ def sync_groups(account: PbxAccount) -> tuple[int, int]:
     return len(users), len(groups)
 
 
+def check_ca_bundle(pem: str) -> str:
+    """PEM text with at least one certificate that really parses; return it stripped.
+
+    :raise SetupError: not PEM, or a certificate that does not parse.
+    """
+    import ssl
+
+    pem = (pem or "").strip()
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise SetupError("the CA bundle must be PEM text with at least one certificate")
+    try:
+        context = ssl.create_default_context(cafile=None, capath=None, cadata=pem)
+    except (ssl.SSLError, ValueError):
+        raise SetupError("the CA bundle has a certificate that does not parse") from None
+    if not context.get_ca_certs():
+        raise SetupError("the CA bundle must be PEM text with at least one certificate")
+    return pem + "\n"
+
+
+def _redundant(own, installation) -> bool:
+    # amount/window adds nothing when the installation already allows no more than
+    # that amount within a window at least as long.
+    return any(
+        base.get_expiry() >= own.get_expiry() and base.amount <= own.amount for base in installation
+    )
+
+
+def check_own_limit(kind: str, value: str) -> str:
+    """An owner's own limit (``per_number`` or ``cap``) that really tightens; return it.
+
+    Owners may only tighten: every part must be stricter than the installation's.
+    :raise SetupError: not limits like ``20/hour;100/day``, or a part that adds nothing.
+    """
+    from limits import parse_many
+
+    value = (value or "").strip().replace(" ", "")
+    try:
+        items = parse_many(value)
+    except ValueError:
+        raise SetupError(f"{value!r}: expected limits like 20/hour;100/day") from None
+    config = current_app.config
+    names = (
+        ("RATELIMIT_WIDGET_NUMBER", "RATELIMIT_NUMBER") if kind == "per_number" else ("WIDGET_CAP",)
+    )
+    installation = [item for name in names for item in parse_many(config[name])]
+    for item in items:
+        if item.amount < 1:
+            raise SetupError(f"{value!r}: a limit must allow at least one call")
+        if _redundant(item, installation):
+            shown = ";".join(config[name] for name in names)
+            raise LooserLimitError(
+                f"{item} is not stricter than the installation's {shown}: it would change nothing"
+            )
+    return value
+
+
+def parse_countries(items: list[str]) -> dict[str, int]:
+    """``["KZ=20", "BY=10"]`` → ``{"KZ": 20, "BY": 10}``: other countries and their daily caps.
+
+    :raise SetupError: the message names the item that is wrong.
+    """
+    import phonenumbers
+
+    allowed: dict[str, int] = {}
+    for item in items:
+        code, _, cap = item.partition("=")
+        code = code.strip().upper()
+        cap = cap.strip()
+        if code == "RU" or not code.isalpha() or not phonenumbers.country_code_for_region(code):
+            raise SetupError(f"{item!r}: expected a country code other than RU, like KZ=20")
+        if not cap.isdigit() or not 1 <= int(cap) <= 1000:
+            raise SetupError(f"{item!r}: the daily cap must be a number from 1 to 1000")
+        allowed[code] = int(cap)
+    return allowed
+
+
 def parse_group_arg(value: str) -> tuple[str, str | None]:
     """``PIN[=Label]`` → (pin, label or None)."""
     pin, _, label = value.partition("=")
@@ -265,6 +375,7 @@ __all__ = [
     "SetupError",
     "PbxError",
     "create_owner",
+    "delete_owner",
     "find_owner",
     "add_pbx",
     "find_pbx",
@@ -272,4 +383,7 @@ __all__ = [
     "sync_groups",
     "parse_group_arg",
     "add_widget",
+    "check_ca_bundle",
+    "check_own_limit",
+    "parse_countries",
 ]

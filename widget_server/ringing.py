@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import call_states
+from . import call_states, metrics
 from .extensions import db
 from .models import CallAttempt, CallbackRequest, CallEvent, PbxAccount, Widget, utcnow
 from .pbx_client import RESULT_CALLBACK_FAILED, PbxClient, PbxCredentials, PbxError
@@ -108,6 +108,7 @@ def set_status(req: CallbackRequest, status: str) -> None:
         req.connected_at = now
     if status in FINAL_STATUSES:
         req.finished_at = now
+        metrics.count_final(status)
     log.info("request %s → %s", req.id, status)
 
 
@@ -796,6 +797,19 @@ def fetch_recording(attempt_id: int) -> None:
         raise RuntimeError(f"recording not ready: {exc.message}") from None
     attempt.recording = "available"
     db.session.commit()
+
+
+def open_recording(attempt: CallAttempt):
+    """A fresh one-time ``get_record`` link for a call, opened as a stream.
+
+    Links are one-time and bound to our IP, so each listen asks the PBX again.
+    Returns the streaming ``requests.Response``; the caller closes it.
+
+    :raise PbxError: the PBX has no recording (yet) or the download failed.
+    """
+    client = pbx_client(attempt.request.widget.pbx_account)
+    url = client.get_record(attempt.session_id, current_app.config.get("EGRESS_IP"))
+    return client.open_record(url)
 
 
 def cancel(req_id: int) -> bool:

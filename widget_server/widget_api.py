@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import abuse_limits, bot_defence, notifications, opt_out, ringing, working_hours
+from . import abuse_limits, bot_defence, metrics, notifications, opt_out, ringing, working_hours
 from .client_ip import client_network
 from .errors import error_response
 from .extensions import db, limiter
@@ -315,6 +315,7 @@ def create_request(key: str):
         token = bot_defence.check_token(data.get("token"), widget.public_key, g.cors_origin)
         if token is None:
             log.info("widget %s: request with a missing, bad or used form token refused", widget.id)
+            metrics.count_refusal("bot_token")
             return error_response(403, "bad_token", api_error(_lang(), "bad_token"))
     clean, fields = _validate(widget, data)
     visitor_tz, now = _visitor_tz(data), working_hours.utc_now()
@@ -329,22 +330,93 @@ def create_request(key: str):
         found = bot_defence.signals(token, pressure)
         if "pow" in data and not bot_defence.check_pow(data["pow"], widget.public_key):
             log.info("widget %s: a wrong, expired or used proof of work refused", widget.id)
+            metrics.count_refusal("bot_pow")
             return error_response(403, "bad_challenge", api_error(_lang(), "bad_challenge"))
         if found and "pow" not in data:
             log.info("widget %s: proof of work asked (%s)", widget.id, ", ".join(found))
+            metrics.count_refusal("bot_challenge")
             challenge = bot_defence.new_challenge(widget.public_key)
             return error_response(
                 428, "challenge", api_error(_lang(), "challenge"), challenge=challenge
             )
+    return store_request(
+        widget,
+        clean,
+        slot=slot,
+        visitor_tz=visitor_tz,
+        now=now,
+        origin=g.cors_origin,
+        client_ip=request.remote_addr,
+        user_agent=request.user_agent.string or "",
+        trapped=trapped,
+        token=token,
+    )
+
+
+def submit_request(
+    widget: Widget,
+    data: dict[str, Any],
+    *,
+    origin: str,
+    client_ip: str | None,
+    user_agent: str = "",
+    consent_text: str | None = None,
+    is_test: bool = False,
+):
+    """A request made without the widget's bot defences (the config page's test call).
+
+    The same validation, slot choice, block list, limits, storage and queue as a
+    visitor's; returns ``(response, status)`` like the route.
+    """
+    g.widget = widget
+    clean, fields = _validate(widget, data)
+    visitor_tz, now = _visitor_tz(data), working_hours.utc_now()
+    slot, slot_error = _pick_slot(widget, data.get("slot"), visitor_tz, now)
+    if slot_error:
+        fields["slot"] = api_error(_lang(), slot_error)
+    if fields:
+        return error_response(422, "validation", api_error(_lang(), "validation"), fields=fields)
+    return store_request(
+        widget,
+        clean,
+        slot=slot,
+        visitor_tz=visitor_tz,
+        now=now,
+        origin=origin,
+        client_ip=client_ip,
+        user_agent=user_agent,
+        consent_text=consent_text,
+        is_test=is_test,
+    )
+
+
+def store_request(
+    widget: Widget,
+    clean: dict[str, Any],
+    *,
+    slot,
+    visitor_tz: str | None,
+    now,
+    origin: str,
+    client_ip: str | None,
+    user_agent: str,
+    trapped: bool = False,
+    token=None,
+    consent_text: str | None = None,
+    is_test: bool = False,
+):
+    """Block list, dial decision, the stored row, then the queue: every request's last steps."""
     blocked = opt_out.is_blocked(widget.owner_id, clean["phone"])
     if trapped:
         # A bot filled the hidden field: stored as held, never dialled, answered like any other.
         decision = abuse_limits.Decision("hold", reason=bot_defence.HELD_TRAP)
+        metrics.count_refusal("bot_trap")
     elif blocked:
         # Opted out or on the owner's list: kept, never dialled, answered like any other.
         decision = abuse_limits.Decision("hold", reason="number blocked")
+        metrics.count_refusal("blocked")
     else:
-        decision = abuse_limits.check_dial(widget, clean["phone"], request.remote_addr)
+        decision = abuse_limits.check_dial(widget, clean["phone"], client_ip)
     if decision.refused:
         wait = decision.retry_after or 60
         response, status = error_response(
@@ -364,10 +436,11 @@ def create_request(key: str):
         phone=clean["phone"],
         name=clean.get("name"),
         page_url=clean.get("page_url"),
-        origin=g.cors_origin,
-        client_ip=request.remote_addr,
-        user_agent=(request.user_agent.string or "")[:300],
-        consent_text=texts["consent"],
+        origin=origin,
+        client_ip=client_ip,
+        user_agent=(user_agent or "")[:300],
+        consent_text=consent_text or texts["consent"],
+        is_test=is_test,
         visitor_tz=visitor_tz,
         # Due now: if the queue loses the job below, the sweep dispatches the request.
         next_dispatch_at=utcnow(),
@@ -403,6 +476,7 @@ def create_request(key: str):
         )
     request_id = answer_id
     if decision.held:
+        metrics.count_final("held")
         log.warning(
             "widget %s: request %s for %s held (%s), not dialled",
             widget.id,
@@ -494,6 +568,7 @@ def _database_down(exc: SQLAlchemyError):
 
 @bp.errorhandler(RateLimitExceeded)
 def _rate_limited(exc: RateLimitExceeded):
+    metrics.count_refusal("http_limit")
     key = (request.view_args or {}).get("key")
     if key and g.get("widget") is None:
         widget = _load_widget(key)

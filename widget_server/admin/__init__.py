@@ -7,13 +7,12 @@ every view goes through, ``i18n`` the Russian/English strings.
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask import Blueprint, g, session
 
 from ..extensions import db
 from ..models import Owner
 from . import i18n
+from .access import password_stamp
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -43,12 +42,9 @@ def load_owner() -> None:
     owner_id = session.get("owner_id")
     if owner_id is not None:
         owner = db.session.get(Owner, owner_id)
-        # A session issued before the last password change is no longer valid.
-        issued = session.get("auth_at", 0)
-        changed = owner.password_changed_at if owner else None
-        if owner is not None and (
-            changed is None or changed.replace(tzinfo=UTC).timestamp() <= issued + 1
-        ):
+        # A session issued before the last password change is no longer valid:
+        # it carries the password stamp of its day (see access.password_stamp).
+        if owner is not None and session.get("stamp") == password_stamp(owner):
             g.owner = owner
         else:
             session.clear()
@@ -57,9 +53,10 @@ def load_owner() -> None:
 
 @bp.after_request
 def security_headers(response):
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # A view may set its own (the widget preview, framed by the widget page only).
+    response.headers["Content-Security-Policy"] = g.get("csp", CONTENT_SECURITY_POLICY)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Frame-Options"] = g.get("frame_options", "DENY")
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -93,6 +90,8 @@ from . import (  # noqa: E402  (the modules register routes on bp)
     account,
     auth,
     dashboard,
+    errors,
+    password_reset,
     pbx,
     requests_log,
     users,
@@ -104,6 +103,8 @@ __all__ = [
     "account",
     "auth",
     "dashboard",
+    "errors",
+    "password_reset",
     "pbx",
     "requests_log",
     "users",

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import wraps
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 
 from ..extensions import db
 from .i18n import _
+
+
+def password_stamp(owner) -> str:
+    """A short keyed digest of the owner's password state.
+
+    Sessions and reset links carry it; any password change gives a new one, so
+    every session and link issued before the change stops working at once.
+    """
+    state = f"{owner.id}:{owner.password_hash}:{owner.password_changed_at}"
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, state.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def login_required(view):

@@ -1,18 +1,20 @@
-"""Signing in and out, and choosing the page language."""
+"""Signing in and out, open sign-up, and choosing the page language."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Owner
-from ..provisioning import verify_password
+from ..provisioning import SetupError, create_owner, verify_password
 from . import bp, i18n
+from .access import password_stamp
 from .i18n import _
 
 i18n.add_english(
@@ -23,20 +25,80 @@ i18n.add_english(
         "Неверная эл. почта или пароль.": "Wrong email or password.",
         "Вы вышли.": "You have signed out.",
         "Заполните это поле.": "Please fill in this field.",
+        "Введите адрес эл. почты, например name@shop.ru.": (
+            "Enter an email address, like name@shop.example."
+        ),
+        "Не длиннее 254 символов.": "At most 254 characters.",
+        "Новый пароль": "New password",
+        "Повторите новый пароль": "Repeat the new password",
+        "Не короче 8 символов.": "At least 8 characters.",
+        "Не длиннее 200 символов.": "At most 200 characters.",
+        "Пароли не совпадают.": "The passwords do not match.",
+        "Не короче 8 символов; лучше фраза из нескольких слов.": (
+            "At least 8 characters; a phrase of several words is best."
+        ),
+        "Забыли пароль?": "Forgot your password?",
+        "Создать аккаунт": "Create an account",
+        "Регистрация": "Sign up",
+        "Зарегистрироваться": "Sign up",
+        "Уже есть аккаунт? Войдите.": "Already have an account? Sign in.",
+        "Аккаунт с этой эл. почтой уже есть.": "An account with this email already exists.",
+        "Аккаунт создан. Добро пожаловать!": "Your account is ready. Welcome!",
     }
 )
+
+EMAIL_ERROR = "Введите адрес эл. почты, например name@shop.ru."
+
+
+def email_field(label: str = "Эл. почта") -> EmailField:
+    return EmailField(
+        label,
+        validators=[
+            DataRequired("Заполните это поле."),
+            Length(max=254, message="Не длиннее 254 символов."),
+            Email(EMAIL_ERROR),
+        ],
+    )
+
+
+def new_password_field(label: str = "Новый пароль") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired("Заполните это поле."),
+            Length(min=8, message="Не короче 8 символов."),
+            Length(max=200, message="Не длиннее 200 символов."),
+        ],
+    )
+
+
+def confirm_field(target: str = "new_password") -> PasswordField:
+    return PasswordField(
+        "Повторите новый пароль",
+        validators=[DataRequired("Заполните это поле."), EqualTo(target, "Пароли не совпадают.")],
+    )
 
 
 class SignInForm(FlaskForm):
     email = EmailField(
-        "Эл. почта", validators=[DataRequired("Заполните это поле."), Length(max=254)]
+        "Эл. почта",
+        validators=[
+            DataRequired("Заполните это поле."),
+            Length(max=254, message="Не длиннее 254 символов."),
+        ],
     )
     password = PasswordField("Пароль", validators=[DataRequired("Заполните это поле.")])
 
 
+class SignUpForm(FlaskForm):
+    email = email_field()
+    new_password = new_password_field("Пароль")
+    confirm_password = confirm_field()
+
+
 def safe_next(target: str | None) -> str:
     """Only a local path is followed after sign-in, never another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
@@ -44,15 +106,44 @@ def safe_next(target: str | None) -> str:
 
 
 def start_session(owner: Owner) -> None:
-    import time
-
+    """A fresh session (new id and CSRF token) for this owner, keeping the language."""
+    lang = session.get("lang")
     session.clear()
     session["owner_id"] = owner.id
+    session["stamp"] = password_stamp(owner)
     session["auth_at"] = time.time()
+    if lang:
+        session["lang"] = lang
     session.permanent = True
+    g.owner = owner
+
+
+# -- rate limits: per client IP on every post, per e-mail on failed sign-ins -----------
+def ip_limit() -> str:
+    return current_app.config["RATELIMIT_SIGNIN_IP"]
+
+
+def email_limit() -> str:
+    return current_app.config["RATELIMIT_SIGNIN_EMAIL"]
+
+
+def email_key() -> str:
+    return "email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _failed_sign_in(response) -> bool:
+    return response.status_code == 401
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(ip_limit, methods=["POST"], scope="admin-signin-ip")
+@limiter.limit(
+    email_limit,
+    methods=["POST"],
+    key_func=email_key,
+    scope="admin-signin-email",
+    deduct_when=_failed_sign_in,
+)
 def sign_in():
     if g.owner is not None:
         return redirect(url_for("admin.dashboard"))
@@ -66,14 +157,48 @@ def sign_in():
             return redirect(safe_next(request.args.get("next")))
         error = _("Неверная эл. почта или пароль.")
     status = 401 if error else (400 if form.errors else 200)
-    return render_template("admin/sign_in.html", form=form, error=error), status
+    return render_template(
+        "admin/sign_in.html",
+        form=form,
+        error=error,
+        open_signup=current_app.config["OPEN_SIGNUP"],
+    ), status
 
 
 @bp.post("/sign-out")
 def sign_out():
+    lang = session.get("lang")
     session.clear()
+    if lang:
+        session["lang"] = lang
     flash(_("Вы вышли."), "info")
     return redirect(url_for("admin.sign_in"))
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+@limiter.limit(ip_limit, methods=["POST"], scope="admin-signup-ip")
+def sign_up():
+    """Open sign-up, only where the installation allows it (WIDGET_OPEN_SIGNUP)."""
+    if not current_app.config["OPEN_SIGNUP"]:
+        abort(404)
+    if g.owner is not None:
+        return redirect(url_for("admin.dashboard"))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            owner = create_owner(form.email.data, form.new_password.data)
+        except SetupError:
+            # The e-mail is taken (the form checked everything else); saying so
+            # is unavoidable for sign-up, and the IP limit slows enumeration.
+            form.email.errors = ["Аккаунт с этой эл. почтой уже есть."]
+        else:
+            owner.language = g.lang
+            db.session.commit()
+            start_session(owner)
+            flash(_("Аккаунт создан. Добро пожаловать!"), "success")
+            return redirect(url_for("admin.dashboard"))
+    status = 400 if form.errors else 200
+    return render_template("admin/auth/sign_up.html", form=form), status
 
 
 @bp.post("/language")

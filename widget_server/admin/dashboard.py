@@ -2,14 +2,124 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import g, render_template, request
+from wtforms import Form
 
-from . import bp
+from . import bp, charts, i18n
 from .access import login_required
+from .i18n import _
+from .request_stats import (
+    REASON_LABELS,
+    as_dict,
+    format_duration,
+    period_figures,
+    share_text,
+    widget_label,
+)
+from .requests_log import Choice, owner_widgets
+
+PERIODS = (7, 30, 90)
+
+i18n.add_english(
+    {
+        "Период": "Period",
+        "Последние {days} дн.": "Last {days} days",
+        "Все виджеты": "All widgets",
+        "Заявок": "Requests",
+        "Соединено": "Connected",
+        "Не соединено или в работе": "Not connected or in progress",
+        "Доля соединённых": "Share connected",
+        "Медиана до соединения": "Median time to connect",
+        "Не состоялись": "Not connected",
+        "В работе": "In progress",
+        "Заявки по дням": "Requests per day",
+        "Доля соединённых по виджетам": "Share connected per widget",
+        "Время до соединения (медиана) по виджетам": "Median time to connect per widget",
+        "Почему заявки не состоялись": "Why requests were not connected",
+        "День": "Day",
+        "из них соединено": "of them connected",
+        "Причина": "Reason",
+        "Всего": "Total",
+        "По виджетам": "Per widget",
+        "Показать таблицей": "Show as a table",
+        "Заявок за период: {total}, из них соединено: {connected}.": (
+            "Requests in the period: {total}, connected: {connected}."
+        ),
+        "Столбец — заявки за день, тёмная часть — соединённые.": (
+            "Each column is a day's requests; the dark part is those connected."
+        ),
+        "Доля соединённых среди завершённых заявок, в процентах.": (
+            "Connected among finished requests, in per cent."
+        ),
+        "Медиана времени от заявки до соединения, мин:сек.": (
+            "Median time from request to connection, min:sec."
+        ),
+        "Число несостоявшихся заявок по причинам.": "Requests not connected, by reason.",
+        "Пока нет ни одного виджета. Создайте виджет, поставьте его на сайт, и здесь появится "
+        "статистика заявок.": (
+            "There are no widgets yet. Create a widget, put it on your site, and request "
+            "statistics will show here."
+        ),
+        "Создать виджет": "Create a widget",
+        "За этот период заявок нет.": "No requests in this period.",
+        "Тестовые звонки в сводку не входят.": "Test calls are not counted.",
+        "Соединено: {connected} из {total}": "Connected: {connected} of {total}",
+    }
+)
+
+
+class DashboardForm(Form):
+    days = Choice("Период", default="30")
+    widget = Choice("Виджет", default="")
 
 
 @bp.get("/")
 @login_required
 def dashboard():
-    # Placeholder until this section is built.
-    return render_template("admin/placeholder.html", title="Сводка")
+    widgets = owner_widgets()
+    form = DashboardForm(request.args)
+    form.days.choices = [(str(d), _("Последние {days} дн.", days=d)) for d in PERIODS]
+    form.widget.choices = [("", _("Все виджеты"))] + [(str(w.id), widget_label(w)) for w in widgets]
+    if request.args and not form.validate():
+        return render_template(
+            "admin/dashboard.html", form=form, widgets=widgets, invalid=True, period=None
+        ), 400
+    days = int(form.days.data or 30)
+    widget_id = int(form.widget.data) if form.widget.data else None
+    period = period_figures(g.owner.id, days, widget_id=widget_id)
+    overall = period.overall
+    day_labels = [d.strftime("%d.%m") for d in period.days]
+    per_day = charts.columns(
+        day_labels,
+        [overall.per_day.get(d, 0) for d in period.days],
+        [overall.connected_per_day.get(d, 0) for d in period.days],
+    )
+    rows_labels = [_("Все виджеты")] if widget_id is None else []
+    rows_figures = [overall] if widget_id is None else []
+    for widget, figures in period.widgets:
+        rows_labels.append(widget_label(widget))
+        rows_figures.append(figures)
+    shares = [None if f.share_connected is None else f.share_connected * 100 for f in rows_figures]
+    reasons = list(REASON_LABELS)
+    return render_template(
+        "admin/dashboard.html",
+        form=form,
+        widgets=widgets,
+        invalid=False,
+        period=period,
+        days=days,
+        headline=as_dict(overall),
+        share_text=share_text,
+        format_duration=format_duration,
+        per_day=per_day,
+        per_day_rows=list(zip(period.days, day_labels, strict=True)),
+        day_x=charts.column_positions(per_day, len(period.days)),
+        share_chart=charts.rows(rows_labels, shares, maximum=100, fmt=lambda v: f"{v:.0f} %"),
+        wait_chart=charts.rows(
+            rows_labels, [f.median_wait for f in rows_figures], fmt=format_duration
+        ),
+        reason_chart=charts.rows(
+            [_(REASON_LABELS[r]) for r in reasons], [overall.reasons[r] for r in reasons]
+        ),
+        table_rows=list(zip(rows_labels, rows_figures, strict=True)),
+    )

@@ -2,14 +2,452 @@
 
 from __future__ import annotations
 
-from flask import render_template
+import re
 
-from . import bp
-from .access import login_required
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import delete, func, select
+from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, ValidationError
+
+from .. import provisioning
+from ..extensions import db, limiter
+from ..models import CallEvent, PbxAccount, Widget
+from ..pbx_client import PRODUCTION_API, TEST_API, PbxError
+from ..ringing import pbx_client
+from . import bp, i18n
+from .access import login_required, owned_or_404
+from .i18n import _
+
+WEBHOOK_METHODS = ("call_events", "get_number_info", "history_file_completed")
+MAX_CA_BYTES = 256 * 1024
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", re.I)
+
+i18n.add_english(
+    {
+        "Подключить АТС": "Connect a PBX",
+        "Подключённые АТС": "Connected PBX domains",
+        "АТС ещё не подключена.": "No PBX is connected yet.",
+        "Адрес API": "API address",
+        "Рабочий (api.cloudpbx.rt.ru)": "Production (api.cloudpbx.rt.ru)",
+        "Тестовый (api-test.cloudpbx.rt.ru)": "Test (api-test.cloudpbx.rt.ru)",
+        "Другой адрес": "Another address",
+        "Другой адрес API": "Other API address",
+        "Например, адрес симулятора АТС: http://127.0.0.1:8002": (
+            "For example the PBX simulator: http://127.0.0.1:8002"
+        ),
+        "Уникальный код идентификации": "Identification code",
+        "Уникальный ключ для подписи": "Signing key",
+        "Домен ВАТС": "ВАТС domain",
+        "Сертификат API (PEM)": "API certificate (PEM)",
+        "Убрать загруженный сертификат": "Remove the uploaded certificate",
+        "Заполните это поле.": "Please fill in this field.",
+        "Укажите адрес API.": "Enter the API address.",
+        "Адрес должен начинаться с https:// (или http:// для симулятора).": (
+            "The address must start with https:// (or http:// for the simulator)."
+        ),
+        "Не похоже на домен, например example.20.rt.ru.": (
+            "This does not look like a domain, e.g. example.20.rt.ru."
+        ),
+        "Файл больше 256 КБ: это не похоже на сертификат.": (
+            "The file is larger than 256 KB: that is not a certificate."
+        ),
+        "Нужен текстовый файл PEM с сертификатом (-----BEGIN CERTIFICATE-----).": (
+            "A PEM text file with a certificate (-----BEGIN CERTIFICATE-----) is needed."
+        ),
+        "В файле есть сертификат, который не читается.": (
+            "The file contains a certificate that cannot be read."
+        ),
+        "Из панели ВАТС: «Интеграционный API» → «Уникальный код идентификации».": (
+            "From the ВАТС panel: «Интеграционный API» → «Уникальный код идентификации»."
+        ),
+        "Ключ только подписывает запросы и никуда не отправляется.": (
+            "The key only signs requests and is never sent anywhere."
+        ),
+        "Оставьте пустым, чтобы сохранить ключ, заканчивающийся на {tail}.": (
+            "Leave empty to keep the key ending in {tail}."
+        ),
+        "Необязательно: например example.20.rt.ru.": "Optional: e.g. example.20.rt.ru.",
+        "«Сертификат API» из панели ВАТС или корневой сертификат Russian Trusted CA. "
+        "Проверка сертификата никогда не отключается.": (
+            "«Сертификат API» from the ВАТС panel, or the Russian Trusted Root CA. "
+            "Certificate checking is never turned off."
+        ),
+        "АТС подключена. Вставьте адрес внешней системы в панель ВАТС.": (
+            "PBX connected. Paste the external system address into the ВАТС panel."
+        ),
+        "Изменить подключение": "Edit the connection",
+        "Проверить подключение": "Check the connection",
+        "Обновить группы и сотрудников": "Refresh groups and users",
+        "Адрес внешней системы": "External system address",
+        "Вставьте этот адрес в панели ВАТС: «Настройки и инструменты» → «Подключение по API» → "
+        "«Адрес внешней системы». АТС сама добавит к нему:": (
+            "Paste this address in the ВАТС panel: «Настройки и инструменты» → "
+            "«Подключение по API» → «Адрес внешней системы». The PBX appends these itself:"
+        ),
+        "Копировать": "Copy",
+        "Скопировано": "Copied",
+        "Последнее подписанное событие от АТС": "Last signed event from the PBX",
+        "ещё не было": "never",
+        "Группы обновлены": "Groups refreshed",
+        "никогда": "never",
+        "Группы": "Groups",
+        "Сотрудники": "Users",
+        "Внутренний номер": "Extension",
+        "Название": "Name",
+        "Участники": "Members",
+        "Имя": "Name",
+        "Логин": "Login",
+        "Оператор": "Operator",
+        "да": "yes",
+        "нет": "no",
+        "Групп пока нет: нажмите «Обновить группы и сотрудников».": (
+            "No groups yet: press «Refresh groups and users»."
+        ),
+        "Подключение работает: АТС ответила.": "The connection works: the PBX answered.",
+        "Найдено групп: {groups}, сотрудников: {users}.": "Found {groups} groups and {users} users.",
+        "Подключение не работает.": "The connection does not work.",
+        "Получено от АТС: сотрудников {users}, групп {groups}.": (
+            "Received from the PBX: {users} users, {groups} groups."
+        ),
+        "Группы и сотрудники не обновлены.": "Groups and users were not refreshed.",
+        "АТС отклонила код идентификации или подпись. Проверьте код и ключ в панели ВАТС "
+        "и что IP-адрес этого сервера разрешён.": (
+            "The PBX refused the identification code or the signature. Check the code and the "
+            "key in the ВАТС panel, and that this server's IP address is allowed."
+        ),
+        "Не удалось соединиться с адресом API. Проверьте адрес и доступ этого сервера в интернет.": (
+            "Could not connect to the API address. Check the address and this server's "
+            "Internet access."
+        ),
+        "АТС не ответила вовремя. Попробуйте ещё раз позже.": (
+            "The PBX did not answer in time. Try again later."
+        ),
+        "Не удалось проверить сертификат АТС. Загрузите «Сертификат API» из панели ВАТС "
+        "(Russian Trusted CA) в поле сертификата.": (
+            "The PBX's certificate could not be verified. Upload «Сертификат API» from the "
+            "ВАТС panel (Russian Trusted CA) as the certificate."
+        ),
+        "У АТС сейчас сбой (HTTP {status}). Попробуйте позже.": (
+            "The PBX is failing right now (HTTP {status}). Try again later."
+        ),
+        "По этому адресу отвечает не API Ростелекома. Проверьте адрес API.": (
+            "This address does not answer like the Rostelecom API. Check the API address."
+        ),
+        "АТС не знает этот домен. Проверьте домен ВАТС.": (
+            "The PBX does not know this domain. Check the ВАТС domain."
+        ),
+        "АТС ответила ошибкой: {message} (код {code}).": (
+            "The PBX answered with an error: {message} (code {code})."
+        ),
+        "Удалить подключение": "Delete the connection",
+        "Удалить подключение к АТС? Группы и сотрудники будут забыты.": (
+            "Delete the PBX connection? Its groups and users will be forgotten."
+        ),
+        "Это подключение используют виджеты ({count}). Сначала удалите их.": (
+            "Widgets use this connection ({count}). Delete them first."
+        ),
+        "Подключение удалено.": "Connection deleted.",
+        "Подключение к АТС": "PBX connection",
+        "Ключ": "Key",
+        "Домен": "Domain",
+        "Открыть": "Open",
+        "сертификат загружен": "certificate uploaded",
+        "Сертификат": "Certificate",
+        "загружен": "uploaded",
+        "системное хранилище": "system trust store",
+    }
+)
+
+
+class PbxForm(FlaskForm):
+    api_choice = RadioField(
+        "Адрес API",
+        choices=[
+            SelectChoice("production", "Рабочий (api.cloudpbx.rt.ru)"),
+            SelectChoice("test", "Тестовый (api-test.cloudpbx.rt.ru)"),
+            SelectChoice("custom", "Другой адрес"),
+        ],
+        default="production",
+    )
+    custom_url = StringField("Другой адрес API", validators=[Length(max=255)])
+    client_id = StringField("Уникальный код идентификации", validators=[Length(max=128)])
+    sign_key = PasswordField("Уникальный ключ для подписи", validators=[Length(max=255)])
+    domain = StringField("Домен ВАТС", validators=[Length(max=255)])
+    ca_bundle = FileField("Сертификат API (PEM)")
+    remove_ca = BooleanField("Убрать загруженный сертификат")
+
+    def __init__(self, *args, account: PbxAccount | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.ca_pem: str | None = None
+
+    def validate_api_choice(self, field):
+        if field.data not in ("production", "test", "custom"):
+            raise ValidationError(_("Укажите адрес API."))
+
+    def validate_custom_url(self, field):
+        if self.api_choice.data != "custom":
+            return
+        value = (field.data or "").strip()
+        if not value:
+            raise ValidationError(_("Укажите адрес API."))
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValidationError(
+                _("Адрес должен начинаться с https:// (или http:// для симулятора).")
+            )
+
+    def validate_client_id(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError(_("Заполните это поле."))
+
+    def validate_sign_key(self, field):
+        # On edit an empty key keeps the stored one.
+        if not (field.data or "").strip() and self.account is None:
+            raise ValidationError(_("Заполните это поле."))
+
+    def validate_domain(self, field):
+        value = (field.data or "").strip()
+        if value and not _DOMAIN.match(value):
+            raise ValidationError(_("Не похоже на домен, например example.20.rt.ru."))
+
+    def validate_ca_bundle(self, field):
+        upload = field.data
+        if not upload or not getattr(upload, "filename", ""):
+            return
+        raw = upload.read(MAX_CA_BYTES + 1)
+        if len(raw) > MAX_CA_BYTES:
+            raise ValidationError(_("Файл больше 256 КБ: это не похоже на сертификат."))
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:
+            text = ""
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ValidationError(
+                _("Нужен текстовый файл PEM с сертификатом (-----BEGIN CERTIFICATE-----).")
+            )
+        try:
+            self.ca_pem = provisioning.check_ca_bundle(text)
+        except provisioning.SetupError:
+            raise ValidationError(_("В файле есть сертификат, который не читается.")) from None
+
+    def api_url(self) -> str:
+        choice = self.api_choice.data
+        if choice == "production":
+            return PRODUCTION_API
+        if choice == "test":
+            return TEST_API
+        return (self.custom_url.data or "").strip().rstrip("/")
+
+
+def key_tail(key: str) -> str:
+    """The last four characters of a signing key: enough to recognise it, never to use it."""
+    return "••••" + (key or "")[-4:]
+
+
+def pbx_error_text(exc: PbxError) -> str:
+    """The PBX client's error as a sentence an owner can act on."""
+    result = str(exc.result or "")
+    status = exc.http_status
+    if result in ("http-401", "http-403", "-403") or status in (401, 403):
+        return _(
+            "АТС отклонила код идентификации или подпись. Проверьте код и ключ в панели ВАТС "
+            "и что IP-адрес этого сервера разрешён."
+        )
+    if result == "tls":
+        return _(
+            "Не удалось проверить сертификат АТС. Загрузите «Сертификат API» из панели ВАТС "
+            "(Russian Trusted CA) в поле сертификата."
+        )
+    if result == "connection":
+        return _(
+            "Не удалось соединиться с адресом API. Проверьте адрес и доступ этого сервера в интернет."
+        )
+    if result == "timeout":
+        return _("АТС не ответила вовремя. Попробуйте ещё раз позже.")
+    if status is not None and (status >= 500 or status == 429):
+        return _("У АТС сейчас сбой (HTTP {status}). Попробуйте позже.", status=status)
+    if status in (404, 405) or result in ("-404", "bad-response") or result.startswith("http-"):
+        return _("По этому адресу отвечает не API Ростелекома. Проверьте адрес API.")
+    message = exc.message.split(": ", 1)[-1]
+    if result == "-1" and "омен" in message:
+        return _("АТС не знает этот домен. Проверьте домен ВАТС.")
+    return _("АТС ответила ошибкой: {message} (код {code}).", message=message, code=result)
+
+
+def webhook_urls(account: PbxAccount) -> dict[str, str]:
+    base = provisioning.webhook_base(account)
+    return {"base": base, **{m: f"{base}/{m}" for m in WEBHOOK_METHODS}}
+
+
+def _accounts():
+    return db.session.scalars(
+        select(PbxAccount).where(PbxAccount.owner_id == g.owner.id).order_by(PbxAccount.id)
+    ).all()
+
+
+def _widget_count(account: PbxAccount) -> int:
+    return db.session.scalar(
+        select(func.count(Widget.id)).where(Widget.pbx_account_id == account.id)
+    )
+
+
+def _detail(account: PbxAccount, *, check=None, status: int = 200):
+    users = {u.pin: u for u in account.users}
+    members = {
+        group.id: [users.get(p, p) for p in (group.member_pins or [])] for group in account.groups
+    }
+    return render_template(
+        "admin/pbx/detail.html",
+        account=account,
+        urls=webhook_urls(account),
+        key_tail=key_tail(account.sign_key),
+        members=members,
+        users=sorted(account.users, key=lambda u: u.pin),
+        check=check,
+        widget_count=_widget_count(account),
+    ), status
 
 
 @bp.get("/pbx")
 @login_required
 def pbx_list():
-    # Placeholder until this section is built.
-    return render_template("admin/placeholder.html", title="АТС")
+    accounts = _accounts()
+    return render_template("admin/pbx/list.html", accounts=accounts, key_tail=key_tail)
+
+
+@bp.route("/pbx/new", methods=["GET", "POST"])
+@login_required
+def pbx_new():
+    form = PbxForm()
+    if form.validate_on_submit():
+        account = provisioning.add_pbx(
+            g.owner,
+            form.api_url(),
+            form.client_id.data,
+            form.sign_key.data,
+            form.domain.data,
+            form.ca_pem,
+        )
+        flash(_("АТС подключена. Вставьте адрес внешней системы в панель ВАТС."), "success")
+        return redirect(url_for("admin.pbx_detail", account_id=account.id))
+    status = 400 if form.errors else 200
+    return render_template("admin/pbx/form.html", form=form, account=None), status
+
+
+@bp.route("/pbx/<int:account_id>/edit", methods=["GET", "POST"])
+@login_required
+def pbx_edit(account_id: int):
+    account = owned_or_404(PbxAccount, account_id)
+    form = PbxForm(account=account)
+    if request.method == "GET":
+        if account.api_url == PRODUCTION_API:
+            form.api_choice.data = "production"
+        elif account.api_url == TEST_API:
+            form.api_choice.data = "test"
+        else:
+            form.api_choice.data, form.custom_url.data = "custom", account.api_url
+        form.client_id.data = account.client_id
+        form.domain.data = account.domain
+    if form.validate_on_submit():
+        account.api_url = form.api_url()
+        account.client_id = form.client_id.data.strip()
+        if (form.sign_key.data or "").strip():
+            account.sign_key = form.sign_key.data.strip()
+        account.domain = (form.domain.data or "").strip() or None
+        if form.ca_pem:
+            account.ca_bundle = form.ca_pem
+        elif form.remove_ca.data:
+            account.ca_bundle = None
+        db.session.commit()
+        flash(_("Изменения сохранены."), "success")
+        return redirect(url_for("admin.pbx_detail", account_id=account.id))
+    status = 400 if form.errors else 200
+    return render_template(
+        "admin/pbx/form.html", form=form, account=account, key_tail=key_tail(account.sign_key)
+    ), status
+
+
+@bp.get("/pbx/<int:account_id>")
+@login_required
+def pbx_detail(account_id: int):
+    return _detail(owned_or_404(PbxAccount, account_id))
+
+
+def _owner_key() -> str:
+    return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
+
+
+@bp.post("/pbx/<int:account_id>/check")
+@login_required
+@limiter.limit("20/minute", key_func=_owner_key)  # each one asks the PBX
+def pbx_check(account_id: int):
+    """Ask the PBX for its directory without storing it: do the credentials work?"""
+    account = owned_or_404(PbxAccount, account_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        data = pbx_client(account).users_info()
+    except PbxError as exc:
+        return _detail(account, check={"ok": False, "text": pbx_error_text(exc)})
+    users = provisioning._as_list(data.get("users"))
+    groups = provisioning._as_list(data.get("groups"))
+    by_pin = {str(u.get("pin")): u for u in users}
+    found = [
+        {
+            "pin": str(gr.get("pin")),
+            "name": str(gr.get("name") or gr.get("pin")),
+            "members": [
+                str(by_pin.get(str(p), {}).get("display_name") or p)
+                for p in gr.get("users_list") or []
+            ],
+        }
+        for gr in groups
+    ]
+    return _detail(
+        account,
+        check={"ok": True, "groups": found, "user_count": len(users), "group_count": len(groups)},
+    )
+
+
+@bp.post("/pbx/<int:account_id>/sync")
+@login_required
+@limiter.limit("20/minute", key_func=_owner_key)
+def pbx_sync(account_id: int):
+    account = owned_or_404(PbxAccount, account_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        users, groups = provisioning.sync_groups(account)
+    except PbxError as exc:
+        db.session.rollback()
+        flash(_("Группы и сотрудники не обновлены.") + " " + pbx_error_text(exc), "error")
+    else:
+        flash(
+            _("Получено от АТС: сотрудников {users}, групп {groups}.", users=users, groups=groups)
+        )
+    return redirect(url_for("admin.pbx_detail", account_id=account.id))
+
+
+@bp.post("/pbx/<int:account_id>/delete")
+@login_required
+def pbx_delete(account_id: int):
+    account = owned_or_404(PbxAccount, account_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    count = _widget_count(account)
+    if count:
+        # Widgets point at the account, and their request logs at the widgets.
+        flash(
+            _("Это подключение используют виджеты ({count}). Сначала удалите их.", count=count),
+            "error",
+        )
+        return redirect(url_for("admin.pbx_detail", account_id=account.id))
+    # Events with no call of ours (e.g. calls made from the PBX itself) go with the account.
+    db.session.execute(delete(CallEvent).where(CallEvent.pbx_account_id == account.id))
+    db.session.delete(account)
+    db.session.commit()
+    flash(_("Подключение удалено."), "success")
+    return redirect(url_for("admin.pbx_list"))

@@ -1,15 +1,502 @@
-"""Widgets: create, edit with a live preview, pause, delete, embed snippet, test call."""
+"""Widgets: create, edit with a live preview, pause, delete, embed snippet, test call.
+
+The preview is the real ``embed.js`` in an iframe: the editor posts its fields to
+the preview route (``formtarget``), which hands the widget its config in the
+script tag's ``data-preview`` attribute. That page's CSP has ``connect-src
+'none'``, so the previewed widget cannot send anything, let alone place a call.
+
+A widget with requests is never deleted: its request log (numbers, consent,
+calls, recordings) would go with it. It can be paused instead, which the
+widget API answers with "paused" and stores nothing.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+import json
 
-from . import bp
-from .access import login_required
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+
+from .. import provisioning
+from .. import working_hours as wh
+from ..embed_assets import snippets
+from ..extensions import db, limiter
+from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
+from ..ringing import is_final
+from ..widget_texts import UI_TEXTS, status_message, ui_texts
+from ..widget_texts import pick_language as widget_language
+from . import bp, i18n
+from .access import login_required, owned_or_404
+from .i18n import _
+from .widget_forms import (
+    HEX_COLOR,
+    MAIN_TEXTS,
+    RUSSIAN_ZONES,
+    WidgetForm,
+    day_fields,
+    fill_from_widget,
+    group_rows,
+    groups_from_request,
+    text_fields,
+    validate_hours,
+)
+
+PREVIEW_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        # Nothing leaves the preview: no config fetch, no request, no call.
+        "connect-src 'none'",
+        "form-action 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'self'",
+    ]
+)
+PREVIEW_NOTICE = {
+    "ru": "Это предпросмотр: звонок не заказывается.",
+    "en": "This is a preview: no call is requested.",
+}
+
+i18n.add_english(
+    {
+        "Новый виджет": "New widget",
+        "Виджет": "Widget",
+        "Виджетов пока нет.": "No widgets yet.",
+        "Сначала подключите АТС.": "Connect a PBX first.",
+        "Сначала получите группы АТС: на странице АТС нажмите «Обновить группы и сотрудников».": (
+            "Fetch the PBX groups first: press «Refresh groups and users» on the PBX page."
+        ),
+        "Для какой АТС виджет?": "Which PBX is the widget for?",
+        "Ключ": "Key",
+        "Сайты": "Sites",
+        "Состояние": "State",
+        "работает": "active",
+        "на паузе": "paused",
+        "Открыть": "Open",
+        "Виджет создан. Скопируйте код на сайт.": "Widget created. Copy the code to your site.",
+        "Изменения сохранены.": "Changes saved.",
+        "Исправьте ошибки в форме.": "Please correct the errors in the form.",
+        "Сайт и отделы": "Site and departments",
+        "Отделы": "Departments",
+        "Показывать": "Offer",
+        "Название для посетителей": "Name for visitors",
+        "Порядок": "Order",
+        "Звонки": "Calls",
+        "Внешний вид": "Appearance",
+        "Тексты": "Texts",
+        "Остальные тексты и сообщения": "Other texts and messages",
+        "Пусто — текст по умолчанию.": "Empty means the default text.",
+        "Часы работы и страны": "Working hours and countries",
+        "Ограничения": "Limits",
+        "По одному адресу в строке, например https://shop.example. Запросы с других "
+        "страниц отклоняются.": (
+            "One address a line, like https://shop.example. Requests from other pages are refused."
+        ),
+        "Страна и сколько звонков в день, по одной в строке: KZ=20. Пусто — только "
+        "российские номера.": (
+            "A country and how many calls a day, one a line: KZ=20. Empty means Russian numbers "
+            "only."
+        ),
+        "Даты через строку, вида 2026-12-31.": "One date a line, like 2026-12-31.",
+        "Добавляются к ограничениям сервера ({base}) и могут только ужесточать. "
+        "Пусто — без своих ограничений.": (
+            "Added to the server's limits ({base}); they can only tighten. Empty means none of "
+            "your own."
+        ),
+        "Предпросмотр": "Preview",
+        "Обновить предпросмотр": "Update the preview",
+        "Показать в предпросмотре": "Show in the preview",
+        "Форму": "The form",
+        "Только кнопку": "The button only",
+        "Это настоящий виджет с вашими настройками; звонок из предпросмотра не заказывается.": (
+            "This is the real widget with your settings; no call can be requested from the preview."
+        ),
+        "Предпросмотр виджета": "Widget preview",
+        "Код для сайта": "Code for your site",
+        "Всегда последняя версия": "Always the latest version",
+        "Закреплённая версия с проверкой целостности (SRI)": (
+            "Pinned version with an integrity check (SRI)"
+        ),
+        "Вставьте код перед </body> на каждой странице сайта.": (
+            "Paste the code before </body> on every page of your site."
+        ),
+        "Копировать": "Copy",
+        "Скопировано": "Copied",
+        "Тестовый звонок": "Test call",
+        "Позвонить мне": "Call me",
+        "Тестовый звонок пройдёт тем же путём, что и заявка посетителя, на ваш номер {phone}.": (
+            "The test call takes the same path as a visitor's request, to your number {phone}."
+        ),
+        "Укажите свой номер в профиле, чтобы заказать тестовый звонок.": (
+            "Add your number in your profile to request a test call."
+        ),
+        "Открыть профиль": "Open the profile",
+        "Тестовый звонок заказан.": "Test call requested.",
+        "Тестовый звонок не заказан: {message}": "Test call not requested: {message}",
+        "Последний тестовый звонок": "Last test call",
+        "Тестовый звонок владельца сайта ({email}) на свой номер.": (
+            "Test call by the site owner ({email}) to their own number."
+        ),
+        "Приостановить": "Pause",
+        "Возобновить": "Resume",
+        "Виджет приостановлен: он не показывается на сайте и не принимает заявки.": (
+            "The widget is paused: it does not show on the site and takes no requests."
+        ),
+        "Виджет снова работает.": "The widget is working again.",
+        "Удалить виджет": "Delete the widget",
+        "Удалить виджет? Код на сайте перестанет работать.": (
+            "Delete the widget? The code on your site will stop working."
+        ),
+        "Виджет удалён.": "Widget deleted.",
+        "У виджета есть заявки ({count}): удалить его нельзя, иначе пропадёт журнал заявок. "
+        "Приостановите виджет — он перестанет принимать заявки.": (
+            "The widget has requests ({count}): deleting it would lose the request log. "
+            "Pause it instead; it will stop taking requests."
+        ),
+        "Виджет с заявками не удаляется, чтобы не потерять журнал; его можно приостановить.": (
+            "A widget with requests is not deleted, so the log is kept; it can be paused."
+        ),
+        "Сохранить": "Save",
+        "Создать виджет": "Create the widget",
+        "АТС": "PBX",
+        "Отдел «{label}» уже есть в журнале заявок, его нельзя убрать из виджета.": (
+            "Department “{label}” is in the request log; it cannot be removed from the widget."
+        ),
+    }
+)
+
+
+def _widgets():
+    return db.session.scalars(
+        select(Widget).where(Widget.owner_id == g.owner.id).order_by(Widget.id)
+    ).all()
+
+
+def _request_count(widget: Widget) -> int:
+    return db.session.scalar(
+        select(func.count(CallbackRequest.id)).where(CallbackRequest.widget_id == widget.id)
+    )
 
 
 @bp.get("/widgets")
 @login_required
 def widgets_list():
-    # Placeholder until this section is built.
-    return render_template("admin/placeholder.html", title="Виджеты")
+    accounts = db.session.scalars(select(PbxAccount).where(PbxAccount.owner_id == g.owner.id)).all()
+    return render_template("admin/widgets/list.html", widgets=_widgets(), accounts=accounts)
+
+
+def _apply(widget: Widget, form: WidgetForm, week, groups) -> None:
+    """Store the validated form on the widget (the command line's setters, in one go)."""
+    widget.name = (form.name.data or "").strip()
+    widget.origins = form.origins.clean
+    widget.language = form.language.data
+    widget.ring_strategy = form.ring_strategy.data
+    widget.ring_timeout = form.ring_timeout.clean
+    widget.color = form.color.data.strip().lower()
+    widget.position = form.position.data
+    widget.privacy_policy_url = (form.privacy_policy_url.data or "").strip() or None
+    widget.ask_name = bool(form.ask_name.data)
+    defaults = UI_TEXTS[widget.language]
+    widget.texts = {
+        key: form[f"text_{key}"].data.strip()
+        for key in defaults
+        if (form[f"text_{key}"].data or "").strip()
+        and form[f"text_{key}"].data.strip() != defaults[key]
+    }
+    mode = form.hours_mode.data
+    widget.hours = (
+        None if mode == "default" else wh.parse_hours(wh.ALWAYS_OPEN) if mode == "always" else week
+    )
+    widget.timezone = form.timezone.data.strip()
+    widget.days_off = form.days_off.clean
+    widget.public_holidays = bool(form.public_holidays.data)
+    widget.countries = form.countries.clean
+    widget.limits = {
+        k: v
+        for k, v in (("per_number", form.limit_per_number.clean), ("cap", form.limit_cap.clean))
+        if v
+    }
+    by_pin = {grp.pin: grp for grp in widget.pbx_account.groups}
+    existing = {wg.group.pin: wg for wg in widget.offered_groups}
+    kept = []
+    for position, (pin, label) in enumerate(groups):
+        wg = existing.pop(pin, None) or WidgetGroup(group=by_pin[pin])
+        wg.label, wg.position = label, position
+        kept.append(wg)
+    widget.offered_groups = kept
+
+
+def _used_groups(widget: Widget) -> dict[str, str]:
+    """Offered groups that requests refer to: {pin: label}."""
+    used = set(
+        db.session.scalars(
+            select(CallbackRequest.widget_group_id).where(CallbackRequest.widget_id == widget.id)
+        )
+    )
+    return {wg.group.pin: wg.label for wg in widget.offered_groups if wg.id in used}
+
+
+def _validate(form: WidgetForm, account: PbxAccount, widget: Widget | None = None):
+    ok = form.validate_on_submit()
+    week = validate_hours(form) if form.hours_mode.data == "custom" else {}
+    rows, groups, groups_error = groups_from_request(account)
+    if widget is not None and not groups_error:
+        # Requests point at their department: one in the log stays offered (no
+        # "hidden" flag in the schema yet), so the log never loses it.
+        chosen = {pin for pin, _label in groups}
+        dropped = [label for pin, label in _used_groups(widget).items() if pin not in chosen]
+        if dropped:
+            groups_error = _(
+                "Отдел «{label}» уже есть в журнале заявок, его нельзя убрать из виджета.",
+                label=dropped[0],
+            )
+    ok = ok and week is not None and not groups_error and not any(r.error for r in rows)
+    return ok, week, rows, groups, groups_error
+
+
+def _editor(form, account, widget, rows, groups_error, status=200):
+    latest_test = None
+    if widget is not None:
+        latest_test = db.session.scalar(
+            select(CallbackRequest)
+            .where(CallbackRequest.widget_id == widget.id, CallbackRequest.is_test.is_(True))
+            .order_by(CallbackRequest.id.desc())
+            .limit(1)
+        )
+    tags = snippets(current_app.config["PUBLIC_URL"], widget.public_key) if widget else None
+    return render_template(
+        "admin/widgets/edit.html",
+        form=form,
+        account=account,
+        widget=widget,
+        rows=rows,
+        groups_error=groups_error,
+        main_texts=[form[f"text_{k}"] for k in MAIN_TEXTS],
+        other_texts=[f for f in text_fields(form) if f.name[5:] not in MAIN_TEXTS],
+        days=day_fields(form),
+        zones=RUSSIAN_ZONES,
+        defaults=UI_TEXTS[widget_language(form.language.data)],
+        tags=tags,
+        latest_test=latest_test,
+        latest_test_message=(
+            status_message(g.lang, latest_test.status) if latest_test is not None else None
+        ),
+        limits_base={
+            "per_number": f"{current_app.config['RATELIMIT_WIDGET_NUMBER']}; "
+            f"{current_app.config['RATELIMIT_NUMBER']}",
+            "cap": current_app.config["WIDGET_CAP"],
+        },
+    ), status
+
+
+@bp.route("/widgets/new", methods=["GET", "POST"])
+@login_required
+def widget_new():
+    accounts = db.session.scalars(
+        select(PbxAccount).where(PbxAccount.owner_id == g.owner.id).order_by(PbxAccount.id)
+    ).all()
+    if not accounts:
+        flash(_("Сначала подключите АТС."), "info")
+        return redirect(url_for("admin.pbx_new"))
+    chosen = request.values.get("pbx", type=int)
+    if chosen is None and len(accounts) > 1:
+        return render_template("admin/widgets/choose_pbx.html", accounts=accounts)
+    account = owned_or_404(PbxAccount, chosen) if chosen is not None else accounts[0]
+    if not account.groups:
+        flash(
+            _(
+                "Сначала получите группы АТС: на странице АТС нажмите «Обновить группы и сотрудников»."
+            ),
+            "info",
+        )
+        return redirect(url_for("admin.pbx_detail", account_id=account.id))
+    form = WidgetForm()
+    if request.method == "GET":
+        form.language.data = g.lang
+        return _editor(form, account, None, group_rows(account, None), "")
+    ok, week, rows, groups, groups_error = _validate(form, account)
+    if not ok:
+        return _editor(form, account, None, rows, groups_error, 400)
+    widget = provisioning.add_widget(
+        account,
+        form.origins.clean,
+        groups,
+        name=(form.name.data or "").strip(),
+        language=form.language.data,
+        ring_strategy=form.ring_strategy.data,
+        ring_timeout=form.ring_timeout.clean,
+        color=form.color.data.strip().lower(),
+        position=form.position.data,
+    )
+    _apply(widget, form, week, groups)
+    db.session.commit()
+    flash(_("Виджет создан. Скопируйте код на сайт."), "success")
+    return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#snippet")
+
+
+@bp.route("/widgets/<int:widget_id>", methods=["GET", "POST"])
+@login_required
+def widget_edit(widget_id: int):
+    widget = owned_or_404(Widget, widget_id)
+    account = widget.pbx_account
+    form = WidgetForm()
+    if request.method == "GET":
+        fill_from_widget(form, widget)
+        return _editor(form, account, widget, group_rows(account, widget), "")
+    ok, week, rows, groups, groups_error = _validate(form, account, widget)
+    if not ok:
+        return _editor(form, account, widget, rows, groups_error, 400)
+    _apply(widget, form, week, groups)
+    db.session.commit()
+    flash(_("Изменения сохранены."), "success")
+    return redirect(url_for("admin.widget_edit", widget_id=widget.id))
+
+
+@bp.post("/widgets/<int:widget_id>/pause")
+@login_required
+def widget_pause(widget_id: int):
+    widget = owned_or_404(Widget, widget_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    widget.active = not widget.active
+    db.session.commit()
+    if widget.active:
+        flash(_("Виджет снова работает."), "success")
+    else:
+        flash(_("Виджет приостановлен: он не показывается на сайте и не принимает заявки."))
+    return redirect(url_for("admin.widget_edit", widget_id=widget.id))
+
+
+@bp.post("/widgets/<int:widget_id>/delete")
+@login_required
+def widget_delete(widget_id: int):
+    widget = owned_or_404(Widget, widget_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    count = _request_count(widget)
+    if count:
+        flash(
+            _(
+                "У виджета есть заявки ({count}): удалить его нельзя, иначе пропадёт журнал "
+                "заявок. Приостановите виджет — он перестанет принимать заявки.",
+                count=count,
+            ),
+            "error",
+        )
+        return redirect(url_for("admin.widget_edit", widget_id=widget.id))
+    db.session.delete(widget)
+    db.session.commit()
+    flash(_("Виджет удалён."), "success")
+    return redirect(url_for("admin.widgets_list"))
+
+
+# -- preview ---------------------------------------------------------------------
+def _preview_config(form: WidgetForm, groups: list[tuple[str, str]], show_form: bool) -> dict:
+    """The config the real widget would get, from the editor's unsaved fields."""
+    lang = widget_language(form.language.data)
+    overrides = {key: form[f"text_{key}"].data for key in UI_TEXTS[lang]}
+    texts = ui_texts(lang, {k: v for k, v in overrides.items() if isinstance(v, str)})
+    texts["error_network"] = PREVIEW_NOTICE[lang]
+    color = (form.color.data or "").strip()
+    policy = (form.privacy_policy_url.data or "").strip()
+    return {
+        "key": "preview",
+        "language": lang,
+        "color": color if HEX_COLOR.match(color) else "#0b6bcb",
+        "position": "left" if form.position.data == "left" else "right",
+        "privacy_policy_url": policy if policy.startswith(("https://", "http://")) else None,
+        "ask_name": bool(form.ask_name.data),
+        "countdown_seconds": 30,
+        "poll_interval_ms": 1000,
+        "groups": [{"id": pin, "label": label[:120]} for pin, label in groups],
+        "texts": texts,
+        "open": True,
+        "slots": [],
+        "preview_open": show_form,
+    }
+
+
+def _preview_page(config: dict):
+    g.csp, g.frame_options = PREVIEW_CSP, "SAMEORIGIN"
+    return render_template("admin/widgets/preview.html", config_json=json.dumps(config))
+
+
+@bp.route("/widgets/preview", methods=["GET", "POST"])
+@login_required
+def widget_preview():
+    """The real widget, drawn from the editor's fields (POST) or a saved widget (GET)."""
+    form = WidgetForm()
+    if request.method == "POST":
+        if not form.validate_on_submit() and "csrf_token" in form.errors:
+            abort(400)
+        account = owned_or_404(PbxAccount, request.form.get("pbx", type=int) or 0)
+        _rows, groups, _error = groups_from_request(account)
+        show = request.form.get("preview_show", "form") != "button"
+        return _preview_page(_preview_config(form, groups, show))
+    widget_id = request.args.get("widget", type=int)
+    if widget_id:
+        widget = owned_or_404(Widget, widget_id)
+        fill_from_widget(form, widget)
+        groups = [(wg.group.pin, wg.label) for wg in widget.offered_groups]
+    else:
+        account = owned_or_404(PbxAccount, request.args.get("pbx", type=int) or 0)
+        form.language.data = g.lang
+        groups = [(r.pin, r.label) for r in group_rows(account, None) if r.offered]
+    return _preview_page(_preview_config(form, groups, True))
+
+
+# -- test call ---------------------------------------------------------------------
+def _owner_key() -> str:
+    return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
+
+
+@bp.post("/widgets/<int:widget_id>/test-call")
+@login_required
+@limiter.limit("5/minute", key_func=_owner_key)
+def widget_test_call(widget_id: int):
+    """Ring the owner's own number through exactly the path a visitor's request takes."""
+    from ..widget_api import submit_request
+
+    widget = owned_or_404(Widget, widget_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if not g.owner.phone:
+        flash(_("Укажите свой номер в профиле, чтобы заказать тестовый звонок."), "error")
+        return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
+    offered = widget.offered_groups
+    group = request.form.get("group") or (offered[0].group.pin if offered else "")
+    response, status = submit_request(
+        widget,
+        {"phone": g.owner.phone, "consent": True, "group": group},
+        origin=current_app.config["PUBLIC_URL"],
+        client_ip=request.remote_addr,
+        user_agent=request.user_agent.string or "",
+        consent_text=_(
+            "Тестовый звонок владельца сайта ({email}) на свой номер.", email=g.owner.email
+        ),
+        is_test=True,
+    )
+    body = response.get_json() or {}
+    if status == 202:
+        flash(_("Тестовый звонок заказан."), "success")
+    else:
+        fields = body.get("fields") or {}
+        message = "; ".join(str(v) for v in fields.values()) or body.get("message", "")
+        flash(_("Тестовый звонок не заказан: {message}", message=message), "error")
+    return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
+
+
+@bp.get("/widgets/<int:widget_id>/test-call/<int:request_id>")
+@login_required
+def widget_test_status(widget_id: int, request_id: int):
+    """A test call's status, for the editor to follow without reloading."""
+    widget = owned_or_404(Widget, widget_id)
+    req = owned_or_404(CallbackRequest, request_id)
+    if req.widget_id != widget.id or not req.is_test:
+        abort(404)
+    return jsonify(
+        status=req.status, message=status_message(g.lang, req.status), final=is_final(req)
+    )

@@ -1,0 +1,93 @@
+"""Error pages of the config page: in the page language, with its security headers.
+
+Only for /admin: the APIs keep their JSON errors (widget_server/errors.py). An
+unknown /admin address is routed to ``not_found`` so that it, too, gets the
+admin blueprint's error page and headers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import abort, g, render_template
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import limiter
+from . import bp, i18n, load_owner
+from .i18n import _
+
+i18n.add_english(
+    {
+        "Ошибка": "Error",
+        "Страница не найдена": "Page not found",
+        "Форма устарела": "The form has expired",
+        "Слишком много попыток": "Too many attempts",
+        "Слишком много попыток. Попробуйте снова через {minutes} мин.": (
+            "Too many attempts. Please try again in {minutes} min."
+        ),
+        "Запрос не удался. Вернитесь назад и попробуйте ещё раз.": (
+            "The request could not be completed. Go back and try again."
+        ),
+        "Такого действия здесь нет.": "That action is not available here.",
+        "Что-то пошло не так. Мы уже знаем об этом; попробуйте позже.": (
+            "Something went wrong on our side. Please try again later."
+        ),
+        "На главную": "Go to the start page",
+        "Возможно, адрес набран с ошибкой или страница удалена.": (
+            "The address may be mistyped, or the page has been removed."
+        ),
+    }
+)
+
+
+def _page(status: int, title: str, message: str, **values):
+    """The error page; ``title`` and ``message`` are Russian source strings."""
+    if "owner" not in g:
+        # The error came before the blueprint's own hooks (CSRF, rate limits):
+        # find the owner and language here, before anything is translated.
+        load_owner()
+    html = render_template("admin/error.html", title=_(title), message=_(message, **values))
+    return html, status
+
+
+@bp.errorhandler(CSRFError)
+def csrf_expired(exc: CSRFError):
+    return _page(400, "Форма устарела", "Форма устарела. Обновите страницу и отправьте её ещё раз.")
+
+
+@bp.errorhandler(RateLimitExceeded)
+def rate_limited(exc: RateLimitExceeded):
+    current = limiter.current_limit
+    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    response, status = _page(
+        429,
+        "Слишком много попыток",
+        "Слишком много попыток. Попробуйте снова через {minutes} мин.",
+        minutes=max(1, math.ceil(wait / 60)),
+    )
+    return response, status, {"Retry-After": str(wait)}
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    if exc.response is not None:
+        return exc  # a view aborted with its own response: keep it
+    code = exc.code or 500
+    if code == 404:
+        return _page(
+            404, "Страница не найдена", "Возможно, адрес набран с ошибкой или страница удалена."
+        )
+    if code == 405:
+        return _page(405, "Ошибка", "Такого действия здесь нет.")
+    if code >= 500:
+        return _page(code, "Ошибка", "Что-то пошло не так. Мы уже знаем об этом; попробуйте позже.")
+    return _page(code, "Ошибка", "Запрос не удался. Вернитесь назад и попробуйте ещё раз.")
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST"])
+def not_found(unknown: str):
+    """Any /admin address no view claims: the admin 404 page."""
+    abort(404)

@@ -1,0 +1,268 @@
+"""What a request's status means to its owner: readable labels, outcome groups, period figures.
+
+The figures are computed in Python from plain column reads, so the same code
+runs on SQLite and PostgreSQL (no date functions in SQL). Dates are Moscow
+dates, the zone the owner's digest uses too.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import CallbackRequest, Widget
+from ..notifications import DIGEST_TZ
+from . import i18n
+from .i18n import _
+
+DISPLAY_TZ = DIGEST_TZ
+
+# Every status a request can have, in the order the filter offers them.
+STATUS_LABELS = {
+    "queued": "В очереди",
+    "scheduled": "Запланирована",
+    "retrying": "Повтор: АТС недоступна",
+    "calling_operator": "Звоним оператору",
+    "operators_busy": "Операторы заняты, повтор",
+    "calling_visitor": "Звоним посетителю",
+    "visitor_retry": "Посетитель не ответил, повтор",
+    "connected": "Идёт разговор",
+    "finished": "Состоялся",
+    "no_operator": "Не ответил ни один оператор",
+    "visitor_busy": "Посетитель занят",
+    "visitor_no_answer": "Посетитель не ответил",
+    "pbx_error": "Ошибка АТС",
+    "cancelled": "Отменена посетителем",
+    "held": "Задержана",
+}
+
+# The held reasons the service writes (widget_api, abuse_limits, bot_defence, ringing).
+HELD_REASON_LABELS = {
+    "widget cap reached": "превышен лимит звонков виджета",
+    "limit store unavailable": "хранилище лимитов недоступно",
+    "number blocked": "номер заблокирован",
+    "bot trap": "похоже на бота",
+    "no working hours in the next 14 days": "нет рабочих часов в ближайшие 14 дней",
+}
+
+# Why a request did not end in a talk, in the order the chart lists them.
+REASON_LABELS = {
+    "no_operator": "Не ответил ни один оператор",
+    "visitor": "Посетитель не ответил или занят",
+    "pbx_error": "Ошибка АТС",
+    "limits": "Задержана лимитами",
+    "blocked": "Номер заблокирован или бот",
+    "out_of_hours": "Нерабочее время",
+    "cancelled": "Отменена посетителем",
+}
+
+i18n.add_english(
+    {
+        "В очереди": "Queued",
+        "Запланирована": "Scheduled",
+        "Повтор: АТС недоступна": "Retrying: PBX unavailable",
+        "Звоним оператору": "Calling an operator",
+        "Операторы заняты, повтор": "Operators busy, will retry",
+        "Звоним посетителю": "Calling the visitor",
+        "Посетитель не ответил, повтор": "Visitor did not answer, will retry",
+        "Идёт разговор": "Talking",
+        "Состоялся": "Connected",
+        "Не ответил ни один оператор": "No operator answered",
+        "Посетитель занят": "Visitor busy",
+        "Посетитель не ответил": "Visitor did not answer",
+        "Ошибка АТС": "PBX error",
+        "Отменена посетителем": "Cancelled by the visitor",
+        "Задержана": "Held",
+        "превышен лимит звонков виджета": "the widget's call limit was reached",
+        "хранилище лимитов недоступно": "the limit store was unavailable",
+        "номер заблокирован": "the number is blocked",
+        "похоже на бота": "looks like a bot",
+        "нет рабочих часов в ближайшие 14 дней": "no working hours in the next 14 days",
+        "Посетитель не ответил или занят": "Visitor did not answer or was busy",
+        "Задержана лимитами": "Held by limits",
+        "Номер заблокирован или бот": "Blocked number or bot",
+        "Нерабочее время": "Out of hours",
+    }
+)
+
+OK_STATUSES = {"finished", "connected"}
+BAD_STATUSES = {"no_operator", "visitor_busy", "visitor_no_answer", "pbx_error", "held"}
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS.get(status, status))
+
+
+def status_badge(status: str) -> str:
+    """The badge class of a status: ok, bad, or warn for anything still open or cancelled."""
+    if status in OK_STATUSES:
+        return "badge-ok"
+    if status in BAD_STATUSES:
+        return "badge-bad"
+    return "badge-warn"
+
+
+def held_reason_label(reason: str | None) -> str:
+    if not reason:
+        return ""
+    label = HELD_REASON_LABELS.get(reason)
+    return _(label) if label else reason
+
+
+def miss_reason(status: str, held_reason: str | None) -> str | None:
+    """Why a final request did not end in a talk (a REASON_LABELS key), or None.
+
+    None for a talk and for a request still open.
+    """
+    if held_reason == "no working hours in the next 14 days":
+        return "out_of_hours"  # ringing gives up as no_operator with this reason
+    if status == "held":
+        if held_reason in ("number blocked", "bot trap"):
+            return "blocked"
+        return "limits"
+    return {
+        "no_operator": "no_operator",
+        "visitor_busy": "visitor",
+        "visitor_no_answer": "visitor",
+        "pbx_error": "pbx_error",
+        "cancelled": "cancelled",
+    }.get(status)
+
+
+def local_time(moment: datetime | None) -> datetime | None:
+    """A naive-UTC database time in the display zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(DISPLAY_TZ)
+
+
+def day_start_utc(day: date) -> datetime:
+    """Naive UTC of midnight starting ``day`` in the display zone."""
+    return datetime.combine(day, time(0), DISPLAY_TZ).astimezone(UTC).replace(tzinfo=None)
+
+
+def format_duration(seconds: float | int | None) -> str:
+    """``m:ss`` (or ``h:mm:ss``); empty for None."""
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# -- period figures ------------------------------------------------------------------
+@dataclass
+class Figures:
+    """Counts for one widget (or all) over the period."""
+
+    total: int = 0
+    connected: int = 0
+    open: int = 0
+    waits: list[float] = field(default_factory=list)  # seconds from request to connection
+    per_day: dict[date, int] = field(default_factory=dict)
+    connected_per_day: dict[date, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASON_LABELS, 0))
+
+    @property
+    def missed(self) -> int:
+        return sum(self.reasons.values())
+
+    @property
+    def share_connected(self) -> float | None:
+        """Connected among the requests that came to an end (None when none did)."""
+        settled = self.total - self.open
+        return self.connected / settled if settled else None
+
+    @property
+    def median_wait(self) -> float | None:
+        return statistics.median(self.waits) if self.waits else None
+
+    def add(self, status, held_reason, created_at, connected_at) -> None:
+        day = local_time(created_at).date()
+        self.total += 1
+        self.per_day[day] = self.per_day.get(day, 0) + 1
+        if connected_at is not None:
+            self.connected += 1
+            self.connected_per_day[day] = self.connected_per_day.get(day, 0) + 1
+            self.waits.append(max(0.0, (connected_at - created_at).total_seconds()))
+            return
+        reason = miss_reason(status, held_reason)
+        if reason is None:
+            self.open += 1
+        else:
+            self.reasons[reason] += 1
+
+
+@dataclass
+class Period:
+    days: list[date]
+    overall: Figures
+    widgets: list[tuple[Widget, Figures]]
+
+
+def period_days(days: int, today: date | None = None) -> list[date]:
+    """The last ``days`` display-zone dates, today included, oldest first."""
+    today = today or datetime.now(DISPLAY_TZ).date()
+    return [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+
+
+def period_figures(
+    owner_id: int, days: int, *, widget_id: int | None = None, today: date | None = None
+) -> Period:
+    """Figures of an owner's requests (test calls left out) made in the last ``days`` days."""
+    dates = period_days(days, today)
+    start, end = day_start_utc(dates[0]), day_start_utc(dates[-1] + timedelta(days=1))
+    widgets = db.session.scalars(
+        select(Widget).where(Widget.owner_id == owner_id).order_by(Widget.id)
+    ).all()
+    query = (
+        select(
+            CallbackRequest.widget_id,
+            CallbackRequest.status,
+            CallbackRequest.held_reason,
+            CallbackRequest.created_at,
+            CallbackRequest.connected_at,
+        )
+        .join(Widget, Widget.id == CallbackRequest.widget_id)
+        .where(
+            Widget.owner_id == owner_id,
+            CallbackRequest.is_test.is_(False),
+            CallbackRequest.created_at >= start,
+            CallbackRequest.created_at < end,
+        )
+    )
+    if widget_id is not None:
+        query = query.where(CallbackRequest.widget_id == widget_id)
+    overall = Figures()
+    per_widget: dict[int, Figures] = {}
+    for wid, status, held_reason, created_at, connected_at in db.session.execute(query):
+        overall.add(status, held_reason, created_at, connected_at)
+        per_widget.setdefault(wid, Figures()).add(status, held_reason, created_at, connected_at)
+    shown = [w for w in widgets if widget_id is None or w.id == widget_id]
+    return Period(dates, overall, [(w, per_widget.get(w.id, Figures())) for w in shown])
+
+
+def widget_label(widget: Widget) -> str:
+    return widget.name or widget.public_key
+
+
+def share_text(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.0f} %"
+
+
+def as_dict(figures: Figures) -> dict[str, Any]:
+    """The headline numbers of a Figures, for templates and tests."""
+    return {
+        "total": figures.total,
+        "connected": figures.connected,
+        "missed": figures.missed,
+        "open": figures.open,
+        "share_connected": figures.share_connected,
+        "median_wait": figures.median_wait,
+    }

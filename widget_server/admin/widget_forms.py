@@ -1,0 +1,514 @@
+"""The widget editor's form: every setting the command line has, with messages next to fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import request
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import ColorField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional, ValidationError
+
+from .. import provisioning
+from .. import working_hours as wh
+from ..models import RING_STRATEGIES, PbxAccount, Widget
+from ..origins import OriginError, normalize_origin
+from ..widget_texts import UI_TEXTS
+from . import i18n
+from .i18n import _
+
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$|^#[0-9a-fA-F]{3}$")
+TEXT_MAX = 500
+LONG_TEXTS = ("intro", "consent", "closed_intro", "no_slots")
+DAY_NAMES = {
+    "mon": "Понедельник",
+    "tue": "Вторник",
+    "wed": "Среда",
+    "thu": "Четверг",
+    "fri": "Пятница",
+    "sat": "Суббота",
+    "sun": "Воскресенье",
+}
+TEXT_LABELS = {
+    "button": "Кнопка на сайте",
+    "title": "Заголовок",
+    "intro": "Пояснение под заголовком",
+    "phone_label": "Подпись поля телефона",
+    "phone_placeholder": "Подсказка в поле телефона",
+    "name_label": "Подпись поля имени",
+    "group_label": "Подпись выбора отдела",
+    "consent": "Текст согласия",
+    "policy_link": "Ссылка на политику",
+    "submit": "Кнопка отправки",
+    "sending": "Во время отправки",
+    "cancel": "Кнопка отмены звонка",
+    "close": "Кнопка «закрыть» (для экранных дикторов)",
+    "countdown": "Обратный отсчёт ({seconds} — секунды)",
+    "again": "Кнопка «ещё раз»",
+    "error_network": "Ошибка: нет связи",
+    "error_phone_required": "Ошибка: номер не введён",
+    "error_phone_invalid": "Ошибка: неверный номер",
+    "error_consent": "Ошибка: нет согласия",
+    "error_rate_limited": "Ошибка: слишком много запросов ({seconds} — секунды)",
+    "closed_title": "Заголовок в нерабочее время",
+    "closed_intro": "Пояснение в нерабочее время",
+    "slot_label": "Подпись выбора времени",
+    "no_slots": "Нет свободного времени",
+}
+MAIN_TEXTS = ("button", "title", "intro", "consent", "submit")
+STRATEGY_LABELS = {
+    "sequential": "По очереди, с первого в группе",
+    "round_robin": "По кругу, каждый раз со следующего",
+    "random": "В случайном порядке",
+    "pbx_group": "Группа АТС (распределяет сама АТС)",
+}
+RUSSIAN_ZONES = (
+    "Europe/Kaliningrad",
+    "Europe/Moscow",
+    "Europe/Samara",
+    "Asia/Yekaterinburg",
+    "Asia/Omsk",
+    "Asia/Novosibirsk",
+    "Asia/Krasnoyarsk",
+    "Asia/Irkutsk",
+    "Asia/Yakutsk",
+    "Asia/Vladivostok",
+    "Asia/Magadan",
+    "Asia/Kamchatka",
+)
+
+i18n.add_english(
+    {
+        **{
+            ru: en
+            for ru, en in zip(
+                TEXT_LABELS.values(),
+                (
+                    "Button on the site",
+                    "Title",
+                    "Text under the title",
+                    "Phone field label",
+                    "Phone field placeholder",
+                    "Name field label",
+                    "Department choice label",
+                    "Consent text",
+                    "Policy link",
+                    "Send button",
+                    "While sending",
+                    "Cancel call button",
+                    "Close button (for screen readers)",
+                    "Countdown ({seconds} is the seconds)",
+                    "“Again” button",
+                    "Error: no connection",
+                    "Error: no number",
+                    "Error: wrong number",
+                    "Error: no consent",
+                    "Error: too many requests ({seconds} is the seconds)",
+                    "Title out of hours",
+                    "Text out of hours",
+                    "Time choice label",
+                    "No free time",
+                ),
+                strict=True,
+            )
+        },
+        "Понедельник": "Monday",
+        "Вторник": "Tuesday",
+        "Среда": "Wednesday",
+        "Четверг": "Thursday",
+        "Пятница": "Friday",
+        "Суббота": "Saturday",
+        "Воскресенье": "Sunday",
+        "По очереди, с первого в группе": "One by one, from the first in the group",
+        "По кругу, каждый раз со следующего": "Round robin, starting with the next one each time",
+        "В случайном порядке": "In random order",
+        "Группа АТС (распределяет сама АТС)": "PBX group (the PBX distributes the call)",
+        "Название (только для вас)": "Name (only for you)",
+        "Сайты, где работает виджет": "Sites where the widget works",
+        "Язык виджета": "Widget language",
+        "Как звонить операторам": "How to ring operators",
+        "Сколько секунд звонить оператору": "Seconds to ring each operator",
+        "Цвет": "Colour",
+        "Положение кнопки": "Button position",
+        "Справа внизу": "Bottom right",
+        "Слева внизу": "Bottom left",
+        "Адрес политики конфиденциальности": "Privacy policy address",
+        "Спрашивать имя": "Ask for the name",
+        "Часы работы": "Working hours",
+        "Пн–Пт 09:00–20:00 (по умолчанию)": "Mon–Fri 09:00–20:00 (default)",
+        "Круглосуточно": "Round the clock",
+        "Свои часы": "Own hours",
+        "Часовой пояс": "Time zone",
+        "Выходные дни (даты)": "Days off (dates)",
+        "Государственные праздники России — выходные": "Russian public holidays are days off",
+        "Другие страны": "Other countries",
+        "Звонков на один номер (ваш лимит)": "Calls per number (your limit)",
+        "Звонков через виджет (ваш лимит)": "Calls through the widget (your limit)",
+        "Заполните это поле.": "Please fill in this field.",
+        "Укажите хотя бы один сайт, например https://shop.example.": (
+            "Enter at least one site, like https://shop.example."
+        ),
+        "Строка {n}: «{value}» — не адрес сайта. Нужны только схема и домен, "
+        "например https://shop.example.": (
+            "Line {n}: “{value}” is not a site address. Only the scheme and the host are "
+            "needed, like https://shop.example."
+        ),
+        "Цвет должен быть вида #0b6bcb.": "The colour must look like #0b6bcb.",
+        "Адрес должен начинаться с https://, например https://shop.example/privacy.": (
+            "The address must start with https://, like https://shop.example/privacy."
+        ),
+        "От 5 до 120 секунд.": "From 5 to 120 seconds.",
+        "Введите целое число.": "Enter a whole number.",
+        "Выберите значение из списка.": "Choose a value from the list.",
+        "Текст длиннее {n} символов.": "The text is longer than {n} characters.",
+        "{day}: {error}": "{day}: {error}",
+        "Неизвестный часовой пояс. Нужен вида Europe/Moscow.": (
+            "Unknown time zone. It must look like Europe/Moscow."
+        ),
+        "Строка {n}: «{value}» — не дата вида 2026-12-31.": (
+            "Line {n}: “{value}” is not a date like 2026-12-31."
+        ),
+        "Строка {n}: «{value}» — нужен код страны (не RU) и лимит в день от 1 до 1000, "
+        "например KZ=20.": (
+            "Line {n}: “{value}” needs a country code (not RU) and a daily cap from 1 to 1000, "
+            "like KZ=20."
+        ),
+        "Нужны ограничения вида 1/30minute;2/day.": "Limits like 1/30minute;2/day are needed.",
+        "«{value}» не строже ограничений сервера ({base}) и ничего не изменит. "
+        "Свои ограничения могут только ужесточать.": (
+            "“{value}” is no stricter than the server's limits ({base}) and would change "
+            "nothing. Your own limits can only tighten."
+        ),
+        "Интервалы через запятую, например 09:00-13:00, 14:00-20:00. Пусто — выходной.": (
+            "Intervals separated by commas, like 09:00-13:00, 14:00-20:00. Empty means closed."
+        ),
+    }
+)
+
+
+def _text_field(key: str):
+    validators = [Optional(), Length(max=TEXT_MAX, message="Текст длиннее 500 символов.")]
+    label = TEXT_LABELS.get(key, key)
+    return (TextAreaField if key in LONG_TEXTS else StringField)(label, validators=validators)
+
+
+i18n.add_english({"Текст длиннее 500 символов.": "The text is longer than 500 characters."})
+
+
+class WidgetForm(FlaskForm):
+    name = StringField("Название (только для вас)", validators=[Optional(), Length(max=255)])
+    origins = TextAreaField("Сайты, где работает виджет")
+    language = SelectField(
+        "Язык виджета",
+        choices=[SelectChoice("ru", "Русский"), SelectChoice("en", "English")],
+        validate_choice=False,
+    )
+    ring_strategy = SelectField(
+        "Как звонить операторам",
+        choices=[SelectChoice(s, STRATEGY_LABELS[s]) for s in RING_STRATEGIES],
+        validate_choice=False,
+    )
+    # Text, not IntegerField: its own "Not a valid integer" would bypass the catalogue.
+    ring_timeout = StringField(
+        "Сколько секунд звонить оператору", default="25", render_kw={"inputmode": "numeric"}
+    )
+    color = ColorField("Цвет", default="#0b6bcb")
+    position = SelectField(
+        "Положение кнопки",
+        choices=[SelectChoice("right", "Справа внизу"), SelectChoice("left", "Слева внизу")],
+        validate_choice=False,
+    )
+    privacy_policy_url = StringField(
+        "Адрес политики конфиденциальности", validators=[Optional(), Length(max=500)]
+    )
+    ask_name = BooleanField("Спрашивать имя", default=True)
+    hours_mode = SelectField(
+        "Часы работы",
+        choices=[
+            SelectChoice("default", "Пн–Пт 09:00–20:00 (по умолчанию)"),
+            SelectChoice("always", "Круглосуточно"),
+            SelectChoice("custom", "Свои часы"),
+        ],
+        validate_choice=False,
+    )
+    timezone = StringField("Часовой пояс", default=wh.DEFAULT_TIMEZONE)
+    days_off = TextAreaField("Выходные дни (даты)")
+    public_holidays = BooleanField("Государственные праздники России — выходные", default=True)
+    countries = TextAreaField("Другие страны")
+    limit_per_number = StringField("Звонков на один номер (ваш лимит)")
+    limit_cap = StringField("Звонков через виджет (ваш лимит)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Option labels in the page language (the field macro translates labels and errors).
+        for field in (self.ring_strategy, self.position, self.hours_mode):
+            field.choices = [SelectChoice(c.value, _(c.label)) for c in field.choices]
+
+    def validate_origins(self, field):
+        lines = [line.strip() for line in (field.data or "").splitlines()]
+        clean = []
+        for n, line in enumerate(lines, 1):
+            if not line:
+                continue
+            try:
+                clean.append(normalize_origin(line))
+            except OriginError:
+                raise ValidationError(
+                    _(
+                        "Строка {n}: «{value}» — не адрес сайта. Нужны только схема и домен, "
+                        "например https://shop.example.",
+                        n=n,
+                        value=line,
+                    )
+                ) from None
+        if not clean:
+            raise ValidationError(_("Укажите хотя бы один сайт, например https://shop.example."))
+        field.clean = sorted(set(clean))
+
+    def _choice(self, field, allowed):
+        if field.data not in allowed:
+            raise ValidationError(_("Выберите значение из списка."))
+
+    def validate_language(self, field):
+        self._choice(field, ("ru", "en"))
+
+    def validate_ring_strategy(self, field):
+        self._choice(field, RING_STRATEGIES)
+
+    def validate_position(self, field):
+        self._choice(field, ("left", "right"))
+
+    def validate_hours_mode(self, field):
+        self._choice(field, ("default", "always", "custom"))
+
+    def validate_ring_timeout(self, field):
+        value = str(field.data or "").strip()
+        if not value.isdigit():
+            raise ValidationError(_("Введите целое число."))
+        if not 5 <= int(value) <= 120:
+            raise ValidationError(_("От 5 до 120 секунд."))
+        field.clean = int(value)
+
+    def validate_color(self, field):
+        if not HEX_COLOR.match((field.data or "").strip()):
+            raise ValidationError(_("Цвет должен быть вида #0b6bcb."))
+
+    def validate_privacy_policy_url(self, field):
+        value = (field.data or "").strip()
+        if value and not re.match(r"^https?://[^\s/?#]+\.[^\s/?#]+(/\S*)?$", value):
+            raise ValidationError(
+                _("Адрес должен начинаться с https://, например https://shop.example/privacy.")
+            )
+
+    def validate_timezone(self, field):
+        if wh.valid_timezone((field.data or "").strip()) is None:
+            raise ValidationError(_("Неизвестный часовой пояс. Нужен вида Europe/Moscow."))
+
+    def validate_days_off(self, field):
+        clean = []
+        for n, line in enumerate((field.data or "").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                clean += wh.parse_days_off([line.strip()])
+            except ValueError:
+                raise ValidationError(
+                    _("Строка {n}: «{value}» — не дата вида 2026-12-31.", n=n, value=line.strip())
+                ) from None
+        field.clean = sorted(set(clean))
+
+    def validate_countries(self, field):
+        clean: dict[str, int] = {}
+        for n, line in enumerate((field.data or "").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                clean.update(provisioning.parse_countries([line.strip()]))
+            except provisioning.SetupError:
+                raise ValidationError(
+                    _(
+                        "Строка {n}: «{value}» — нужен код страны (не RU) и лимит в день "
+                        "от 1 до 1000, например KZ=20.",
+                        n=n,
+                        value=line.strip(),
+                    )
+                ) from None
+        field.clean = clean
+
+    def _limit(self, field, kind, base):
+        value = (field.data or "").strip()
+        field.clean = None
+        if not value:
+            return
+        try:
+            field.clean = provisioning.check_own_limit(kind, value)
+        except provisioning.LooserLimitError:
+            raise ValidationError(
+                _(
+                    "«{value}» не строже ограничений сервера ({base}) и ничего не изменит. "
+                    "Свои ограничения могут только ужесточать.",
+                    value=value,
+                    base=base,
+                )
+            ) from None
+        except provisioning.SetupError:
+            raise ValidationError(_("Нужны ограничения вида 1/30minute;2/day.")) from None
+
+    def validate_limit_per_number(self, field):
+        from flask import current_app
+
+        config = current_app.config
+        base = f"{config['RATELIMIT_WIDGET_NUMBER']}; {config['RATELIMIT_NUMBER']}"
+        self._limit(field, "per_number", base)
+
+    def validate_limit_cap(self, field):
+        from flask import current_app
+
+        self._limit(field, "cap", current_app.config["WIDGET_CAP"])
+
+
+for _key in UI_TEXTS["ru"]:
+    setattr(WidgetForm, f"text_{_key}", _text_field(_key))
+for _day in wh.DAYS:
+    setattr(
+        WidgetForm,
+        f"day_{_day}",
+        StringField(DAY_NAMES[_day], validators=[Optional(), Length(max=200)]),
+    )
+
+
+@dataclass
+class GroupRow:
+    """One PBX group on the editor: offered or not, its label for visitors and its place."""
+
+    pin: str
+    name: str
+    offered: bool
+    label: str
+    order: int | str
+    error: str | None = None
+
+
+def text_fields(form: WidgetForm):
+    return [form[f"text_{key}"] for key in UI_TEXTS["ru"]]
+
+
+def day_fields(form: WidgetForm):
+    return [form[f"day_{day}"] for day in wh.DAYS]
+
+
+def fill_from_widget(form: WidgetForm, widget: Widget) -> None:
+    """Show a saved widget's settings in the form."""
+    form.name.data = widget.name
+    form.origins.data = "\n".join(widget.origins or [])
+    form.language.data = widget.language
+    form.ring_strategy.data = widget.ring_strategy
+    form.ring_timeout.data = widget.ring_timeout
+    form.color.data = widget.color
+    form.position.data = widget.position
+    form.privacy_policy_url.data = widget.privacy_policy_url or ""
+    form.ask_name.data = widget.ask_name
+    for key in UI_TEXTS["ru"]:
+        form[f"text_{key}"].data = (widget.texts or {}).get(key, "")
+    if widget.hours is None:
+        form.hours_mode.data = "default"
+    elif wh.parse_hours(widget.hours) == wh.parse_hours(wh.ALWAYS_OPEN):
+        form.hours_mode.data = "always"
+    else:
+        form.hours_mode.data = "custom"
+    week = wh.parse_hours(widget.hours if widget.hours is not None else wh.DEFAULT_HOURS)
+    for day in wh.DAYS:
+        form[f"day_{day}"].data = ", ".join(f"{s}-{e}" for s, e in week[day])
+    form.timezone.data = widget.timezone
+    form.days_off.data = "\n".join(widget.days_off or [])
+    form.public_holidays.data = widget.public_holidays
+    form.countries.data = "\n".join(f"{c}={n}" for c, n in (widget.countries or {}).items())
+    form.limit_per_number.data = (widget.limits or {}).get("per_number", "")
+    form.limit_cap.data = (widget.limits or {}).get("cap", "")
+
+
+def validate_hours(form: WidgetForm) -> dict | None:
+    """The week from the day fields (custom hours); errors go next to each day."""
+    week = {}
+    ok = True
+    for day in wh.DAYS:
+        field = form[f"day_{day}"]
+        try:
+            week[day] = wh.parse_hours({day: (field.data or "").strip()})[day]
+        except ValueError as exc:
+            message = str(exc).split(": ", 1)[-1]
+            field.errors = [*field.errors, message]
+            ok = False
+    return week if ok else None
+
+
+def group_rows(account: PbxAccount, widget: Widget | None) -> list[GroupRow]:
+    """The account's groups as the editor shows them, from the saved widget."""
+    offered = {wg.group.pin: wg for wg in (widget.offered_groups if widget else [])}
+    rows = []
+    for n, group in enumerate(account.groups, 1):
+        wg = offered.get(group.pin)
+        rows.append(
+            GroupRow(
+                pin=group.pin,
+                name=group.name,
+                offered=wg is not None if widget else n == 1,
+                label=wg.label if wg else group.name,
+                order=(wg.position + 1) if wg else n,
+            )
+        )
+    rows.sort(key=lambda r: (not r.offered, int(r.order) if str(r.order).isdigit() else 99))
+    return rows
+
+
+i18n.add_english(
+    {
+        "Выберите хотя бы один отдел.": "Choose at least one department.",
+        "Группы {pins} нет на этой АТС. Обновите группы на странице АТС.": (
+            "Group {pins} is not on this PBX. Refresh the groups on the PBX page."
+        ),
+        "Название для посетителей: не длиннее 120 символов.": (
+            "The name for visitors: 120 characters at most."
+        ),
+        "Порядок: число от 1 до 99.": "Order: a number from 1 to 99.",
+    }
+)
+
+
+def groups_from_request(account: PbxAccount) -> tuple[list[GroupRow], list[tuple[str, str]], str]:
+    """The posted group rows: (rows to show again, [(pin, label)] in order, general error)."""
+    form = request.form
+    chosen = [p.strip() for p in form.getlist("groups") if p.strip()]
+    known = {g.pin: g for g in account.groups}
+    unknown = [p for p in chosen if p not in known]
+    rows = []
+    for group in account.groups:
+        label = (form.get(f"label-{group.pin}") or "").strip()
+        order = (form.get(f"order-{group.pin}") or "").strip()
+        row = GroupRow(group.pin, group.name, group.pin in chosen, label or group.name, order)
+        if row.offered:
+            if len(label) > 120:
+                row.error = _("Название для посетителей: не длиннее 120 символов.")
+            elif not (order.isdigit() and 1 <= int(order) <= 99):
+                row.error = _("Порядок: число от 1 до 99.")
+        rows.append(row)
+    error = ""
+    if unknown:
+        error = _(
+            "Группы {pins} нет на этой АТС. Обновите группы на странице АТС.",
+            pins=", ".join(unknown[:3])[:60],
+        )
+    elif not chosen:
+        error = _("Выберите хотя бы один отдел.")
+    offered = sorted(
+        (r for r in rows if r.offered and not r.error), key=lambda r: (int(r.order), r.pin)
+    )
+    return rows, [(r.pin, r.label) for r in offered], error
