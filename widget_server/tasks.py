@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -47,12 +48,44 @@ class Queue:
         )
 
 
+class OncePerSlot:
+    """Periodic tasks enqueued once per minute however many consumers run.
+
+    Every huey consumer has its own scheduler, so with several workers (one per
+    ``run`` plus any ``worker``) each periodic task would be enqueued once per
+    consumer. The first scheduler to claim ``periodic:<task>:<minute>`` in the
+    shared store enqueues it; the others skip. Claims older than two minutes are
+    deleted, so the store holds a few keys per task at most.
+    """
+
+    def read_periodic(self, timestamp: datetime | None):
+        if timestamp is None:
+            timestamp = self._get_timestamp()  # type: ignore[attr-defined]
+        due = super().read_periodic(timestamp)  # type: ignore[misc]
+        minute = timestamp.strftime("%Y%m%d%H%M")
+        stale = (timestamp - timedelta(minutes=2)).strftime("%Y%m%d%H%M")
+        claimed = []
+        for task in due:
+            if self.put_if_empty(f"periodic:{task.name}:{minute}", "1"):  # type: ignore[attr-defined]
+                self.delete(f"periodic:{task.name}:{stale}")  # type: ignore[attr-defined]
+                claimed.append(task)
+        return claimed
+
+
+class SharedRedisHuey(OncePerSlot, RedisHuey):
+    pass
+
+
+class SharedSqliteHuey(OncePerSlot, SqliteHuey):
+    pass
+
+
 def _make_huey(app: Flask) -> Huey:
     if app.config.get("REDIS_URL"):
-        return RedisHuey(
+        return SharedRedisHuey(
             "widget-server", url=app.config["REDIS_URL"], blocking=True, read_timeout=1
         )
-    return SqliteHuey(
+    return SharedSqliteHuey(
         "widget-server", filename=app.config["QUEUE_PATH"], journal_mode="wal", timeout=30
     )
 
