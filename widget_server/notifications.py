@@ -388,7 +388,12 @@ def send_email(message: dict[str, Any]) -> None:
     )
     msg["X-Widget-Event"] = message["kind"]
     msg.set_content(body)
-    port, timeout = config["SMTP_PORT"], config["SMTP_TIMEOUT"]
+    smtp_send(config, msg)
+
+
+def smtp_send(config, msg: EmailMessage) -> None:
+    """Send one message with the WIDGET_SMTP_* settings; SMTP and socket errors propagate."""
+    host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
     security = config["SMTP_SECURITY"]
     if security == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(

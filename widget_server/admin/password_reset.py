@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -35,7 +34,7 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter
 from ..models import Owner
-from ..notifications import _sender, smtp_configured
+from ..notifications import _sender, smtp_configured, smtp_send
 from ..provisioning import set_password
 from . import bp, i18n
 from .access import password_stamp
@@ -171,23 +170,9 @@ def _message(to: str, subject: str, body: str) -> EmailMessage:
 
 
 def _send(app, message: EmailMessage, owner_id: int) -> None:
-    """Send by SMTP with the same settings as notifications.send_email; never raises."""
-    config = app.config
-    host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
-    security = config["SMTP_SECURITY"]
+    """Send by SMTP with the same settings as owner notifications; never raises."""
     try:
-        if security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                host, port, timeout=timeout, context=ssl.create_default_context()
-            )
-        else:
-            client = smtplib.SMTP(host, port, timeout=timeout)
-        with client as smtp:
-            if security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-            if config.get("SMTP_USER"):
-                smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
-            smtp.send_message(message)
+        smtp_send(app.config, message)
     except (OSError, smtplib.SMTPException) as exc:
         # The class only: SMTP errors may echo the login, and the link must not leak.
         log.error("password link for owner %s not sent: %s", owner_id, exc.__class__.__name__)
