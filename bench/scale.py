@@ -184,7 +184,7 @@ class PeakRss:
 
 def final_count(db_url: str) -> tuple[int, int]:
     """(requests that are final, all requests) in the bench database."""
-    from widget_server.ringing import FINAL_STATUSES
+    from widget_server.dispatch.ringing import FINAL_STATUSES
 
     engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:

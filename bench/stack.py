@@ -18,7 +18,7 @@ import requests
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "widget_server.cli"]
+CLI = [sys.executable, "-m", "widget_server.ops.cli"]
 CLIENT_ID = "BENCH000000000000000000000000001"
 SIGN_KEY = "BENCHKEY000000000000000000000001"
 
@@ -81,7 +81,7 @@ class BenchStack:
     def start(self, with_worker: bool = True) -> BenchStack:
         """Set up through the CLI and start; without the worker, only the web app runs
         (same gunicorn settings as `widget-server run`), so queued calls wait."""
-        from widget_server.sample_shop import create_shop_app
+        from widget_server.dev.sample_shop import create_shop_app
 
         self._cli("init-db")
         self._cli("create-owner", "bench@example.com", stdin="bench-password\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from widget_server import provisioning
+from widget_server import setup as provisioning
 
 PASSWORD = "correct horse battery"
 

@@ -28,13 +28,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
-from widget_server import create_app, provisioning
+from widget_server import create_app
+from widget_server import setup as provisioning
 from widget_server.database import upgrade_to_head
+from widget_server.dev.sample_shop import create_shop_app
+from widget_server.dispatch.hours import ALWAYS_OPEN
+from widget_server.dispatch.queue import start_consumer_threads
 from widget_server.extensions import db, limiter
-from widget_server.pbx_sim import start_sim_thread
-from widget_server.sample_shop import create_shop_app
-from widget_server.tasks import start_consumer_threads
-from widget_server.working_hours import ALWAYS_OPEN
+from widget_server.pbx.sim import start_sim_thread
 
 SIM_CLIENT_ID = "TESTCLIENT000000000000000000001"
 SIM_SIGN_KEY = "TESTKEY00000000000000000000000001"

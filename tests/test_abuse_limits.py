@@ -22,7 +22,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from widget_server import provisioning
+from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Notification, Owner, PbxGroup, Widget, utcnow
 
@@ -273,7 +273,7 @@ def test_with_the_limit_store_down_a_request_is_held_and_the_owner_told(tmp_path
         ).status_code
         == 200
     )
-    with caplog.at_level(logging.ERROR, logger="widget_server.abuse_limits"):
+    with caplog.at_level(logging.ERROR, logger="widget_server.abuse.limits"):
         answers = [site.submit(number(i), ip=f"198.51.100.{i + 1}") for i in range(2)]
     assert [a.status_code for a in answers] == [202, 202]  # the per-IP limits did not 500
     assert {a.json["status"]["status"] for a in answers} == {"queued"}

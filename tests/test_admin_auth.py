@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from itsdangerous.timed import TimestampSigner
 
-from widget_server.cli import main
 from widget_server.extensions import db
 from widget_server.models import Owner
+from widget_server.ops.cli import main
 
 from .admin_support import PASSWORD, csrf_token, make_owner, post_form, sign_in
 from .conftest import make_app
@@ -198,7 +198,7 @@ def test_a_password_set_from_the_command_line_also_ends_open_sessions(app, clien
     owner_id = make_owner(app)
     sign_in(client)
     with app.app_context():
-        from widget_server.provisioning import set_password
+        from widget_server.setup import set_password
 
         set_password(db.session.get(Owner, owner_id), NEW_PASSWORD)
     assert client.get("/admin/account").status_code == 302

@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from widget_server import provisioning
+from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import PbxAccount, Widget
-from widget_server.pbx_sim import start_sim_thread
+from widget_server.pbx.sim import start_sim_thread
 
 from .admin_support import make_owner, post_form, sign_in
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, make_app
@@ -363,7 +363,7 @@ def test_a_pbx_behind_an_unknown_ca_fails_the_tls_check_until_its_certificate_is
 
     from werkzeug.serving import make_server
 
-    from widget_server.pbx_sim import create_sim_app
+    from widget_server.pbx.sim import create_sim_app
 
     cert, key = make_certificate(tmp_path)
     sim_app = create_sim_app({"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY})

@@ -8,7 +8,7 @@ import re
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from widget_server.admin import CONTENT_SECURITY_POLICY
+from widget_server.admin.blueprint import CONTENT_SECURITY_POLICY
 
 from .admin_support import (
     PASSWORD,

@@ -194,7 +194,7 @@ def test_a_deleted_owners_open_session_ends(app, admin_client):
 def test_the_demo_owner_is_an_installation_admin_so_the_demo_shows_the_users_page(
     tmp_path, monkeypatch
 ):
-    from widget_server import demo
+    from widget_server.dev import demo
 
     from .conftest import TEST_SECRET, database_url
 

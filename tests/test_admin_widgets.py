@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from widget_server import provisioning
-from widget_server.embed_assets import snippets
+from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, PbxAccount, PbxGroup, Widget
+from widget_server.visitor.embed import snippets
 
 from .admin_support import csrf_token, make_owner, sign_in
 from .conftest import make_app

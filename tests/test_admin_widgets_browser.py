@@ -7,10 +7,10 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from widget_server import provisioning
+from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, PbxGroup, Widget
-from widget_server.pbx_sim import start_sim_thread
+from widget_server.pbx.sim import start_sim_thread
 
 from .admin_support import PASSWORD, make_owner
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, ServerThread, build_stack, make_app

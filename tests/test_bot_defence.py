@@ -9,10 +9,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from widget_server import bot_defence
+from widget_server.abuse import bots as bot_defence
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Notification
-from widget_server.widget_texts import API_ERRORS
+from widget_server.visitor.texts import API_ERRORS
 
 from . import test_abuse_limits as limit_tests
 from . import test_widget_browser as browser_tests
@@ -223,7 +223,7 @@ def test_a12_the_per_number_counter_past_half_asks_for_a_challenge(tmp_path):
         RATELIMIT_WIDGET_NUMBER="10/hour",
     )
     with site.app.test_request_context():
-        from widget_server import abuse_limits
+        from widget_server.abuse import limits as abuse_limits
         from widget_server.models import Widget
 
         widget = db.session.scalar(select(Widget).where(Widget.public_key == site.ru_key))

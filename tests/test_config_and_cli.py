@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from widget_server.cli import main
 from widget_server.config import SETTINGS, ConfigError, has_placeholder_secret, load_settings
-from widget_server.pbx_sim import start_sim_thread
-from widget_server.server import check_production_settings
+from widget_server.ops.cli import main
+from widget_server.ops.server import check_production_settings
+from widget_server.pbx.sim import start_sim_thread
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY
 

@@ -28,7 +28,7 @@ def _start_demo(tmp_path, ports):
         [
             sys.executable,
             "-m",
-            "widget_server.cli",
+            "widget_server.ops.cli",
             "demo",
             "--service-port",
             str(service),
@@ -66,7 +66,7 @@ def _stop_demo(process) -> int:
 
 
 def _solve(challenge: dict) -> dict:
-    from widget_server.bot_defence import leading_zero_bits
+    from widget_server.abuse.bots import leading_zero_bits
 
     salt, n = challenge["salt"], 0
     while leading_zero_bits(hashlib.sha256(f"{salt}{n}".encode()).digest()) < challenge["bits"]:

@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from widget_server.cli import main
 from widget_server.extensions import db
 from widget_server.models import Widget
+from widget_server.ops.cli import main
 from widget_server.phones import PhoneError, normalize_phone
 
 from .test_widget_api import build_site

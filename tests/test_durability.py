@@ -13,11 +13,11 @@ from datetime import timedelta
 import requests
 from sqlalchemy import select, update
 
-from widget_server import ringing
+from widget_server.dispatch import ringing
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Widget, utcnow
-from widget_server.pbx_signing import encode_body, signed_headers
-from widget_server.pbx_sim import start_sim_thread
+from widget_server.pbx.signing import encode_body, signed_headers
+from widget_server.pbx.sim import start_sim_thread
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack, database_url
 
@@ -249,7 +249,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
         WIDGET_UNKNOWN_CALL_GRACE="1",
         WIDGET_NIGHT_GUARD="0",
     )
-    worker = [sys.executable, "-m", "widget_server.cli", "worker"]
+    worker = [sys.executable, "-m", "widget_server.ops.cli", "worker"]
     first = subprocess.Popen(worker, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     second = None
     try:
@@ -279,7 +279,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
 
 
 def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_twice(tmp_path):
-    from widget_server import provisioning
+    from widget_server import setup as provisioning
 
     from .conftest import SIM_CLIENT_ID as CID
     from .conftest import make_app
@@ -336,7 +336,7 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
 
     def start():
         process = subprocess.Popen(
-            [sys.executable, "-m", "widget_server.cli", "run", "--port", str(port)],
+            [sys.executable, "-m", "widget_server.ops.cli", "run", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from widget_server import create_app, provisioning
+from widget_server import create_app
+from widget_server import setup as provisioning
 from widget_server.extensions import db
-from widget_server.pbx_sim import start_sim_thread
+from widget_server.pbx.sim import start_sim_thread
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, TEST_SECRET, build_stack, database_url, make_app
 from .test_abuse_limits import ROOT, _free_port, start_redis, stop_redis
@@ -192,7 +193,7 @@ def test_metrics_under_run_add_up_every_gunicorn_worker_and_the_queue_worker(tmp
     log_path = tmp_path / "run.log"
     with open(log_path, "w") as log_file:
         server = subprocess.Popen(
-            [sys.executable, "-m", "widget_server.cli", "run", "--port", str(port)],
+            [sys.executable, "-m", "widget_server.ops.cli", "run", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=log_file,

@@ -17,8 +17,6 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from widget_server import notifications
-from widget_server.cli import main
 from widget_server.config import ConfigError, load_settings
 from widget_server.extensions import db
 from widget_server.models import (
@@ -32,6 +30,8 @@ from widget_server.models import (
     WidgetGroup,
     utcnow,
 )
+from widget_server.notify import outbox as notifications
+from widget_server.ops.cli import main
 
 from .conftest import ServerThread, build_stack, database_url, make_app
 

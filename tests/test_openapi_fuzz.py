@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from widget_server import provisioning
+from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import Owner, PbxGroup
 

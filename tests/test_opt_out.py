@@ -5,10 +5,11 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from widget_server import opt_out, provisioning
-from widget_server.cli import main
+from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import NumberBlock
+from widget_server.ops.cli import main
+from widget_server.visitor import opt_out
 
 
 def test_the_opt_out_page_is_a_labelled_form_in_russian_by_default(client):

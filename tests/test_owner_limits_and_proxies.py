@@ -5,9 +5,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from widget_server.cli import main
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Widget
+from widget_server.ops.cli import main
 
 from .test_widget_api import SHOP, build_site
 

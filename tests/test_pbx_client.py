@@ -19,7 +19,7 @@ import pytest
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
-from widget_server.pbx_client import PbxClient, PbxCredentials, PbxError
+from widget_server.pbx.client import PbxClient, PbxCredentials, PbxError
 
 CLIENT_ID = "000003C405E6525C64C184258C44EC99"
 SIGN_KEY = "00000716ABDA6D4DFF10F82BCBBFC532"

@@ -18,9 +18,9 @@ import requests
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-from widget_server.pbx_signing import encode_body, signed_headers, verify
-from widget_server.pbx_sim import RunningSim, sim_config_from_env, start_sim_thread
-from widget_server.pbx_sim.phones import mask_phone
+from widget_server.pbx.signing import encode_body, signed_headers, verify
+from widget_server.pbx.sim import RunningSim, sim_config_from_env, start_sim_thread
+from widget_server.pbx.sim.phones import mask_phone
 
 CLIENT_ID = "TEST00000000000000000000000000AA"
 SIGN_KEY = "TESTKEY-never-in-logs-0000000001"
@@ -610,7 +610,7 @@ def test_sim_requests_lists_api_requests_and_reset_clears_everything(sim: Runnin
 def test_logs_mask_visitor_numbers_and_never_show_the_sign_key(
     sim: RunningSim, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="widget_server.pbx_sim")
+    caplog.set_level(logging.INFO, logger="widget_server.pbx.sim")
     session_id = place_call(sim)
     receiver.wait_for_end(session_id)
     api(sim, "users_info", {}, key="wrong")

@@ -24,10 +24,10 @@ import pytest
 import requests
 
 from embed.build_plugins import build
-from widget_server.embed_assets import snippets
+from widget_server.dispatch.hours import ALWAYS_OPEN
 from widget_server.extensions import db
-from widget_server.provisioning import add_widget, find_pbx
-from widget_server.working_hours import ALWAYS_OPEN
+from widget_server.setup import add_widget, find_pbx
+from widget_server.visitor.embed import snippets
 
 from .conftest import build_stack
 

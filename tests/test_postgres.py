@@ -18,8 +18,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.pool import NullPool
 
-from widget_server import ringing
 from widget_server.database import alembic_config
+from widget_server.dispatch import ringing
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest
 

@@ -11,7 +11,7 @@ import phonenumbers
 from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 
-from widget_server.pbx_signing import sign, verify
+from widget_server.pbx.signing import sign, verify
 from widget_server.phones import PhoneError, normalize_phone
 
 PROPERTY = settings(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, CallEvent
-from widget_server.pbx_signing import encode_body, signed_headers
+from widget_server.pbx.signing import encode_body, signed_headers
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack
 from .test_durability import _free_port

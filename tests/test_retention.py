@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from widget_server import notifications, retention
-from widget_server.cli import main
+from widget_server import retention
 from widget_server.extensions import db
 from widget_server.models import (
     CallAttempt,
@@ -17,6 +16,8 @@ from widget_server.models import (
     Notification,
     Owner,
 )
+from widget_server.notify import outbox as notifications
+from widget_server.ops.cli import main
 
 from .conftest import database_url
 from .test_notifications import add_request, make_site

@@ -28,8 +28,8 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from widget_server.pbx_sim import start_sim_thread
-from widget_server.sample_shop import create_shop_app
+from widget_server.dev.sample_shop import create_shop_app
+from widget_server.pbx.sim import start_sim_thread
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY
 from .test_abuse_limits import _free_port, start_redis, stop_redis
@@ -37,7 +37,7 @@ from .test_abuse_limits import _free_port, start_redis, stop_redis
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
 DOCS_NGINX = ROOT / "docs" / "deploy" / "nginx.conf"
-CLI = [sys.executable, "-m", "widget_server.cli"]
+CLI = [sys.executable, "-m", "widget_server.ops.cli"]
 SECRET = "scale-e2e-secret-" + "k" * 32
 # Shipped per-number limits (one call per number per 2 minutes); a prefix limit of 5 an hour
 # to count a limit above one, across instances, without the one-active-call rule in the way.
@@ -392,7 +392,7 @@ def race(cluster: Cluster, phones: list[str]) -> list[tuple[str, int | str]]:
 
 
 def wait_final(cluster: Cluster, phones: list[str], seconds: float = 90) -> dict[str, str]:
-    from widget_server.ringing import FINAL_STATUSES as final
+    from widget_server.dispatch.ringing import FINAL_STATUSES as final
 
     deadline = time.monotonic() + seconds
     while True:
@@ -518,7 +518,7 @@ def _env_file(text: str, *, commented: bool) -> dict[str, str]:
 
 def test_the_example_environment_file_names_every_setting_and_cannot_run_with_its_empty_key():
     from widget_server.config import SETTINGS, load_settings
-    from widget_server.server import check_production_settings
+    from widget_server.ops.server import check_production_settings
 
     text = (ROOT / "docs" / "deploy" / "widget-server.env").read_text()
     documented = _env_file(text, commented=True)
@@ -534,7 +534,7 @@ def test_the_example_environment_file_names_every_setting_and_cannot_run_with_it
 def test_the_example_systemd_units_start_commands_the_cli_knows(unit):
     from click.testing import CliRunner
 
-    from widget_server.cli import main
+    from widget_server.ops.cli import main
 
     text = (ROOT / "docs" / "deploy" / unit).read_text()
     exec_start = re.search(r"^ExecStart=\S+/widget-server (.+)$", text, re.MULTILINE)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from widget_server.dispatch.hours import ALWAYS_OPEN
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Widget
-from widget_server.working_hours import ALWAYS_OPEN
 
 from .conftest import build_stack
 from .test_widget_browser import RECORD_STATUSES

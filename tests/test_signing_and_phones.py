@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from widget_server.logging_setup import configure_logging, mask_text
-from widget_server.pbx_signing import encode_body, sign, signed_headers, verify
+from widget_server.ops.logs import configure_logging, mask_text
+from widget_server.pbx.signing import encode_body, sign, signed_headers, verify
 from widget_server.phones import (
     MAX_INPUT_LENGTH,
     PhoneError,

@@ -19,9 +19,10 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from widget_server import embed_assets, provisioning
+from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Owner, PbxGroup
+from widget_server.visitor import embed as embed_assets
 
 from .conftest import ServerThread, make_app
 from .test_webhooks import OK, by_state, event_count, post_signed

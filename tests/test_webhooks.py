@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, CallEvent, PbxAccount
-from widget_server.pbx_signing import encode_body, sign
+from widget_server.pbx.signing import encode_body, sign
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY
 

@@ -14,10 +14,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from widget_server import __version__, provisioning
+from widget_server import __version__
+from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Owner, PbxGroup, Widget
-from widget_server.widget_texts import API_ERRORS
+from widget_server.visitor.texts import API_ERRORS
 
 from .conftest import ServerThread, make_app
 

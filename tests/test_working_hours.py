@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from widget_server import working_hours as wh
-from widget_server.cli import main
+from widget_server.dispatch import hours as wh
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Widget
+from widget_server.ops.cli import main
 
 from .conftest import TEST_SECRET, database_url
 from .test_widget_api import SHOP, build_site

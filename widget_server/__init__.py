@@ -26,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import config as settings
     from .extensions import csrf, db, limiter
-    from .logging_setup import configure_logging, init_request_logging
+    from .ops.logs import configure_logging, init_request_logging
 
     instance_path = os.environ.get("WIDGET_INSTANCE_PATH") or None
     app = Flask(
@@ -92,13 +92,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     csrf.init_app(app)
     from .database import configure_engine
-    from .tasks import init_queue
+    from .dispatch.queue import init_queue
 
     with app.app_context():
         configure_engine(db.engine)
-    init_queue(app)
+    from . import retention
+    from .dispatch import ringing
+    from .notify import outbox
 
-    from . import admin, embed_assets, errors, health, home, metrics, opt_out, webhooks, widget_api
+    init_queue(app, (ringing, outbox, retention))
+
+    from . import admin, errors
+    from .ops import health, metrics
+    from .pbx import webhooks
+    from .visitor import api as widget_api
+    from .visitor import embed as embed_assets
+    from .visitor import home, opt_out
 
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(webhooks.bp)

@@ -7,7 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
-from .client_ip import client_ip_key
+from .abuse.client_ip import client_ip_key
 
 
 class Base(DeclarativeBase):

@@ -19,7 +19,15 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from .extensions import db
-from .models import CallAttempt, CallbackRequest, CallEvent, Notification, Owner, Widget, utcnow
+from .models import (
+    CallAttempt,
+    CallbackRequest,
+    CallEvent,
+    Notification,
+    Owner,
+    Widget,
+    utcnow,
+)
 from .phones import mask_phone
 
 log = logging.getLogger(__name__)

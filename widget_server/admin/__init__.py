@@ -1,92 +1,14 @@
 """The site owners' config page at /admin: server-rendered, CSRF-protected, owner-scoped.
 
 Feature modules (auth, account, users, pbx, widgets, requests_log, dashboard) add
-their routes to the one ``bp`` blueprint; ``access`` holds the ownership checks
-every view goes through, ``i18n`` the Russian/English strings.
+their routes to the one ``bp`` blueprint of ``blueprint.py``; ``access`` holds the
+ownership checks every view goes through.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, g, session
-
-from ..extensions import db
-from ..models import Owner
-from . import i18n
-from .access import password_stamp
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-# No inline scripts or styles anywhere on the config page: every script and
-# stylesheet is a file under /static, so this policy can stay strict.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "media-src 'self'",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-
-
-@bp.before_request
-def load_owner() -> None:
-    """Put the signed-in owner (or None) on ``g`` and pick the page language."""
-    g.owner = None
-    owner_id = session.get("owner_id")
-    if owner_id is not None:
-        owner = db.session.get(Owner, owner_id)
-        # A session issued before the last password change is no longer valid:
-        # it carries the password stamp of its day (see access.password_stamp).
-        if owner is not None and session.get("stamp") == password_stamp(owner):
-            g.owner = owner
-        else:
-            session.clear()
-    g.lang = i18n.pick_language(g.owner)
-
-
-@bp.after_request
-def security_headers(response):
-    # A view may set its own (the widget preview, framed by the widget page only).
-    response.headers["Content-Security-Policy"] = g.get("csp", CONTENT_SECURITY_POLICY)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = g.get("frame_options", "DENY")
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-@bp.record_once
-def _template_globals(state) -> None:
-    # Globals, not a context processor, so that imported macros see them too.
-    state.app.jinja_env.globals.update(_=i18n.gettext, field_attrs=field_attrs)
-
-
-@bp.app_context_processor
-def template_helpers():
-    return {"lang": g.get("lang", i18n.DEFAULT_LANGUAGE)}
-
-
-def field_attrs(field, hint=None, **extra) -> dict:
-    """HTML attributes tying a form field to its hint and error messages."""
-    described = [f"{field.id}-hint"] if hint else []
-    if field.errors:
-        described.append(f"{field.id}-error")
-    attrs = dict(extra)
-    if described:
-        attrs["aria-describedby"] = " ".join(described)
-    if field.errors:
-        attrs["aria-invalid"] = "true"
-    return attrs
-
-
-from . import (  # noqa: E402  (the modules register routes on bp)
+# Importing the section modules registers their routes on bp.
+from . import (
     account,
     auth,
     dashboard,
@@ -97,6 +19,7 @@ from . import (  # noqa: E402  (the modules register routes on bp)
     users,
     widgets,
 )
+from .blueprint import bp
 
 __all__ = [
     "bp",

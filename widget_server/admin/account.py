@@ -23,13 +23,15 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .. import notifications, retention
+from .. import retention
 from ..extensions import db
+from ..notify import outbox as notifications
 from ..phones import PhoneError, mask_phone, normalize_phone
-from ..provisioning import set_password, verify_password
-from . import bp, i18n
+from ..setup import set_password, verify_password
+from . import i18n
 from .access import login_required
 from .auth import EMAIL_ERROR, confirm_field, new_password_field, start_session
+from .blueprint import bp
 from .i18n import _
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,10 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..extensions import db, limiter
 from ..models import Owner
-from ..provisioning import SetupError, create_owner, verify_password
-from . import bp, i18n
+from ..setup import SetupError, create_owner, verify_password
+from . import i18n
 from .access import password_stamp
+from .blueprint import bp
 from .i18n import _
 
 i18n.add_english(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import g, render_template, request
 from wtforms import Form
 
-from . import bp, charts, i18n
+from . import charts, i18n
 from .access import login_required
+from .blueprint import bp
 from .i18n import _
 from .request_stats import (
     REASON_LABELS,

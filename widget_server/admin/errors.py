@@ -16,7 +16,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import limiter
-from . import bp, i18n, load_owner
+from . import i18n
+from .blueprint import bp, load_owner
 from .i18n import _
 
 i18n.add_english(

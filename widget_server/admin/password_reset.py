@@ -34,11 +34,19 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter
 from ..models import Owner
-from ..notifications import _sender, smtp_configured, smtp_send
-from ..provisioning import set_password
-from . import bp, i18n
+from ..notify.outbox import _sender, smtp_configured, smtp_send
+from ..setup import set_password
+from . import i18n
 from .access import password_stamp
-from .auth import confirm_field, email_field, email_key, email_limit, ip_limit, new_password_field
+from .auth import (
+    confirm_field,
+    email_field,
+    email_key,
+    email_limit,
+    ip_limit,
+    new_password_field,
+)
+from .blueprint import bp
 from .i18n import _
 
 log = logging.getLogger(__name__)

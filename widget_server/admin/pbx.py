@@ -12,13 +12,14 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from .. import provisioning
+from .. import setup as provisioning
+from ..dispatch.ringing import pbx_client
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, Widget
-from ..pbx_client import PRODUCTION_API, TEST_API, PbxError
-from ..ringing import pbx_client
-from . import bp, i18n
+from ..pbx.client import PRODUCTION_API, TEST_API, PbxError
+from . import i18n
 from .access import login_required, owned_or_404
+from .blueprint import bp
 from .i18n import _
 
 WEBHOOK_METHODS = ("call_events", "get_number_info", "history_file_completed")

@@ -24,13 +24,16 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import Form, SelectField
 from wtforms.fields import DateField
 
-from .. import call_states, opt_out, ringing
+from ..dispatch import ringing
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, Widget
-from ..pbx_client import PbxError
+from ..pbx import events as call_states
+from ..pbx.client import PbxError
 from ..phones import mask_phone
-from . import bp, i18n
+from ..visitor import opt_out
+from . import i18n
 from .access import login_required, owned_or_404
+from .blueprint import bp
 from .i18n import _
 from .request_stats import (
     STATUS_LABELS,

@@ -13,10 +13,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
 from ..models import CallbackRequest, Owner, PbxAccount, Widget
-from ..provisioning import SetupError, create_owner, delete_owner
-from . import bp, i18n
+from ..setup import SetupError, create_owner, delete_owner
+from . import i18n
 from .access import admin_required
 from .auth import email_field
+from .blueprint import bp
 from .i18n import _
 from .password_reset import send_reset_link
 

@@ -17,11 +17,11 @@ from wtforms.fields import ColorField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from .. import provisioning
-from .. import working_hours as wh
+from .. import setup as provisioning
+from ..dispatch import hours as wh
 from ..models import RING_STRATEGIES, PbxAccount, Widget
-from ..origins import OriginError, normalize_origin
-from ..widget_texts import UI_TEXTS
+from ..visitor.origins import OriginError, normalize_origin
+from ..visitor.texts import UI_TEXTS
 from . import i18n
 from .i18n import _
 

@@ -18,16 +18,17 @@ from flask import abort, current_app, flash, g, jsonify, redirect, render_templa
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from .. import provisioning
-from .. import working_hours as wh
-from ..embed_assets import snippets
+from .. import setup as provisioning
+from ..dispatch import hours as wh
+from ..dispatch.ringing import is_final
 from ..extensions import db, limiter
 from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
-from ..ringing import is_final
-from ..widget_texts import UI_TEXTS, status_message, ui_texts
-from ..widget_texts import pick_language as widget_language
-from . import bp, i18n
+from ..visitor.embed import snippets
+from ..visitor.texts import UI_TEXTS, status_message, ui_texts
+from ..visitor.texts import pick_language as widget_language
+from . import i18n
 from .access import login_required, owned_or_404
+from .blueprint import bp
 from .i18n import _
 from .widget_forms import (
     HEX_COLOR,
@@ -458,7 +459,7 @@ def _owner_key() -> str:
 @limiter.limit("5/minute", key_func=_owner_key)
 def widget_test_call(widget_id: int):
     """Ring the owner's own number through exactly the path a visitor's request takes."""
-    from ..widget_api import submit_request
+    from ..visitor.api import submit_request
 
     widget = owned_or_404(Widget, widget_id)
     if not FlaskForm().validate_on_submit():

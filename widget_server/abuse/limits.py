@@ -1,0 +1,218 @@
+"""The dial decision: may this parsed number be called for this widget now?
+
+Checked by the submit path once the number is normalised, after the per-IP HTTP
+limits of the route. Counters live in flask-limiter's own storage (``memory://``
+for one process, Redis when ``WIDGET_REDIS_URL`` is set, for several processes or
+machines) and use the moving-window strategy of the ``limits`` library, whose
+``hit()`` is atomic per limit (a Lua script on Redis): every limit is hit, never
+tested first, so no two workers can both take the last slot.
+
+- Per number (all widgets), per widget and number, per number prefix (all but the
+  last 4 digits, all widgets): over → refuse (429, nothing stored).
+- Only one active call per number: a non-final request for it in the last
+  30 minutes → refuse.
+- Per widget cap per hour and day (lower for widgets younger than a week):
+  over → hold (stored, not dialled, the owner told once an hour).
+- The limit store fails → hold (fail closed), never dial without a limit.
+
+Keys hold keyed hashes of numbers and prefixes, never the numbers themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from limits import RateLimitItem, parse_many
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import select
+
+from ..extensions import db, limiter
+from ..models import CallbackRequest, Widget, utcnow
+from ..ops import metrics
+from ..phones import mask_phone, number_key, region_of
+from .client_ip import client_network
+
+log = logging.getLogger(__name__)
+
+NEW_WIDGET_AGE = timedelta(days=7)
+ACTIVE_CALL_WINDOW = timedelta(minutes=30)
+ACTIVE_CALL_RETRY_AFTER = 60  # seconds the visitor is told to wait while a call is active
+HELD_CAP = "widget cap reached"
+HELD_STORE = "limit store unavailable"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``allow``; ``refuse`` (429 after ``retry_after`` seconds); ``hold`` (store, do not dial)."""
+
+    action: str
+    retry_after: int | None = None
+    reason: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.action == "allow"
+
+    @property
+    def refused(self) -> bool:
+        return self.action == "refuse"
+
+    @property
+    def held(self) -> bool:
+        return self.action == "hold"
+
+
+ALLOW = Decision("allow")
+
+
+def _strategy() -> MovingWindowRateLimiter:
+    # The moving window whatever strategy the per-IP HTTP limits use: exact counts.
+    return MovingWindowRateLimiter(limiter.storage)
+
+
+def _wait(strategy: MovingWindowRateLimiter, item: RateLimitItem, *ids: str) -> int:
+    stats = strategy.get_window_stats(item, *ids)
+    return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def _hit_all(
+    strategy: MovingWindowRateLimiter, limits: list[tuple[RateLimitItem, tuple[str, ...]]]
+) -> int | None:
+    """Hit each limit in turn; at the first one over, return the seconds to wait.
+
+    Slots already taken by the limits before it stay taken: conservative.
+    """
+    for item, ids in limits:
+        if not strategy.hit(item, *ids):
+            return _wait(strategy, item, *ids)
+    return None
+
+
+def is_new(widget: Widget) -> bool:
+    created = widget.created_at
+    return created is None or created > utcnow() - NEW_WIDGET_AGE
+
+
+def _active_call(phone: str) -> bool:
+    """A request for this number that is not final yet, made in the last 30 minutes."""
+    from ..dispatch.ringing import FINAL_STATUSES
+
+    since = utcnow() - ACTIVE_CALL_WINDOW
+    found = db.session.scalar(
+        select(CallbackRequest.id)
+        .where(
+            CallbackRequest.phone == phone,
+            CallbackRequest.created_at >= since,
+            CallbackRequest.status.not_in(FINAL_STATUSES),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decision:
+    """Decide whether a request for ``phone_e164`` through ``widget`` may be dialled."""
+    config = current_app.config
+    masked = mask_phone(phone_e164)
+    if _active_call(phone_e164):
+        log.info("widget %s: number %s already has an active request", widget.id, masked)
+        metrics.count_refusal("active_call")
+        return Decision("refuse", retry_after=ACTIVE_CALL_RETRY_AFTER, reason="active call")
+    secret = config["SECRET_KEY"]
+    number = number_key(phone_e164, secret)
+    prefix = number_key(phone_e164[:-4], secret)
+    wid = str(widget.id)
+    per_number = [(item, ("widget-number", wid, number)) for item in _items("WIDGET_NUMBER")]
+    per_number += [(item, ("number", number)) for item in _items("NUMBER")]
+    per_number += [(item, ("prefix", prefix)) for item in _items("PREFIX")]
+    region = region_of(phone_e164)
+    if region != "RU":
+        # Abroad only where the owner allowed it, and never past that country's daily cap.
+        daily = int((widget.countries or {}).get(region) or 0)
+        per_number += [(parse_many(f"{max(daily, 1)}/day")[0], ("country", wid, region))]
+    cap_setting = "NEW_WIDGET_CAP" if is_new(widget) else "WIDGET_CAP"
+    cap = [(item, ("widget-cap", wid)) for item in parse_many(config[cap_setting])]
+    # The owner's limits come on top of the installation's, so they can only tighten.
+    own = widget.limits or {}
+    if own.get("per_number"):
+        per_number += [
+            (item, ("own-widget-number", wid, number)) for item in parse_many(own["per_number"])
+        ]
+    if own.get("cap"):
+        cap += [(item, ("own-widget-cap", wid)) for item in parse_many(own["cap"])]
+    try:
+        strategy = _strategy()
+        wait = _hit_all(strategy, per_number)
+        if wait is not None:
+            log.info(
+                "widget %s: number %s over its limit (client %s)",
+                widget.id,
+                masked,
+                client_network(client_ip),
+            )
+            metrics.count_refusal("number_limit")
+            return Decision("refuse", retry_after=wait, reason="number limit")
+        if _hit_all(strategy, cap) is not None:
+            log.warning("widget %s: %s cap reached; request held", widget.id, cap_setting.lower())
+            metrics.count_refusal("widget_cap")
+            return Decision("hold", reason=HELD_CAP)
+    except Exception as exc:  # the store is down: fail closed, never dial unlimited
+        log.error(
+            "widget %s: rate-limit store unavailable (%s); request held, not dialled",
+            widget.id,
+            exc.__class__.__name__,
+        )
+        metrics.count_refusal("limit_store")
+        return Decision("hold", reason=HELD_STORE)
+    return ALLOW
+
+
+def _past_half(item: RateLimitItem, remaining: int) -> bool:
+    """Half or more used, and not full yet (a full counter refuses on its own)."""
+    used = item.amount - remaining
+    return 2 * used >= item.amount and remaining > 0
+
+
+def pressure(widget: Widget, phone_e164: str, client_ip: str | None) -> bool:
+    """Has any counter for this request reached half its limit? Reads only, takes no slot.
+
+    The per-number, per-prefix and per-widget counters of ``check_dial``, and the per-IP
+    limits of the current route. A store that fails counts as pressure.
+    """
+    config = current_app.config
+    secret = config["SECRET_KEY"]
+    number = number_key(phone_e164, secret)
+    prefix = number_key(phone_e164[:-4], secret)
+    wid = str(widget.id)
+    cap_setting = "NEW_WIDGET_CAP" if is_new(widget) else "WIDGET_CAP"
+    limits = [(item, ("widget-number", wid, number)) for item in _items("WIDGET_NUMBER")]
+    limits += [(item, ("number", number)) for item in _items("NUMBER")]
+    limits += [(item, ("prefix", prefix)) for item in _items("PREFIX")]
+    limits += [(item, ("widget-cap", wid)) for item in parse_many(config[cap_setting])]
+    try:
+        strategy = _strategy()
+        for item, ids in limits:
+            if _past_half(item, strategy.get_window_stats(item, *ids).remaining):
+                return True
+        for current in limiter.current_limits:  # the route's per-IP limits
+            if _past_half(current.limit, current.remaining):
+                return True
+    except Exception as exc:
+        log.warning("pressure check failed (%s): asking for a challenge", exc.__class__.__name__)
+        return True
+    return False
+
+
+def _items(name: str) -> list[RateLimitItem]:
+    return parse_many(current_app.config[f"RATELIMIT_{name}"])
+
+
+def held_dedupe_key(widget: Widget, reason: str) -> str:
+    """One owner notification per widget, per reason and per hour."""
+    kind = "cap" if reason == HELD_CAP else "store"
+    return f"{kind}:{widget.id}:{utcnow():%Y%m%d%H}"

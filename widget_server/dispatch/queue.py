@@ -1,0 +1,129 @@
+"""Background work on a real task queue (huey).
+
+The database row is the truth; the queue only carries work. Storage is a
+SQLite file in the instance folder on one machine, or Redis when
+``WIDGET_REDIS_URL`` is set so several machines share one queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from huey import Huey, RedisHuey, SqliteHuey
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Queue:
+    """The app's queue and its tasks; ``app.extensions["queue"]``.
+
+    ``tasks`` maps a task name to its huey task; the common ones are attributes too.
+    """
+
+    huey: Huey
+    tasks: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["tasks"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def consumer(self, workers: int):
+        # Short polling for the SQLite store keeps "send → PBX call" well under a
+        # second; Redis blocks on the list and needs no polling at all.
+        return self.huey.create_consumer(
+            workers=workers,
+            worker_type="thread",
+            initial_delay=0.05,
+            backoff=1.2,
+            max_delay=0.2,
+            scheduler_interval=1,
+            check_worker_health=True,
+        )
+
+
+class OncePerSlot:
+    """Periodic tasks enqueued once per minute however many consumers run.
+
+    Every huey consumer has its own scheduler, so with several workers (one per
+    ``run`` plus any ``worker``) each periodic task would be enqueued once per
+    consumer. The first scheduler to claim ``periodic:<task>:<minute>`` in the
+    shared store enqueues it; the others skip. Claims older than two minutes are
+    deleted, so the store holds a few keys per task at most.
+    """
+
+    def read_periodic(self, timestamp: datetime | None):
+        if timestamp is None:
+            timestamp = self._get_timestamp()  # type: ignore[attr-defined]
+        due = super().read_periodic(timestamp)  # type: ignore[misc]
+        minute = timestamp.strftime("%Y%m%d%H%M")
+        stale = (timestamp - timedelta(minutes=2)).strftime("%Y%m%d%H%M")
+        claimed = []
+        for task in due:
+            if self.put_if_empty(f"periodic:{task.name}:{minute}", "1"):  # type: ignore[attr-defined]
+                self.delete(f"periodic:{task.name}:{stale}")  # type: ignore[attr-defined]
+                claimed.append(task)
+        return claimed
+
+
+class SharedRedisHuey(OncePerSlot, RedisHuey):
+    pass
+
+
+class SharedSqliteHuey(OncePerSlot, SqliteHuey):
+    pass
+
+
+def _make_huey(app: Flask) -> Huey:
+    if app.config.get("REDIS_URL"):
+        return SharedRedisHuey(
+            "widget-server", url=app.config["REDIS_URL"], blocking=True, read_timeout=1
+        )
+    return SharedSqliteHuey(
+        "widget-server", filename=app.config["QUEUE_PATH"], journal_mode="wal", timeout=30
+    )
+
+
+def init_queue(app: Flask, task_modules: Iterable[Any]) -> None:
+    """Create the queue and let each task module register its tasks.
+
+    The queue imports no feature: ``create_app`` hands it the modules. A module's
+    ``register_tasks(huey, in_app)`` returns ``{name: task}``; ``in_app`` wraps a
+    function so it runs inside an app context.
+    """
+    huey = _make_huey(app)
+
+    def in_app(func):
+        def run(*args, **kwargs):
+            with app.app_context():
+                return func(*args, **kwargs)
+
+        run.__name__ = func.__name__
+        return run
+
+    tasks: dict[str, Any] = {}
+    for module in task_modules:
+        tasks.update(module.register_tasks(huey, in_app))
+    app.extensions["queue"] = Queue(huey, tasks)
+
+
+def queue() -> Queue:
+    return current_app.extensions["queue"]
+
+
+def start_consumer_threads(consumer) -> None:
+    """Start a consumer's scheduler and workers without taking over signal handling.
+
+    For running the queue inside another program (tests, benchmarks); the
+    ``worker`` command uses ``consumer.run()`` instead.
+    """
+    consumer.scheduler.start()
+    for _, worker in consumer.worker_threads:
+        worker.start()

@@ -1,0 +1,100 @@
+"""Running for real: gunicorn for the web, a huey consumer for background work."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from typing import Any
+
+from flask import Flask
+
+from ..config import has_placeholder_secret, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def check_production_settings(config: dict[str, Any]) -> None:
+    """Refuse settings that are only safe on a developer's machine.
+
+    :raise RuntimeError: with the fix in the message.
+    """
+    if has_placeholder_secret(config) and not config.get("DEV"):
+        raise RuntimeError(
+            "WIDGET_SECRET_KEY is missing or a placeholder. Set it to a long random value, e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
+    if config["WORKERS"] > 1 and not config.get("REDIS_URL"):
+        raise RuntimeError(
+            "WIDGET_WORKERS > 1 needs WIDGET_REDIS_URL: rate limits kept in one process's memory "
+            "would not be shared, multiplying every limit by the number of workers."
+        )
+
+
+def run_production(host: str, port: int) -> None:
+    """Start the queue worker in a child process, then serve with gunicorn until stopped."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import metrics
+
+    settings = load_settings()
+    check_production_settings(settings)
+    if settings["LOG_FORMAT"] is None:
+        # JSON lines for log collectors, text for people (the demo runs with WIDGET_DEV);
+        # the workers and the queue worker child read the choice from the environment.
+        settings["LOG_FORMAT"] = "text" if settings["DEV"] else "json"
+        os.environ["WIDGET_LOG_FORMAT"] = settings["LOG_FORMAT"]
+    # A fresh directory per start: counters from a previous run must not be summed in.
+    metrics_dir = metrics.fresh_multiprocess_dir()
+    metrics.use_multiprocess_dir(metrics_dir)
+
+    class WidgetServer(BaseApplication):
+        def load_config(self):
+            options = {
+                "bind": f"{host}:{port}",
+                "workers": settings["WORKERS"],
+                "threads": settings["THREADS"],
+                "worker_class": "gthread",
+                "timeout": 30,
+                "graceful_timeout": 10,
+                "keepalive": 5,
+                # The app writes its own access line (route, not path; request id).
+                "accesslog": None,
+                "on_starting": self._start_worker,
+                "on_exit": self._stop_worker,
+                "child_exit": lambda _arbiter, worker: metrics.mark_process_dead(worker.pid),
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from .. import create_app
+
+            return create_app()
+
+        def _start_worker(self, _arbiter):
+            self.worker_process = subprocess.Popen(
+                [sys.executable, "-m", "widget_server.ops.cli", "worker"]
+            )
+
+        def _stop_worker(self, _arbiter):
+            process = getattr(self, "worker_process", None)
+            if process and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    WidgetServer().run()
+
+
+def run_worker(app: Flask) -> None:
+    """Run the task-queue consumer in this process until SIGINT/SIGTERM."""
+    queue = app.extensions["queue"]
+    consumer = queue.consumer(app.config["QUEUE_WORKERS"])
+    log.info("queue worker started with %s threads", app.config["QUEUE_WORKERS"])
+    consumer.run()

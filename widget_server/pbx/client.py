@@ -1,0 +1,288 @@
+"""The one client for the Rostelecom integration API.
+
+Each call serialises its payload once, signs those bytes and sends the same
+bytes. Every failure, from DNS to a non-zero ``result``, becomes ``PbxError``
+carrying the PBX's code and message and whether trying again may help.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from .. import __version__
+from ..ops import metrics
+from .signing import encode_body, signed_headers
+
+log = logging.getLogger(__name__)
+
+PRODUCTION_API = "https://api.cloudpbx.rt.ru"
+TEST_API = "https://api-test.cloudpbx.rt.ru"
+
+# Known call_back failure: "error while trying to place the callback". It is
+# about this attempt (operator offline, bad pin), so another operator may work.
+RESULT_CALLBACK_FAILED = "-20"
+
+
+class PbxError(Exception):
+    """A PBX API call failed.
+
+    ``result`` is the PBX's code (or ``"http-503"``, ``"timeout"``, ``"connection"``,
+    ``"bad-response"``); ``retryable`` says whether the same call may succeed
+    later; ``ambiguous`` says the PBX may have acted although we got no answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        result: str,
+        retryable: bool,
+        ambiguous: bool = False,
+        http_status: int | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.result = result
+        self.retryable = retryable
+        self.ambiguous = ambiguous
+        self.http_status = http_status
+
+
+def _instrumented(call):
+    """Time every API call and count its failures by result (``metrics``)."""
+
+    @functools.wraps(call)
+    def timed(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        started, error = time.perf_counter(), None
+        try:
+            return call(self, method, payload)
+        except PbxError as exc:
+            error = exc.result
+            raise
+        finally:
+            metrics.observe_pbx_call(method, time.perf_counter() - started, error)
+
+    return timed
+
+
+@dataclass(frozen=True)
+class PbxCredentials:
+    api_url: str
+    client_id: str
+    sign_key: str
+    domain: str | None = None
+    ca_bundle: str | None = None  # PEM text
+
+    def __repr__(self) -> str:  # never let the key reach a log or traceback
+        return f"PbxCredentials(api_url={self.api_url!r}, client_id={self.client_id!r})"
+
+
+class PbxClient:
+    """Calls the integration API for one domain's credentials."""
+
+    def __init__(
+        self,
+        credentials: PbxCredentials,
+        *,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ):
+        self.credentials = credentials
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = f"widget-server/{__version__}"
+        self._verify: str | bool = True
+        if credentials.ca_bundle:
+            self._verify = _ca_file(credentials.ca_bundle)
+
+    # -- methods ------------------------------------------------------------
+    def users_info(self) -> dict[str, Any]:
+        """List the domain's users and groups."""
+        payload: dict[str, Any] = {}
+        if self.credentials.domain:
+            payload["domain"] = self.credentials.domain
+        return self.call("users_info", payload)
+
+    def call_back(
+        self, request_number: str, *, from_pin: str | None = None, from_sipuri: str | None = None
+    ) -> str:
+        """Ring ``from_pin``/``from_sipuri``, then ``request_number``; return the session id."""
+        if bool(from_pin) == bool(from_sipuri):
+            raise ValueError("give exactly one of from_pin and from_sipuri")
+        payload: dict[str, Any] = {"request_number": request_number}
+        if from_pin:
+            payload["from_pin"] = from_pin
+        else:
+            payload["from_sipuri"] = from_sipuri
+        data = self.call("call_back", payload)
+        session_id = data.get("session_id")
+        if not session_id:
+            raise PbxError(
+                "call_back answered without a session_id",
+                result="bad-response",
+                retryable=False,
+                ambiguous=True,
+            )
+        return str(session_id)
+
+    def call_info(self, session_id: str) -> dict[str, Any]:
+        """Details of a finished call (answered, duration, recording flag)."""
+        data = self.call("call_info", {"session_id": session_id})
+        info = data.get("info")
+        if not isinstance(info, dict):
+            raise PbxError("call_info answered without info", result="bad-response", retryable=True)
+        return info
+
+    def get_record(self, session_id: str, ip_address: str | None = None) -> str:
+        """A one-time link to the call's recording, valid only from ``ip_address``."""
+        payload: dict[str, Any] = {"session_id": session_id}
+        if ip_address:
+            payload["ip_adress"] = ip_address  # sic: the API's spelling
+        data = self.call("get_record", payload)
+        url = data.get("url")
+        if not url:
+            raise PbxError(
+                "get_record answered without a url", result="bad-response", retryable=True
+            )
+        return str(url)
+
+    def open_record(self, url: str) -> requests.Response:
+        """GET a ``get_record`` link as a stream; the caller reads and closes it.
+
+        :raise PbxError: when the file cannot be had (link used or expired, no recording).
+        """
+        try:
+            response = self.session.get(url, stream=True, timeout=self.timeout, verify=self._verify)
+        except requests.exceptions.RequestException as exc:
+            raise PbxError(
+                f"recording download failed ({exc.__class__.__name__})",
+                result="connection",
+                retryable=True,
+            ) from None
+        if response.status_code != 200:
+            response.close()
+            raise PbxError(
+                f"recording download answered HTTP {response.status_code}",
+                result=f"http-{response.status_code}",
+                retryable=False,
+                http_status=response.status_code,
+            )
+        return response
+
+    # -- transport ----------------------------------------------------------
+    @_instrumented
+    def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST a signed request; return the JSON answer when ``result`` is 0.
+
+        :raise PbxError: on any transport, HTTP or PBX-level failure.
+        """
+        creds = self.credentials
+        body = encode_body(payload)
+        url = f"{creds.api_url.rstrip('/')}/{method}"
+        headers = signed_headers(creds.client_id, body, creds.sign_key)
+        try:
+            response = self.session.post(
+                url, data=body, headers=headers, timeout=self.timeout, verify=self._verify
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise PbxError(
+                f"{method}: the PBX API did not accept a connection in time",
+                result="timeout",
+                retryable=True,
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise PbxError(
+                f"{method}: TLS check of the PBX API failed ({exc.__class__.__name__}); "
+                "is the Russian Trusted CA in the CA bundle?",
+                result="tls",
+                retryable=False,
+            ) from None
+        except requests.exceptions.ConnectionError:
+            raise PbxError(
+                f"{method}: cannot connect to the PBX API", result="connection", retryable=True
+            ) from None
+        except requests.exceptions.Timeout:
+            # The request went out: the PBX may have acted on it.
+            raise PbxError(
+                f"{method}: the PBX API did not answer in {self.timeout[1]:g} s",
+                result="timeout",
+                retryable=True,
+                ambiguous=True,
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise PbxError(
+                f"{method}: request failed ({exc.__class__.__name__})",
+                result="connection",
+                retryable=True,
+                ambiguous=True,
+            ) from None
+        return self._parse(method, response)
+
+    def _parse(self, method: str, response: requests.Response) -> dict[str, Any]:
+        status = response.status_code
+        if status >= 500 or status == 429:
+            log.warning("PBX %s answered HTTP %s: %.200s", method, status, response.text)
+            raise PbxError(
+                f"{method}: the PBX API answered HTTP {status}",
+                result=f"http-{status}",
+                retryable=True,
+                http_status=status,
+            )
+        if status in (401, 403):
+            log.warning("PBX %s refused our credentials: HTTP %s", method, status)
+            raise PbxError(
+                f"{method}: the PBX refused the client id or signature (HTTP {status}); "
+                "check the identification code, the signing key and the allowed IPs",
+                result=f"http-{status}",
+                retryable=False,
+                http_status=status,
+            )
+        try:
+            data = response.json()
+        except ValueError:
+            log.warning(
+                "PBX %s answered HTTP %s with non-JSON: %.200s", method, status, response.text
+            )
+            raise PbxError(
+                f"{method}: the PBX answered HTTP {status} without JSON",
+                result=f"http-{status}" if status >= 400 else "bad-response",
+                retryable=False,
+                http_status=status,
+            ) from None
+        if not isinstance(data, dict):
+            raise PbxError(f"{method}: unexpected answer", result="bad-response", retryable=False)
+        result = str(data.get("result", "")).strip()
+        if status >= 400 or result != "0":
+            message = str(data.get("resultMessage") or f"HTTP {status}")
+            raise PbxError(
+                f"{method}: {message}",
+                result=result or f"http-{status}",
+                retryable=False,
+                http_status=status,
+            )
+        return data
+
+
+_CA_FILES: dict[int, str] = {}
+
+
+def _ca_file(pem: str) -> str:
+    """requests wants a path: keep one temp file per distinct bundle."""
+    key = hash(pem)
+    path = _CA_FILES.get(key)
+    if path and os.path.exists(path):
+        return path
+    fd, path = tempfile.mkstemp(prefix="widget-ca-", suffix=".pem")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(pem)
+    _CA_FILES[key] = path
+    return path

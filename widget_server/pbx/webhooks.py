@@ -1,0 +1,129 @@
+"""Webhooks the PBX sends us: ``<base>/call_events``, ``get_number_info``, ``history_file_completed``.
+
+The base is ``/pbx/<account public id>``. Each request's signature is checked
+over the raw body before anything is parsed; anything unsigned, mis-signed or
+for an unknown account gets 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from ..dispatch import ringing
+from ..extensions import db
+from ..models import CallAttempt, CallbackRequest, PbxAccount, Widget, utcnow
+from ..ops import metrics
+from ..phones import digits_of
+from . import events as call_states
+from .signing import verify
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__, url_prefix="/pbx")
+
+MAX_WEBHOOK_BYTES = 64 * 1024
+RETURN_CALL_WINDOW = timedelta(days=30)
+OK = {"result": "0", "resultMessage": "ok"}
+
+
+def _refuse(status: int, message: str):
+    return jsonify({"result": str(-status), "resultMessage": message}), status
+
+
+def _verified_payload(public_id: str):
+    """Return (account, payload) or an error response tuple."""
+    account = db.session.scalar(select(PbxAccount).where(PbxAccount.public_id == public_id))
+    if request.content_length is not None and request.content_length > MAX_WEBHOOK_BYTES:
+        return None, _refuse(413, "body too large")
+    request.max_content_length = MAX_WEBHOOK_BYTES
+    body = request.get_data(cache=True)
+    client_id = request.headers.get("X-Client-ID", "")
+    signature = request.headers.get("X-Client-Sign")
+    if account is None:
+        log.warning("webhook for unknown PBX account refused")
+        return None, _refuse(403, "forbidden")
+    if not hmac.compare_digest(client_id.encode(), account.client_id.encode()) or not verify(
+        account.client_id, body, account.sign_key, signature
+    ):
+        log.warning("webhook with a missing or wrong signature refused (account %s)", account.id)
+        return None, _refuse(403, "forbidden")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        return None, _refuse(400, "malformed JSON")
+    if not isinstance(payload, dict):
+        return None, _refuse(400, "a JSON object is expected")
+    return account, payload
+
+
+@bp.post("/<public_id>/call_events")
+def call_events(public_id: str):
+    """A call's progress: new, calling, connected, disconnected, end."""
+    account, payload = _verified_payload(public_id)
+    if account is None:
+        return payload
+    outcome = ringing.record_event(account, payload)
+    metrics.count_webhook_event(call_states.field(payload, "state"), outcome)
+    log.debug("call_events %s: %s", payload.get("state"), outcome)
+    return jsonify(OK)
+
+
+@bp.post("/<public_id>/get_number_info")
+def get_number_info(public_id: str):
+    """Who is calling: a recent callback requester gets a name and their last operator.
+
+    Answers from the database alone, since the PBX waits for us before routing.
+    """
+    account, payload = _verified_payload(public_id)
+    if account is None:
+        return payload
+    digits = digits_of(str(payload.get("from_number") or ""))
+    if not digits:
+        return jsonify(OK)
+    req = db.session.scalar(
+        select(CallbackRequest)
+        .join(Widget)
+        .where(
+            Widget.pbx_account_id == account.id,
+            CallbackRequest.phone == "+" + digits,
+            CallbackRequest.created_at >= utcnow() - RETURN_CALL_WINDOW,
+        )
+        .order_by(CallbackRequest.created_at.desc())
+        .limit(1)
+    )
+    if req is None:
+        return jsonify(OK)
+    host = urlsplit(req.origin).hostname or req.origin
+    label = "Callback" if req.widget.language == "en" else "Обратный звонок"
+    answer = dict(OK, displayName=f"{label}: {host}")
+    pin = db.session.scalar(
+        select(CallAttempt.operator_pin)
+        .join(CallbackRequest)
+        .join(Widget)
+        .where(
+            Widget.pbx_account_id == account.id,
+            CallbackRequest.phone == "+" + digits,
+            CallAttempt.reached_stage == "connected",
+        )
+        .order_by(CallAttempt.id.desc())
+        .limit(1)
+    )
+    if pin and req.widget.ring_strategy != "pbx_group":
+        answer["PIN"] = pin
+    return jsonify(answer)
+
+
+@bp.post("/<public_id>/history_file_completed")
+def history_file_completed(public_id: str):
+    """A call-journal export is ready; we do not order exports yet, so just acknowledge."""
+    account, payload = _verified_payload(public_id)
+    if account is None:
+        return payload
+    log.info("history_file_completed for account %s: order %s", account.id, payload.get("order_id"))
+    return jsonify(OK)
