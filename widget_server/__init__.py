@@ -25,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from . import config as settings
-    from .extensions import csrf, db, limiter
+    from .extensions import babel, csrf, current_language, db, limiter
     from .ops.logs import configure_logging, init_request_logging
 
     instance_path = os.environ.get("WIDGET_INSTANCE_PATH") or None
@@ -91,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     limiter.init_app(app)
     csrf.init_app(app)
+    babel.init_app(app, locale_selector=current_language, default_locale="ru")
     from .database import configure_engine
     from .dispatch.queue import init_queue
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -22,3 +24,14 @@ limiter = Limiter(key_func=client_ip_key, headers_enabled=False)
 
 # Every config-page form; the public blueprints are exempted in the app factory.
 csrf = CSRFProtect()
+
+
+def current_language() -> str:
+    """The language of what a person reads now: set per request (config page) or per
+    message (``flask_babel.force_locale`` for an owner's e-mail); Russian otherwise,
+    the source language of every catalog."""
+    return g.get("lang") or "ru"
+
+
+# gettext catalogs in widget_server/translations (Russian source, English .po/.mo).
+babel = Babel()
