@@ -6,6 +6,7 @@ up exactly the same way.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -48,7 +49,7 @@ def create_owner(email: str, password: str, *, is_admin: bool = False) -> Owner:
         raise SetupError("the password must be at least 8 characters long")
     if db.session.scalar(select(Owner).where(Owner.email == email)):
         raise SetupError(f"an owner with the e-mail {email} already exists")
-    owner = Owner(email=email, password_hash=PasswordHasher().hash(password), is_admin=is_admin)
+    owner = Owner(email=email, password_hash=_hasher().hash(password), is_admin=is_admin)
     db.session.add(owner)
     db.session.commit()
     return owner
@@ -88,8 +89,8 @@ def verify_password(owner: Owner | None, password: str) -> bool:
     """Check a password; an unknown owner costs the same hashing time as a known one."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    hasher = PasswordHasher()
-    stored = owner.password_hash if owner is not None else _DUMMY_HASH
+    hasher = _hasher()
+    stored = owner.password_hash if owner is not None else _dummy_hash(hasher)
     try:
         hasher.verify(stored, password or "")
     except (VerificationError, InvalidHashError):
@@ -106,13 +107,26 @@ def set_password(owner: Owner, password: str) -> None:
     """Store a new password; sessions and reset links issued before now stop working."""
     if len(password or "") < 8:
         raise SetupError("the password must be at least 8 characters long")
-    owner.password_hash = PasswordHasher().hash(password)
+    owner.password_hash = _hasher().hash(password)
     owner.password_changed_at = utcnow()
     db.session.commit()
 
 
-# Verified against when the e-mail is unknown, so timing does not reveal which owners exist.
-_DUMMY_HASH = PasswordHasher().hash("not a real password")
+# argon2 at the library's full cost, except under tests, which hash hundreds of
+# passwords: there the cheapest parameters keep a sign-in in the microseconds.
+_FULL_COST = PasswordHasher()
+_TEST_COST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def _hasher() -> PasswordHasher:
+    return _TEST_COST if current_app.testing else _FULL_COST
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verified against when the e-mail is unknown, so timing does not reveal which
+    owners exist (made once per hasher, on first use rather than at import)."""
+    return hasher.hash("not a real password")
 
 
 def find_owner(email: str) -> Owner:
