@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format bench plugins clean
+.PHONY: demo test lint format bench plugins clean messages translations
 
 $(BIN)/widget-server: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,19 @@ bench: $(BIN)/widget-server
 	$(BIN)/python bench/widget_size.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/throughput.py
+
+# gettext catalogs (Russian is the source language): `make messages` after changing texts,
+# fill in the English msgstr in the .po, then `make translations` (the .mo is committed).
+CATALOGS := widget_server/translations
+
+messages: $(BIN)/widget-server
+	$(BIN)/pybabel extract -F $(CATALOGS)/babel.cfg -k N_ --no-wrap --sort-by-file \
+		--project widget-server -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l en --no-wrap \
+		--ignore-pot-creation-date
+
+translations: $(BIN)/widget-server
+	$(BIN)/pybabel compile -d $(CATALOGS) -l en --statistics
 
 # Installable WordPress, 1C-Bitrix and OpenCart archives in dist/plugins/.
 plugins:

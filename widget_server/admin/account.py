@@ -32,88 +32,20 @@ from . import i18n
 from .access import login_required
 from .auth import EMAIL_ERROR, confirm_field, new_password_field, start_session
 from .blueprint import bp
-from .i18n import _
+from .i18n import N_, _
 
 log = logging.getLogger(__name__)
 
-i18n.add_english(
-    {
-        "Пароль": "Password",
-        "Текущий пароль": "Current password",
-        "Неверный текущий пароль.": "The current password is wrong.",
-        "Сменить пароль": "Change password",
-        "Пароль изменён. Другие сеансы завершены.": (
-            "Password changed. All other sessions have been signed out."
-        ),
-        "Контакты и язык": "Contact and language",
-        "Ваш телефон для тестовых звонков": "Your phone for test calls",
-        "На этот номер позвонит «тестовый звонок» со страницы виджета.": (
-            "The widget page's test call rings this number."
-        ),
-        "Язык страницы настроек": "Language of the settings pages",
-        "Выберите язык из списка.": "Pick a language from the list.",
-        "Введите номер, например +7 916 123-45-67.": "Enter a number, like +7 916 123-45-67.",
-        "Это не российский мобильный или городской номер.": (
-            "This is not a Russian mobile or landline number."
-        ),
-        "Уведомления": "Notifications",
-        "Эл. почта для уведомлений": "Email for notifications",
-        "Пропущенные, неудавшиеся и задержанные заявки. Пусто — не присылать.": (
-            "Missed, failed and held requests. Leave empty for no email."
-        ),
-        "Адрес вебхука (CRM)": "Webhook URL (CRM)",
-        "Подписанный JSON на этот адрес при каждом событии. Пусто — выключено.": (
-            "Signed JSON is posted here on every event. Leave empty to turn it off."
-        ),
-        "Адрес должен начинаться с https:// (http:// — только для 127.0.0.1 или localhost).": (
-            "The URL must start with https:// (http:// only for 127.0.0.1 or localhost)."
-        ),
-        "Не длиннее 500 символов.": "At most 500 characters.",
-        "Ежедневная сводка в 08:00 по Москве": "Daily summary at 08:00 Moscow time",
-        "Хранить заявки, дней": "Keep requests for (days)",
-        "Номера, звонки и согласия старше этого удаляются.": (
-            "Numbers, calls and consents older than this are deleted."
-        ),
-        "Введите целое число дней.": "Enter a whole number of days.",
-        "От 1 до 3650 дней.": "From 1 to 3650 days.",
-        "Секрет вебхука": "Webhook secret",
-        "Показан один раз — сохраните его в CRM. Им подписан каждый запрос "
-        "(X-Widget-Signature: sha256=HMAC тела).": (
-            "Shown once: store it in your CRM. Every request is signed with it "
-            "(X-Widget-Signature: sha256=HMAC of the body)."
-        ),
-        "Копировать": "Copy",
-        "Скопировано": "Copied",
-        "Выдать новый секрет": "Issue a new secret",
-        "Старый секрет перестанет работать. Продолжить?": (
-            "The old secret will stop working. Continue?"
-        ),
-        "Новый секрет выдан.": "A new secret has been issued.",
-        "Вебхук включён: секрет ниже.": "Webhook turned on: the secret is below.",
-        "Письма не уйдут, пока не настроен SMTP (WIDGET_SMTP_HOST).": (
-            "No email is sent until SMTP is set up (WIDGET_SMTP_HOST)."
-        ),
-        "Данные посетителей": "Visitors' data",
-        "Забыть номер": "Forget a number",
-        "Номер посетителя": "Visitor's number",
-        "Удалит все ваши заявки с этого номера, их звонки и уведомления. Отменить нельзя.": (
-            "Deletes all your requests from this number with their calls and "
-            "notifications. This cannot be undone."
-        ),
-        "Удалить всё об этом номере? Отменить нельзя.": (
-            "Delete everything about this number? This cannot be undone."
-        ),
-        "Удалено заявок с номера {number}: {count}.": "Requests deleted for {number}: {count}.",
-    }
-)
 
 PHONE_ERRORS = {
-    "required": "Введите номер, например +7 916 123-45-67.",
-    "invalid": "Введите номер, например +7 916 123-45-67.",
-    "not_allowed": "Это не российский мобильный или городской номер.",
+    "required": N_("Введите номер, например +7 916 123-45-67."),
+    "invalid": N_("Введите номер, например +7 916 123-45-67."),
+    "not_allowed": N_("Это не российский мобильный или городской номер."),
 }
-WEBHOOK_ERROR = "Адрес должен начинаться с https:// (http:// — только для 127.0.0.1 или localhost)."
-INTEGER_ERROR = "Введите целое число дней."
+WEBHOOK_ERROR = N_(
+    "Адрес должен начинаться с https:// (http:// — только для 127.0.0.1 или localhost)."
+)
+INTEGER_ERROR = N_("Введите целое число дней.")
 
 
 class WholeNumberField(IntegerField):
@@ -132,7 +64,7 @@ class WholeNumberField(IntegerField):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Текущий пароль", validators=[DataRequired("Заполните это поле.")]
+        N_("Текущий пароль"), validators=[DataRequired(N_("Заполните это поле."))]
     )
     new_password = new_password_field()
     confirm_password = confirm_field()
@@ -140,11 +72,11 @@ class PasswordForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     phone = StringField(
-        "Ваш телефон для тестовых звонков",
+        N_("Ваш телефон для тестовых звонков"),
         validators=[Optional(), Length(max=32, message=PHONE_ERRORS["invalid"])],
     )
     language = SelectField(
-        "Язык страницы настроек",
+        N_("Язык страницы настроек"),
         choices=[
             SelectChoice("ru", "Русский", render_kw={"lang": "ru"}),
             SelectChoice("en", "English", render_kw={"lang": "en"}),
@@ -161,23 +93,23 @@ class ProfileForm(FlaskForm):
 
 class NotificationsForm(FlaskForm):
     notify_email = StringField(
-        "Эл. почта для уведомлений",
+        N_("Эл. почта для уведомлений"),
         validators=[
             Optional(),
-            Length(max=254, message="Не длиннее 254 символов."),
+            Length(max=254, message=N_("Не длиннее 254 символов.")),
             Email(EMAIL_ERROR),
         ],
     )
     webhook_url = StringField(
-        "Адрес вебхука (CRM)",
-        validators=[Optional(), Length(max=500, message="Не длиннее 500 символов.")],
+        N_("Адрес вебхука (CRM)"),
+        validators=[Optional(), Length(max=500, message=N_("Не длиннее 500 символов."))],
     )
-    daily_digest = BooleanField("Ежедневная сводка в 08:00 по Москве")
+    daily_digest = BooleanField(N_("Ежедневная сводка в 08:00 по Москве"))
     retention_days = WholeNumberField(
-        "Хранить заявки, дней",
+        N_("Хранить заявки, дней"),
         validators=[
             InputRequired(INTEGER_ERROR),
-            NumberRange(min=1, max=3650, message="От 1 до 3650 дней."),
+            NumberRange(min=1, max=3650, message=N_("От 1 до 3650 дней.")),
         ],
     )
 
@@ -191,7 +123,7 @@ class NotificationsForm(FlaskForm):
 
 class ForgetNumberForm(FlaskForm):
     number = StringField(
-        "Номер посетителя",
+        N_("Номер посетителя"),
         validators=[
             DataRequired(PHONE_ERRORS["required"]),
             Length(max=32, message=PHONE_ERRORS["invalid"]),
@@ -253,7 +185,7 @@ def change_password():
             log.info("owner %s changed the password", g.owner.id)
             flash(_("Пароль изменён. Другие сеансы завершены."), "success")
             return redirect(url_for("admin.account"))
-        form.current_password.errors = ["Неверный текущий пароль."]
+        form.current_password.errors = [N_("Неверный текущий пароль.")]
     return _page(400, password_form=form)
 
 
@@ -264,7 +196,8 @@ def profile():
     if form.validate_on_submit():
         g.owner.phone = form.phone.data or None
         g.owner.language = form.language.data
-        session["lang"] = g.lang = form.language.data
+        session["lang"] = form.language.data
+        i18n.use_language(form.language.data)
         db.session.commit()
         flash(_("Изменения сохранены."), "success")
         return redirect(url_for("admin.account"))
@@ -321,7 +254,7 @@ def forget_number():
         count = retention.forget_number(g.owner.id, form.number.data)
         flash(
             _(
-                "Удалено заявок с номера {number}: {count}.",
+                "Удалено заявок с номера %(number)s: %(count)s.",
                 number=mask_phone(form.number.data),
                 count=count,
             ),

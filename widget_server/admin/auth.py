@@ -16,84 +16,57 @@ from ..setup import SetupError, create_owner, verify_password
 from . import i18n
 from .access import password_stamp
 from .blueprint import bp
-from .i18n import _
+from .i18n import N_, _
 
-i18n.add_english(
-    {
-        "Вход": "Sign in",
-        "Эл. почта": "Email",
-        "Пароль": "Password",
-        "Неверная эл. почта или пароль.": "Wrong email or password.",
-        "Вы вышли.": "You have signed out.",
-        "Заполните это поле.": "Please fill in this field.",
-        "Введите адрес эл. почты, например name@shop.ru.": (
-            "Enter an email address, like name@shop.example."
-        ),
-        "Не длиннее 254 символов.": "At most 254 characters.",
-        "Новый пароль": "New password",
-        "Повторите новый пароль": "Repeat the new password",
-        "Не короче 8 символов.": "At least 8 characters.",
-        "Не длиннее 200 символов.": "At most 200 characters.",
-        "Пароли не совпадают.": "The passwords do not match.",
-        "Не короче 8 символов; лучше фраза из нескольких слов.": (
-            "At least 8 characters; a phrase of several words is best."
-        ),
-        "Забыли пароль?": "Forgot your password?",
-        "Создать аккаунт": "Create an account",
-        "Регистрация": "Sign up",
-        "Зарегистрироваться": "Sign up",
-        "Уже есть аккаунт? Войдите.": "Already have an account? Sign in.",
-        "Аккаунт с этой эл. почтой уже есть.": "An account with this email already exists.",
-        "Аккаунт создан. Добро пожаловать!": "Your account is ready. Welcome!",
-    }
-)
-
-EMAIL_ERROR = "Введите адрес эл. почты, например name@shop.ru."
+EMAIL_ERROR = N_("Введите адрес эл. почты, например name@shop.ru.")
 
 
-def email_field(label: str = "Эл. почта") -> EmailField:
+def email_field(label: str = N_("Эл. почта")) -> EmailField:
     return EmailField(
         label,
         validators=[
-            DataRequired("Заполните это поле."),
-            Length(max=254, message="Не длиннее 254 символов."),
+            DataRequired(N_("Заполните это поле.")),
+            Length(max=254, message=N_("Не длиннее 254 символов.")),
             Email(EMAIL_ERROR),
         ],
     )
 
 
-def new_password_field(label: str = "Новый пароль") -> PasswordField:
+def new_password_field(label: str = N_("Новый пароль")) -> PasswordField:
     return PasswordField(
         label,
         validators=[
-            DataRequired("Заполните это поле."),
-            Length(min=8, message="Не короче 8 символов."),
-            Length(max=200, message="Не длиннее 200 символов."),
+            DataRequired(N_("Заполните это поле.")),
+            Length(min=8, message=N_("Не короче 8 символов.")),
+            Length(max=200, message=N_("Не длиннее 200 символов.")),
         ],
     )
 
 
 def confirm_field(target: str = "new_password") -> PasswordField:
     return PasswordField(
-        "Повторите новый пароль",
-        validators=[DataRequired("Заполните это поле."), EqualTo(target, "Пароли не совпадают.")],
+        N_("Повторите новый пароль"),
+        validators=[
+            DataRequired(N_("Заполните это поле.")),
+            EqualTo(target, N_("Пароли не совпадают.")),
+        ],
     )
 
 
 class SignInForm(FlaskForm):
     email = EmailField(
-        "Эл. почта",
+        N_("Эл. почта"),
         validators=[
-            DataRequired("Заполните это поле."),
-            Length(max=254, message="Не длиннее 254 символов."),
+            DataRequired(N_("Заполните это поле.")),
+            Length(max=254, message=N_("Не длиннее 254 символов.")),
         ],
     )
-    password = PasswordField("Пароль", validators=[DataRequired("Заполните это поле.")])
+    password = PasswordField(N_("Пароль"), validators=[DataRequired(N_("Заполните это поле."))])
 
 
 class SignUpForm(FlaskForm):
     email = email_field()
-    new_password = new_password_field("Пароль")
+    new_password = new_password_field(N_("Пароль"))
     confirm_password = confirm_field()
 
 
@@ -191,7 +164,7 @@ def sign_up():
         except SetupError:
             # The e-mail is taken (the form checked everything else); saying so
             # is unavoidable for sign-up, and the IP limit slows enumeration.
-            form.email.errors = ["Аккаунт с этой эл. почтой уже есть."]
+            form.email.errors = [N_("Аккаунт с этой эл. почтой уже есть.")]
         else:
             owner.language = g.lang
             db.session.commit()

@@ -43,7 +43,7 @@ def load_owner() -> None:
             g.owner = owner
         else:
             session.clear()
-    g.lang = i18n.pick_language(g.owner)
+    i18n.use_language(i18n.pick_language(g.owner))
 
 
 @bp.after_request
@@ -60,7 +60,18 @@ def security_headers(response):
 @bp.record_once
 def _template_globals(state) -> None:
     # Globals, not a context processor, so that imported macros see them too.
-    state.app.jinja_env.globals.update(_=i18n.gettext, field_attrs=field_attrs)
+    # Literal strings in templates go through Flask-Babel's own ``_`` (babel.init_app).
+    state.app.jinja_env.globals.update(field_attrs=field_attrs)
+    state.app.jinja_env.filters["translate"] = translate
+
+
+def translate(text: str) -> str:
+    """A text marked with ``N_`` in Python (a label, a form error), in the page language.
+
+    Jinja's ``_`` always %-formats its argument, which a form error quoting a visitor's
+    input must not go through.
+    """
+    return i18n.gettext(text)
 
 
 @bp.app_context_processor

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import g, render_template, request
 from wtforms import Form
 
-from . import charts, i18n
+from . import charts
 from .access import login_required
 from .blueprint import bp
-from .i18n import _
+from .i18n import N_, _
 from .request_stats import (
     REASON_LABELS,
     as_dict,
@@ -21,57 +21,10 @@ from .requests_log import Choice, owner_widgets
 
 PERIODS = (7, 30, 90)
 
-i18n.add_english(
-    {
-        "Период": "Period",
-        "Последние {days} дн.": "Last {days} days",
-        "Все виджеты": "All widgets",
-        "Заявок": "Requests",
-        "Соединено": "Connected",
-        "Не соединено или в работе": "Not connected or in progress",
-        "Доля соединённых": "Share connected",
-        "Медиана до соединения": "Median time to connect",
-        "Не состоялись": "Not connected",
-        "В работе": "In progress",
-        "Заявки по дням": "Requests per day",
-        "Доля соединённых по виджетам": "Share connected per widget",
-        "Время до соединения (медиана) по виджетам": "Median time to connect per widget",
-        "Почему заявки не состоялись": "Why requests were not connected",
-        "День": "Day",
-        "из них соединено": "of them connected",
-        "Причина": "Reason",
-        "Всего": "Total",
-        "По виджетам": "Per widget",
-        "Показать таблицей": "Show as a table",
-        "Заявок за период: {total}, из них соединено: {connected}.": (
-            "Requests in the period: {total}, connected: {connected}."
-        ),
-        "Столбец — заявки за день, тёмная часть — соединённые.": (
-            "Each column is a day's requests; the dark part is those connected."
-        ),
-        "Доля соединённых среди завершённых заявок, в процентах.": (
-            "Connected among finished requests, in per cent."
-        ),
-        "Медиана времени от заявки до соединения, мин:сек.": (
-            "Median time from request to connection, min:sec."
-        ),
-        "Число несостоявшихся заявок по причинам.": "Requests not connected, by reason.",
-        "Пока нет ни одного виджета. Создайте виджет, поставьте его на сайт, и здесь появится "
-        "статистика заявок.": (
-            "There are no widgets yet. Create a widget, put it on your site, and request "
-            "statistics will show here."
-        ),
-        "Создать виджет": "Create a widget",
-        "За этот период заявок нет.": "No requests in this period.",
-        "Тестовые звонки в сводку не входят.": "Test calls are not counted.",
-        "Соединено: {connected} из {total}": "Connected: {connected} of {total}",
-    }
-)
-
 
 class DashboardForm(Form):
-    days = Choice("Период", default="30")
-    widget = Choice("Виджет", default="")
+    days = Choice(N_("Период"), default="30")
+    widget = Choice(N_("Виджет"), default="")
 
 
 @bp.get("/")
@@ -79,7 +32,7 @@ class DashboardForm(Form):
 def dashboard():
     widgets = owner_widgets()
     form = DashboardForm(request.args)
-    form.days.choices = [(str(d), _("Последние {days} дн.", days=d)) for d in PERIODS]
+    form.days.choices = [(str(d), _("Последние %(days)s дн.", days=d)) for d in PERIODS]
     form.widget.choices = [("", _("Все виджеты"))] + [(str(w.id), widget_label(w)) for w in widgets]
     if request.args and not form.validate():
         return render_template(

@@ -16,32 +16,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import limiter
-from . import i18n
 from .blueprint import bp, load_owner
-from .i18n import _
-
-i18n.add_english(
-    {
-        "Ошибка": "Error",
-        "Страница не найдена": "Page not found",
-        "Форма устарела": "The form has expired",
-        "Слишком много попыток": "Too many attempts",
-        "Слишком много попыток. Попробуйте снова через {minutes} мин.": (
-            "Too many attempts. Please try again in {minutes} min."
-        ),
-        "Запрос не удался. Вернитесь назад и попробуйте ещё раз.": (
-            "The request could not be completed. Go back and try again."
-        ),
-        "Такого действия здесь нет.": "That action is not available here.",
-        "Что-то пошло не так. Мы уже знаем об этом; попробуйте позже.": (
-            "Something went wrong on our side. Please try again later."
-        ),
-        "На главную": "Go to the start page",
-        "Возможно, адрес набран с ошибкой или страница удалена.": (
-            "The address may be mistyped, or the page has been removed."
-        ),
-    }
-)
+from .i18n import N_, _
 
 
 def _page(status: int, title: str, message: str, **values):
@@ -56,7 +32,9 @@ def _page(status: int, title: str, message: str, **values):
 
 @bp.errorhandler(CSRFError)
 def csrf_expired(exc: CSRFError):
-    return _page(400, "Форма устарела", "Форма устарела. Обновите страницу и отправьте её ещё раз.")
+    return _page(
+        400, N_("Форма устарела"), N_("Форма устарела. Обновите страницу и отправьте её ещё раз.")
+    )
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -65,8 +43,8 @@ def rate_limited(exc: RateLimitExceeded):
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     response, status = _page(
         429,
-        "Слишком много попыток",
-        "Слишком много попыток. Попробуйте снова через {minutes} мин.",
+        N_("Слишком много попыток"),
+        N_("Слишком много попыток. Попробуйте снова через %(minutes)s мин."),
         minutes=max(1, math.ceil(wait / 60)),
     )
     return response, status, {"Retry-After": str(wait)}
@@ -79,13 +57,17 @@ def http_error(exc: HTTPException):
     code = exc.code or 500
     if code == 404:
         return _page(
-            404, "Страница не найдена", "Возможно, адрес набран с ошибкой или страница удалена."
+            404,
+            N_("Страница не найдена"),
+            N_("Возможно, адрес набран с ошибкой или страница удалена."),
         )
     if code == 405:
-        return _page(405, "Ошибка", "Такого действия здесь нет.")
+        return _page(405, N_("Ошибка"), N_("Такого действия здесь нет."))
     if code >= 500:
-        return _page(code, "Ошибка", "Что-то пошло не так. Мы уже знаем об этом; попробуйте позже.")
-    return _page(code, "Ошибка", "Запрос не удался. Вернитесь назад и попробуйте ещё раз.")
+        return _page(
+            code, N_("Ошибка"), N_("Что-то пошло не так. Мы уже знаем об этом; попробуйте позже.")
+        )
+    return _page(code, N_("Ошибка"), N_("Запрос не удался. Вернитесь назад и попробуйте ещё раз."))
 
 
 @bp.route("/<path:unknown>", methods=["GET", "POST"])

@@ -1,37 +1,32 @@
-"""Config page strings: Russian is the source text, English comes from a catalogue.
+"""Config page language: Russian is the source text, English comes from the gettext catalog.
 
-Each feature module adds its own English strings with ``add_english`` next to the
-views that use them, so the catalogue stays beside the code. A string with no
-English entry shows in Russian (and a test lists any such string on the pages).
+Translations live in ``widget_server/translations/en/LC_MESSAGES/messages.po`` (Flask-Babel);
+``make messages`` extracts the strings and ``make translations`` compiles the catalog.
+Placeholders are ``%(name)s``, filled by ``_(text, name=value)``. A string kept in a table and
+translated later (a label, a choice) is marked with ``N_`` so that extraction finds it.
 """
 
 from __future__ import annotations
 
 from flask import g, request, session
+from flask_babel import gettext, refresh
 
 LANGUAGES = ("ru", "en")
 DEFAULT_LANGUAGE = "ru"
 
-_ENGLISH: dict[str, str] = {}
-
-
-def add_english(catalogue: dict[str, str]) -> None:
-    """Register English translations keyed by the Russian source text."""
-    _ENGLISH.update(catalogue)
-
-
-def gettext(text: str, **values) -> str:
-    """Translate ``text`` into the page language, then fill ``{name}`` placeholders."""
-    if g.get("lang", DEFAULT_LANGUAGE) == "en":
-        text = _ENGLISH.get(text, text)
-    return text.format(**values) if values else text
-
-
 _ = gettext
 
 
-def missing_english(texts) -> list[str]:
-    return [t for t in texts if t not in _ENGLISH]
+def N_(text: str) -> str:
+    """Mark ``text`` for extraction; it is translated where it is shown."""
+    return text
+
+
+def use_language(lang: str) -> None:
+    """Make ``lang`` the page language for the rest of this request."""
+    g.lang = lang
+    # Flask-Babel keeps the locale it picked first for the whole request.
+    refresh()
 
 
 def pick_language(owner) -> str:
@@ -43,32 +38,3 @@ def pick_language(owner) -> str:
         return owner.language
     best = request.accept_languages.best_match(LANGUAGES)
     return best or DEFAULT_LANGUAGE
-
-
-add_english(
-    {
-        "Обратный звонок": "Callback",
-        "Сводка": "Dashboard",
-        "Заявки": "Requests",
-        "Виджеты": "Widgets",
-        "АТС": "PBX",
-        "Профиль": "Account",
-        "Пользователи": "Users",
-        "Выйти": "Sign out",
-        "Войти": "Sign in",
-        "Язык": "Language",
-        "Главное меню": "Main menu",
-        "Перейти к содержимому": "Skip to content",
-        "Сохранить": "Save",
-        "Отмена": "Cancel",
-        "Удалить": "Delete",
-        "Изменения сохранены.": "Changes saved.",
-        "Исправьте ошибки в форме.": "Please correct the errors in the form.",
-        "Страница не найдена.": "Page not found.",
-        "Форма устарела. Обновите страницу и отправьте её ещё раз.": (
-            "The form has expired. Reload the page and submit it again."
-        ),
-        "Войдите, чтобы продолжить.": "Please sign in to continue.",
-        "Раздел в разработке.": "This section is being built.",
-    }
-)

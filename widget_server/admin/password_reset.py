@@ -28,6 +28,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -47,66 +48,31 @@ from .auth import (
     new_password_field,
 )
 from .blueprint import bp
-from .i18n import _
+from .i18n import N_, _
 
 log = logging.getLogger(__name__)
 
 SALT = "admin-password-reset"
 
-i18n.add_english(
-    {
-        "Восстановление пароля": "Reset your password",
-        "Укажите эл. почту аккаунта — мы пришлём ссылку для нового пароля.": (
-            "Enter your account's email and we will send you a link to set a new password."
-        ),
-        "Прислать ссылку": "Send the link",
-        "Если аккаунт с этой эл. почтой есть, мы отправили на неё ссылку. "
-        "Она действует {minutes} мин.": (
-            "If an account with this email exists, we have sent a link to it. "
-            "It works for {minutes} minutes."
-        ),
-        "Новый пароль": "New password",
-        "Задать пароль": "Set the password",
-        "Ссылка устарела или уже использована. Запросите новую.": (
-            "This link has expired or has already been used. Please ask for a new one."
-        ),
-        "Запросить новую ссылку": "Ask for a new link",
-        "Пароль изменён. Войдите с новым паролем.": (
-            "Your password has been changed. Sign in with the new password."
-        ),
-        "Вернуться ко входу": "Back to sign in",
-    }
-)
 
+# The owner's password mails, in the owner's language (translated in send_reset_link).
 MAIL_TEXTS = {
-    "ru": {
-        "reset": (
-            "Сброс пароля",
-            "Кто-то (надеемся, вы) попросил сменить пароль к аккаунту {email}.\n\n"
-            "Новый пароль можно задать по ссылке (она действует {minutes} мин. и только один раз):\n"
-            "{link}\n\nЕсли вы не просили сменить пароль, просто удалите это письмо.\n",
+    "reset": (
+        N_("Сброс пароля"),
+        N_(
+            "Кто-то (надеемся, вы) попросил сменить пароль к аккаунту %(email)s.\n\n"
+            "Новый пароль можно задать по ссылке (она действует %(minutes)s мин. и только один раз):\n"
+            "%(link)s\n\nЕсли вы не просили сменить пароль, просто удалите это письмо.\n"
         ),
-        "welcome": (
-            "Доступ к настройкам обратного звонка",
-            "Для вас создан аккаунт {email}.\n\n"
-            "Задайте пароль по ссылке (она действует {minutes} мин. и только один раз):\n"
-            "{link}\n\nЕсли ссылка устареет, нажмите «Забыли пароль?» на странице входа.\n",
+    ),
+    "welcome": (
+        N_("Доступ к настройкам обратного звонка"),
+        N_(
+            "Для вас создан аккаунт %(email)s.\n\n"
+            "Задайте пароль по ссылке (она действует %(minutes)s мин. и только один раз):\n"
+            "%(link)s\n\nЕсли ссылка устареет, нажмите «Забыли пароль?» на странице входа.\n"
         ),
-    },
-    "en": {
-        "reset": (
-            "Password reset",
-            "Someone (hopefully you) asked to reset the password of the account {email}.\n\n"
-            "Set a new password at this link (it works for {minutes} minutes, once):\n"
-            "{link}\n\nIf you did not ask for this, just delete this message.\n",
-        ),
-        "welcome": (
-            "Your callback settings account",
-            "An account {email} has been created for you.\n\n"
-            "Set your password at this link (it works for {minutes} minutes, once):\n"
-            "{link}\n\nIf the link expires, use 'Forgot your password?' on the sign-in page.\n",
-        ),
-    },
+    ),
 }
 
 
@@ -155,11 +121,11 @@ def send_reset_link(owner: Owner, kind: str = "reset") -> bool:
             link,
         )
         return False
-    lang = owner.language if owner.language in MAIL_TEXTS else "ru"
-    subject, body = MAIL_TEXTS[lang][kind]
-    message = _message(
-        owner.email, subject, body.format(email=owner.email, minutes=minutes, link=link)
-    )
+    subject, body = MAIL_TEXTS[kind]
+    with force_locale(owner.language if owner.language in i18n.LANGUAGES else "ru"):
+        subject = _(subject)
+        body = _(body, email=owner.email, minutes=minutes, link=link)
+    message = _message(owner.email, subject, body)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     threading.Thread(target=_send, args=(app, message, owner.id), daemon=True).start()
     return True

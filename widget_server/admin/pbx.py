@@ -17,168 +17,31 @@ from ..dispatch.ringing import pbx_client
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, Widget
 from ..pbx.client import PRODUCTION_API, TEST_API, PbxError
-from . import i18n
 from .access import login_required, owned_or_404
 from .blueprint import bp
-from .i18n import _
+from .i18n import N_, _
 
 WEBHOOK_METHODS = ("call_events", "get_number_info", "history_file_completed")
 MAX_CA_BYTES = 256 * 1024
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", re.I)
 
-i18n.add_english(
-    {
-        "Подключить АТС": "Connect a PBX",
-        "Подключённые АТС": "Connected PBX domains",
-        "АТС ещё не подключена.": "No PBX is connected yet.",
-        "Адрес API": "API address",
-        "Рабочий (api.cloudpbx.rt.ru)": "Production (api.cloudpbx.rt.ru)",
-        "Тестовый (api-test.cloudpbx.rt.ru)": "Test (api-test.cloudpbx.rt.ru)",
-        "Другой адрес": "Another address",
-        "Другой адрес API": "Other API address",
-        "Например, адрес симулятора АТС: http://127.0.0.1:8002": (
-            "For example the PBX simulator: http://127.0.0.1:8002"
-        ),
-        "Уникальный код идентификации": "Identification code",
-        "Уникальный ключ для подписи": "Signing key",
-        "Домен ВАТС": "ВАТС domain",
-        "Сертификат API (PEM)": "API certificate (PEM)",
-        "Убрать загруженный сертификат": "Remove the uploaded certificate",
-        "Заполните это поле.": "Please fill in this field.",
-        "Укажите адрес API.": "Enter the API address.",
-        "Адрес должен начинаться с https:// (или http:// для симулятора).": (
-            "The address must start with https:// (or http:// for the simulator)."
-        ),
-        "Не похоже на домен, например example.20.rt.ru.": (
-            "This does not look like a domain, e.g. example.20.rt.ru."
-        ),
-        "Файл больше 256 КБ: это не похоже на сертификат.": (
-            "The file is larger than 256 KB: that is not a certificate."
-        ),
-        "Нужен текстовый файл PEM с сертификатом (-----BEGIN CERTIFICATE-----).": (
-            "A PEM text file with a certificate (-----BEGIN CERTIFICATE-----) is needed."
-        ),
-        "В файле есть сертификат, который не читается.": (
-            "The file contains a certificate that cannot be read."
-        ),
-        "Из панели ВАТС: «Интеграционный API» → «Уникальный код идентификации».": (
-            "From the ВАТС panel: «Интеграционный API» → «Уникальный код идентификации»."
-        ),
-        "Ключ только подписывает запросы и никуда не отправляется.": (
-            "The key only signs requests and is never sent anywhere."
-        ),
-        "Оставьте пустым, чтобы сохранить ключ, заканчивающийся на {tail}.": (
-            "Leave empty to keep the key ending in {tail}."
-        ),
-        "Необязательно: например example.20.rt.ru.": "Optional: e.g. example.20.rt.ru.",
-        "«Сертификат API» из панели ВАТС или корневой сертификат Russian Trusted CA. "
-        "Проверка сертификата никогда не отключается.": (
-            "«Сертификат API» from the ВАТС panel, or the Russian Trusted Root CA. "
-            "Certificate checking is never turned off."
-        ),
-        "АТС подключена. Вставьте адрес внешней системы в панель ВАТС.": (
-            "PBX connected. Paste the external system address into the ВАТС panel."
-        ),
-        "Изменить подключение": "Edit the connection",
-        "Проверить подключение": "Check the connection",
-        "Обновить группы и сотрудников": "Refresh groups and users",
-        "Адрес внешней системы": "External system address",
-        "Вставьте этот адрес в панели ВАТС: «Настройки и инструменты» → «Подключение по API» → "
-        "«Адрес внешней системы». АТС сама добавит к нему:": (
-            "Paste this address in the ВАТС panel: «Настройки и инструменты» → "
-            "«Подключение по API» → «Адрес внешней системы». The PBX appends these itself:"
-        ),
-        "Копировать": "Copy",
-        "Скопировано": "Copied",
-        "Последнее подписанное событие от АТС": "Last signed event from the PBX",
-        "ещё не было": "never",
-        "Группы обновлены": "Groups refreshed",
-        "никогда": "never",
-        "Группы": "Groups",
-        "Сотрудники": "Users",
-        "Внутренний номер": "Extension",
-        "Название": "Name",
-        "Участники": "Members",
-        "Имя": "Name",
-        "Логин": "Login",
-        "Оператор": "Operator",
-        "да": "yes",
-        "нет": "no",
-        "Групп пока нет: нажмите «Обновить группы и сотрудников».": (
-            "No groups yet: press «Refresh groups and users»."
-        ),
-        "Подключение работает: АТС ответила.": "The connection works: the PBX answered.",
-        "Найдено групп: {groups}, сотрудников: {users}.": "Found {groups} groups and {users} users.",
-        "Подключение не работает.": "The connection does not work.",
-        "Получено от АТС: сотрудников {users}, групп {groups}.": (
-            "Received from the PBX: {users} users, {groups} groups."
-        ),
-        "Группы и сотрудники не обновлены.": "Groups and users were not refreshed.",
-        "АТС отклонила код идентификации или подпись. Проверьте код и ключ в панели ВАТС "
-        "и что IP-адрес этого сервера разрешён.": (
-            "The PBX refused the identification code or the signature. Check the code and the "
-            "key in the ВАТС panel, and that this server's IP address is allowed."
-        ),
-        "Не удалось соединиться с адресом API. Проверьте адрес и доступ этого сервера в интернет.": (
-            "Could not connect to the API address. Check the address and this server's "
-            "Internet access."
-        ),
-        "АТС не ответила вовремя. Попробуйте ещё раз позже.": (
-            "The PBX did not answer in time. Try again later."
-        ),
-        "Не удалось проверить сертификат АТС. Загрузите «Сертификат API» из панели ВАТС "
-        "(Russian Trusted CA) в поле сертификата.": (
-            "The PBX's certificate could not be verified. Upload «Сертификат API» from the "
-            "ВАТС panel (Russian Trusted CA) as the certificate."
-        ),
-        "У АТС сейчас сбой (HTTP {status}). Попробуйте позже.": (
-            "The PBX is failing right now (HTTP {status}). Try again later."
-        ),
-        "По этому адресу отвечает не API Ростелекома. Проверьте адрес API.": (
-            "This address does not answer like the Rostelecom API. Check the API address."
-        ),
-        "АТС не знает этот домен. Проверьте домен ВАТС.": (
-            "The PBX does not know this domain. Check the ВАТС domain."
-        ),
-        "АТС ответила ошибкой: {message} (код {code}).": (
-            "The PBX answered with an error: {message} (code {code})."
-        ),
-        "Удалить подключение": "Delete the connection",
-        "Удалить подключение к АТС? Группы и сотрудники будут забыты.": (
-            "Delete the PBX connection? Its groups and users will be forgotten."
-        ),
-        "Это подключение используют виджеты ({count}). Сначала удалите их.": (
-            "Widgets use this connection ({count}). Delete them first."
-        ),
-        "Подключение удалено.": "Connection deleted.",
-        "Подключение к АТС": "PBX connection",
-        "Ключ": "Key",
-        "Домен": "Domain",
-        "Открыть": "Open",
-        "сертификат загружен": "certificate uploaded",
-        "Сертификат": "Certificate",
-        "загружен": "uploaded",
-        "системное хранилище": "system trust store",
-    }
-)
-
 
 class PbxForm(FlaskForm):
     api_choice = RadioField(
-        "Адрес API",
+        N_("Адрес API"),
         choices=[
-            SelectChoice("production", "Рабочий (api.cloudpbx.rt.ru)"),
-            SelectChoice("test", "Тестовый (api-test.cloudpbx.rt.ru)"),
-            SelectChoice("custom", "Другой адрес"),
+            SelectChoice("production", N_("Рабочий (api.cloudpbx.rt.ru)")),
+            SelectChoice("test", N_("Тестовый (api-test.cloudpbx.rt.ru)")),
+            SelectChoice("custom", N_("Другой адрес")),
         ],
         default="production",
     )
-    custom_url = StringField("Другой адрес API", validators=[Length(max=255)])
-    client_id = StringField("Уникальный код идентификации", validators=[Length(max=128)])
-    sign_key = PasswordField("Уникальный ключ для подписи", validators=[Length(max=255)])
-    domain = StringField("Домен ВАТС", validators=[Length(max=255)])
-    ca_bundle = FileField("Сертификат API (PEM)")
-    remove_ca = BooleanField("Убрать загруженный сертификат")
+    custom_url = StringField(N_("Другой адрес API"), validators=[Length(max=255)])
+    client_id = StringField(N_("Уникальный код идентификации"), validators=[Length(max=128)])
+    sign_key = PasswordField(N_("Уникальный ключ для подписи"), validators=[Length(max=255)])
+    domain = StringField(N_("Домен ВАТС"), validators=[Length(max=255)])
+    ca_bundle = FileField(N_("Сертификат API (PEM)"))
+    remove_ca = BooleanField(N_("Убрать загруженный сертификат"))
 
     def __init__(self, *args, account: PbxAccount | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -269,13 +132,13 @@ def pbx_error_text(exc: PbxError) -> str:
     if result == "timeout":
         return _("АТС не ответила вовремя. Попробуйте ещё раз позже.")
     if status is not None and (status >= 500 or status == 429):
-        return _("У АТС сейчас сбой (HTTP {status}). Попробуйте позже.", status=status)
+        return _("У АТС сейчас сбой (HTTP %(status)s). Попробуйте позже.", status=status)
     if status in (404, 405) or result in ("-404", "bad-response") or result.startswith("http-"):
         return _("По этому адресу отвечает не API Ростелекома. Проверьте адрес API.")
     message = exc.message.split(": ", 1)[-1]
     if result == "-1" and "омен" in message:
         return _("АТС не знает этот домен. Проверьте домен ВАТС.")
-    return _("АТС ответила ошибкой: {message} (код {code}).", message=message, code=result)
+    return _("АТС ответила ошибкой: %(message)s (код %(code)s).", message=message, code=result)
 
 
 def webhook_urls(account: PbxAccount) -> dict[str, str]:
@@ -427,7 +290,11 @@ def pbx_sync(account_id: int):
         flash(_("Группы и сотрудники не обновлены.") + " " + pbx_error_text(exc), "error")
     else:
         flash(
-            _("Получено от АТС: сотрудников {users}, групп {groups}.", users=users, groups=groups)
+            _(
+                "Получено от АТС: сотрудников %(users)s, групп %(groups)s.",
+                users=users,
+                groups=groups,
+            )
         )
     return redirect(url_for("admin.pbx_detail", account_id=account.id))
 
@@ -442,7 +309,7 @@ def pbx_delete(account_id: int):
     if count:
         # Widgets point at the account, and their request logs at the widgets.
         flash(
-            _("Это подключение используют виджеты ({count}). Сначала удалите их.", count=count),
+            _("Это подключение используют виджеты (%(count)s). Сначала удалите их.", count=count),
             "error",
         )
         return redirect(url_for("admin.pbx_detail", account_id=account.id))

@@ -17,78 +17,49 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import CallbackRequest, Widget
 from ..notify.outbox import DIGEST_TZ
-from . import i18n
-from .i18n import _
+from .i18n import N_, _
 
 DISPLAY_TZ = DIGEST_TZ
 
 # Every status a request can have, in the order the filter offers them.
 STATUS_LABELS = {
-    "queued": "В очереди",
-    "scheduled": "Запланирована",
-    "retrying": "Повтор: АТС недоступна",
-    "calling_operator": "Звоним оператору",
-    "operators_busy": "Операторы заняты, повтор",
-    "calling_visitor": "Звоним посетителю",
-    "visitor_retry": "Посетитель не ответил, повтор",
-    "connected": "Идёт разговор",
-    "finished": "Состоялся",
-    "no_operator": "Не ответил ни один оператор",
-    "visitor_busy": "Посетитель занят",
-    "visitor_no_answer": "Посетитель не ответил",
-    "pbx_error": "Ошибка АТС",
-    "cancelled": "Отменена посетителем",
-    "held": "Задержана",
+    "queued": N_("В очереди"),
+    "scheduled": N_("Запланирована"),
+    "retrying": N_("Повтор: АТС недоступна"),
+    "calling_operator": N_("Звоним оператору"),
+    "operators_busy": N_("Операторы заняты, повтор"),
+    "calling_visitor": N_("Звоним посетителю"),
+    "visitor_retry": N_("Посетитель не ответил, повтор"),
+    "connected": N_("Идёт разговор"),
+    "finished": N_("Состоялся"),
+    "no_operator": N_("Не ответил ни один оператор"),
+    "visitor_busy": N_("Посетитель занят"),
+    "visitor_no_answer": N_("Посетитель не ответил"),
+    "pbx_error": N_("Ошибка АТС"),
+    "cancelled": N_("Отменена посетителем"),
+    "held": N_("Задержана"),
 }
 
 # The held reasons the service writes (widget_api, abuse_limits, bot_defence, ringing).
 HELD_REASON_LABELS = {
-    "widget cap reached": "превышен лимит звонков виджета",
-    "limit store unavailable": "хранилище лимитов недоступно",
-    "number blocked": "номер заблокирован",
-    "bot trap": "похоже на бота",
-    "no working hours in the next 14 days": "нет рабочих часов в ближайшие 14 дней",
+    "widget cap reached": N_("превышен лимит звонков виджета"),
+    "limit store unavailable": N_("хранилище лимитов недоступно"),
+    "number blocked": N_("номер заблокирован"),
+    "bot trap": N_("похоже на бота"),
+    "no working hours in the next 14 days": N_("нет рабочих часов в ближайшие 14 дней"),
 }
 
 # Why a request did not end in a talk, in the order the chart lists them.
 REASON_LABELS = {
-    "no_operator": "Не ответил ни один оператор",
-    "visitor": "Посетитель не ответил или занят",
-    "pbx_error": "Ошибка АТС",
-    "limits": "Задержана лимитами",
-    "blocked": "Номер заблокирован или бот",
-    "out_of_hours": "Нерабочее время",
-    "cancelled": "Отменена посетителем",
+    "no_operator": N_("Не ответил ни один оператор"),
+    "visitor": N_("Посетитель не ответил или занят"),
+    "pbx_error": N_("Ошибка АТС"),
+    "limits": N_("Задержана лимитами"),
+    "blocked": N_("Номер заблокирован или бот"),
+    "out_of_hours": N_("Нерабочее время"),
+    "cancelled": N_("Отменена посетителем"),
 }
 
-i18n.add_english(
-    {
-        "В очереди": "Queued",
-        "Запланирована": "Scheduled",
-        "Повтор: АТС недоступна": "Retrying: PBX unavailable",
-        "Звоним оператору": "Calling an operator",
-        "Операторы заняты, повтор": "Operators busy, will retry",
-        "Звоним посетителю": "Calling the visitor",
-        "Посетитель не ответил, повтор": "Visitor did not answer, will retry",
-        "Идёт разговор": "Talking",
-        "Состоялся": "Connected",
-        "Не ответил ни один оператор": "No operator answered",
-        "Посетитель занят": "Visitor busy",
-        "Посетитель не ответил": "Visitor did not answer",
-        "Ошибка АТС": "PBX error",
-        "Отменена посетителем": "Cancelled by the visitor",
-        "Задержана": "Held",
-        "превышен лимит звонков виджета": "the widget's call limit was reached",
-        "хранилище лимитов недоступно": "the limit store was unavailable",
-        "номер заблокирован": "the number is blocked",
-        "похоже на бота": "looks like a bot",
-        "нет рабочих часов в ближайшие 14 дней": "no working hours in the next 14 days",
-        "Посетитель не ответил или занят": "Visitor did not answer or was busy",
-        "Задержана лимитами": "Held by limits",
-        "Номер заблокирован или бот": "Blocked number or bot",
-        "Нерабочее время": "Out of hours",
-    }
-)
 
 OK_STATUSES = {"finished", "connected"}
 BAD_STATUSES = {"no_operator", "visitor_busy", "visitor_no_answer", "pbx_error", "held"}

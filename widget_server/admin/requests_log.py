@@ -31,10 +31,9 @@ from ..pbx import events as call_states
 from ..pbx.client import PbxError
 from ..phones import mask_phone
 from ..visitor import opt_out
-from . import i18n
 from .access import login_required, owned_or_404
 from .blueprint import bp
-from .i18n import _
+from .i18n import N_, _
 from .request_stats import (
     STATUS_LABELS,
     day_start_utc,
@@ -49,118 +48,25 @@ from .request_stats import (
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
-BAD_DATE = "Введите дату в виде ГГГГ-ММ-ДД."
-BAD_CHOICE = "Выберите значение из списка."
+BAD_DATE = N_("Введите дату в виде ГГГГ-ММ-ДД.")
+BAD_CHOICE = N_("Выберите значение из списка.")
 
-i18n.add_english(
-    {
-        "Время (МСК)": "Time (Moscow)",
-        "Виджет": "Widget",
-        "Отдел": "Department",
-        "Номер": "Number",
-        "Статус": "Status",
-        "Длительность": "Duration",
-        "Тест": "Test",
-        "тест": "test",
-        "Все виджеты": "All widgets",
-        "Все статусы": "All statuses",
-        "С даты": "From",
-        "По дату": "To",
-        "Показать": "Show",
-        "Сбросить": "Reset",
-        "Скачать CSV": "Download CSV",
-        "Введите дату в виде ГГГГ-ММ-ДД.": "Enter the date as YYYY-MM-DD.",
-        "Выберите значение из списка.": "Choose a value from the list.",
-        "Дата «по» раньше даты «с».": "The end date is before the start date.",
-        "Фильтр": "Filter",
-        "Заявок не найдено.": "No requests found.",
-        "Заявок пока нет. Они появятся здесь, как только посетители оставят номер в виджете.": (
-            "No requests yet. They will show here as soon as visitors leave a number in a widget."
-        ),
-        "Найдено: {count}": "Found: {count}",
-        "Страница {page} из {pages}": "Page {page} of {pages}",
-        "Назад": "Previous",
-        "Вперёд": "Next",
-        "Страницы": "Pages",
-        "Заявка №{id}": "Request #{id}",
-        "Ход заявки": "Timeline",
-        "Заявка получена": "Request received",
-        "Имя": "Name",
-        "Страница": "Page",
-        "Согласие": "Consent",
-        "дано {time}": "given {time}",
-        "Запланирована на {time}": "Scheduled for {time}",
-        "Звонок {seq}: оператор {operator}": "Call {seq}: operator {operator}",
-        "круг {round}": "round {round}",
-        "Запрос call_back отправлен": "call_back sent",
-        "АТС приняла вызов, сессия {session}": "The PBX accepted the call, session {session}",
-        "Событие АТС: {state}": "PBX event: {state}",
-        "причина разъединения {reason}": "disconnect reason {reason}",
-        "Итог звонка: {outcome}": "Call outcome: {outcome}",
-        "Ответ АТС: {message}": "PBX answer: {message}",
-        "Разговор: {duration}": "Talk: {duration}",
-        "Запись разговора": "Call recording",
-        "Скачать запись": "Download the recording",
-        "Ваш браузер не может проиграть запись; скачайте её.": (
-            "Your browser cannot play the recording; download it instead."
-        ),
-        "Задержана: {reason}": "Held: {reason}",
-        "Итог: {status}": "Outcome: {status}",
-        "Ещё в работе": "Still in progress",
-        "Тестовый звонок": "Test call",
-        "Номер заблокирован для ваших виджетов.": "The number is blocked for your widgets.",
-        "Номер в списке блокировки: звонков на него не будет.": (
-            "The number is on the block list: it will not be called."
-        ),
-        "Пожаловаться: спам": "Report as junk",
-        "Заблокировать номер {phone}? Заявки с него больше не будут передаваться операторам.": (
-            "Block {phone}? Requests from it will no longer reach your operators."
-        ),
-        "Заблокировать номер, если заявка — спам или розыгрыш.": (
-            "Block the number if the request is junk or a prank."
-        ),
-        "Все заявки": "All requests",
-        "Запись недоступна": "Recording unavailable",
-        "У АТС нет записи этого разговора (или она ещё не готова).": (
-            "The PBX has no recording of this call (or it is not ready yet)."
-        ),
-        "АТС сейчас недоступна. Попробуйте позже.": "The PBX is unavailable. Try again later.",
-        "К заявке": "Back to the request",
-        "оператор": "operator",
-        "группа АТС": "PBX group",
-        "Состоялся разговор": "Talked",
-        "Посетитель занят": "Visitor busy",
-        "Оператор не ответил": "Operator did not answer",
-        "Оператор не ответил вовремя": "Operator did not answer in time",
-        "АТС отказала в вызове": "The PBX refused the call",
-        "АТС недоступна": "PBX unavailable",
-        "АТС не подтвердила вызов": "The PBX did not confirm the call",
-        "ещё идёт": "in progress",
-        "звонок оператору": "ringing the operator",
-        "вызов оператора": "ringing the operator",
-        "вызов посетителя": "ringing the visitor",
-        "соединены": "connected",
-        "разъединение": "disconnected",
-        "завершён": "ended",
-        "получено {time}": "received {time}",
-    }
-)
 
 OUTCOME_LABELS = {
-    "completed": "Состоялся разговор",
-    "visitor_busy": "Посетитель занят",
-    "visitor_no_answer": "Посетитель не ответил",
-    "operator_no_answer": "Оператор не ответил",
-    "operator_timeout": "Оператор не ответил вовремя",
-    "failed": "АТС отказала в вызове",
-    "pbx_unavailable": "АТС недоступна",
-    "unknown": "АТС не подтвердила вызов",
+    "completed": N_("Состоялся разговор"),
+    "visitor_busy": N_("Посетитель занят"),
+    "visitor_no_answer": N_("Посетитель не ответил"),
+    "operator_no_answer": N_("Оператор не ответил"),
+    "operator_timeout": N_("Оператор не ответил вовремя"),
+    "failed": N_("АТС отказала в вызове"),
+    "pbx_unavailable": N_("АТС недоступна"),
+    "unknown": N_("АТС не подтвердила вызов"),
 }
 EVENT_LABELS = {
-    "new": "звонок оператору",
-    "connected": "соединены",
-    "disconnected": "разъединение",
-    "end": "завершён",
+    "new": N_("звонок оператору"),
+    "connected": N_("соединены"),
+    "disconnected": N_("разъединение"),
+    "end": N_("завершён"),
 }
 AUDIO_EXTENSIONS = {
     "audio/wav": "wav",
@@ -189,16 +95,16 @@ class Day(DateField):
 class FilterForm(Form):
     """The GET filter of the log and of its CSV (no CSRF: it changes nothing)."""
 
-    widget = Choice("Виджет", default="")
-    status = Choice("Статус", default="")
-    date_from = Day("С даты")
-    date_to = Day("По дату")
+    widget = Choice(N_("Виджет"), default="")
+    status = Choice(N_("Статус"), default="")
+    date_from = Day(N_("С даты"))
+    date_to = Day(N_("По дату"))
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         start, end = self.date_from.data, self.date_to.data
         if ok and start and end and end < start:
-            self.date_to.errors.append("Дата «по» раньше даты «с».")
+            self.date_to.errors.append(N_("Дата «по» раньше даты «с»."))
             ok = False
         return ok
 
@@ -405,10 +311,12 @@ def operator_name(req: CallbackRequest, pin: str) -> str:
     account = req.widget.pbx_account
     user = account.user_by_pin(pin)
     if user is not None:
-        return f"{user.display_name or user.name} ({_('оператор')} {pin})"
+        who = _("оператор")
+        return f"{user.display_name or user.name} ({who} {pin})"
     group = next((gr for gr in account.groups if gr.pin == pin), None)
     if group is not None:
-        return f"{group.name} ({_('группа АТС')} {pin})"
+        what = _("группа АТС")
+        return f"{group.name} ({what} {pin})"
     return pin
 
 

@@ -14,80 +14,28 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..extensions import db
 from ..models import CallbackRequest, Owner, PbxAccount, Widget
 from ..setup import SetupError, create_owner, delete_owner
-from . import i18n
 from .access import admin_required
 from .auth import email_field
 from .blueprint import bp
-from .i18n import _
+from .i18n import N_, _
 from .password_reset import send_reset_link
 
 log = logging.getLogger(__name__)
-
-i18n.add_english(
-    {
-        "Пользователи": "Users",
-        "Владельцы сайтов": "Site owners",
-        "Администратор": "Admin",
-        "Создан": "Created",
-        "Виджетов": "Widgets",
-        "Действия": "Actions",
-        "это вы": "this is you",
-        "Сделать администратором": "Make admin",
-        "Снять права администратора": "Remove admin rights",
-        "Отправить ссылку для пароля": "Send a password link",
-        "Удалить…": "Delete…",
-        "Новый владелец": "New owner",
-        "Пароль (необязательно)": "Password (optional)",
-        "Пусто — владелец получит письмо со ссылкой и задаст пароль сам.": (
-            "Leave empty and the owner gets an email with a link to set their own."
-        ),
-        "Администратор установки": "Installation admin",
-        "Создать": "Create",
-        "Не короче 8 символов.": "At least 8 characters.",
-        "Владелец {email} создан.": "Owner {email} created.",
-        "Владелец {email} создан; ссылка для пароля отправлена.": (
-            "Owner {email} created; a password link has been sent."
-        ),
-        "Владелец {email} создан; SMTP не настроен — ссылка для пароля записана в журнал "
-        "сервера.": (
-            "Owner {email} created; SMTP is not set up, so the password link is in the server log."
-        ),
-        "Ссылка для пароля отправлена на {email}.": "A password link has been sent to {email}.",
-        "SMTP не настроен — ссылка для пароля для {email} записана в журнал сервера.": (
-            "SMTP is not set up: the password link for {email} is in the server log."
-        ),
-        "{email} теперь администратор.": "{email} is now an admin.",
-        "{email} больше не администратор.": "{email} is no longer an admin.",
-        "Нельзя снять права администратора с самого себя.": "You cannot remove your own admin rights.",
-        "Нельзя удалить самого себя.": "You cannot delete yourself.",
-        "Удалить владельца": "Delete owner",
-        "Будут удалены навсегда: аккаунт {email}, его АТС ({accounts}), виджеты ({widgets}) "
-        "и заявки ({requests}) со звонками и записями.": (
-            "This deletes for good: the account {email}, its PBX accounts ({accounts}), "
-            "widgets ({widgets}) and requests ({requests}) with their calls and recordings."
-        ),
-        "Введите эл. почту владельца, чтобы подтвердить": "Type the owner's email to confirm",
-        "Эл. почта не совпадает.": "The email does not match.",
-        "Удалить навсегда": "Delete for good",
-        "Владелец {email} удалён.": "Owner {email} deleted.",
-        "Аккаунт с этой эл. почтой уже есть.": "An account with this email already exists.",
-    }
-)
 
 
 class CreateOwnerForm(FlaskForm):
     email = email_field()
     password = PasswordField(
-        "Пароль (необязательно)",
-        validators=[Optional(), Length(min=8, max=200, message="Не короче 8 символов.")],
+        N_("Пароль (необязательно)"),
+        validators=[Optional(), Length(min=8, max=200, message=N_("Не короче 8 символов."))],
     )
-    is_admin = BooleanField("Администратор установки")
+    is_admin = BooleanField(N_("Администратор установки"))
 
 
 class ConfirmDeleteForm(FlaskForm):
     confirm_email = StringField(
-        "Введите эл. почту владельца, чтобы подтвердить",
-        validators=[DataRequired("Заполните это поле.")],
+        N_("Введите эл. почту владельца, чтобы подтвердить"),
+        validators=[DataRequired(N_("Заполните это поле."))],
     )
 
 
@@ -136,20 +84,23 @@ def users_create():
         try:
             owner = create_owner(form.email.data, password, is_admin=form.is_admin.data)
         except SetupError:
-            form.email.errors = ["Аккаунт с этой эл. почтой уже есть."]
+            form.email.errors = [N_("Аккаунт с этой эл. почтой уже есть.")]
         else:
             log.info("admin %s created owner %s", g.owner.id, owner.id)
             if not invite:
-                flash(_("Владелец {email} создан.", email=owner.email), "success")
+                flash(_("Владелец %(email)s создан.", email=owner.email), "success")
             elif send_reset_link(owner, "welcome"):
                 flash(
-                    _("Владелец {email} создан; ссылка для пароля отправлена.", email=owner.email),
+                    _(
+                        "Владелец %(email)s создан; ссылка для пароля отправлена.",
+                        email=owner.email,
+                    ),
                     "success",
                 )
             else:
                 flash(
                     _(
-                        "Владелец {email} создан; SMTP не настроен — ссылка для пароля записана в "
+                        "Владелец %(email)s создан; SMTP не настроен — ссылка для пароля записана в "
                         "журнал сервера.",
                         email=owner.email,
                     ),
@@ -171,7 +122,9 @@ def users_toggle_admin(owner_id: int):
     db.session.commit()
     log.info("admin %s set is_admin=%s for owner %s", g.owner.id, owner.is_admin, owner.id)
     message = (
-        "{email} теперь администратор." if owner.is_admin else "{email} больше не администратор."
+        N_("%(email)s теперь администратор.")
+        if owner.is_admin
+        else N_("%(email)s больше не администратор.")
     )
     flash(_(message, email=owner.email), "success")
     return redirect(url_for("admin.users_list"))
@@ -183,11 +136,11 @@ def users_send_reset(owner_id: int):
     owner = _owner_or_404(owner_id)
     if ActionForm().validate_on_submit():
         if send_reset_link(owner):
-            flash(_("Ссылка для пароля отправлена на {email}.", email=owner.email), "success")
+            flash(_("Ссылка для пароля отправлена на %(email)s.", email=owner.email), "success")
         else:
             flash(
                 _(
-                    "SMTP не настроен — ссылка для пароля для {email} записана в журнал сервера.",
+                    "SMTP не настроен — ссылка для пароля для %(email)s записана в журнал сервера.",
                     email=owner.email,
                 ),
                 "info",
@@ -208,9 +161,9 @@ def users_delete(owner_id: int):
             email = owner.email
             delete_owner(owner)
             log.info("admin %s deleted owner %s", g.owner.id, owner_id)
-            flash(_("Владелец {email} удалён.", email=email), "success")
+            flash(_("Владелец %(email)s удалён.", email=email), "success")
             return redirect(url_for("admin.users_list"))
-        form.confirm_email.errors = ["Эл. почта не совпадает."]
+        form.confirm_email.errors = [N_("Эл. почта не совпадает.")]
     if form.errors:
         status = 400
     counts = {

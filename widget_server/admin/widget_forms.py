@@ -22,53 +22,52 @@ from ..dispatch import hours as wh
 from ..models import RING_STRATEGIES, PbxAccount, Widget
 from ..visitor.origins import OriginError, normalize_origin
 from ..visitor.texts import UI_TEXTS
-from . import i18n
-from .i18n import _
+from .i18n import N_, _
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$|^#[0-9a-fA-F]{3}$")
 TEXT_MAX = 500
 LONG_TEXTS = ("intro", "consent", "closed_intro", "no_slots")
 DAY_NAMES = {
-    "mon": "Понедельник",
-    "tue": "Вторник",
-    "wed": "Среда",
-    "thu": "Четверг",
-    "fri": "Пятница",
-    "sat": "Суббота",
-    "sun": "Воскресенье",
+    "mon": N_("Понедельник"),
+    "tue": N_("Вторник"),
+    "wed": N_("Среда"),
+    "thu": N_("Четверг"),
+    "fri": N_("Пятница"),
+    "sat": N_("Суббота"),
+    "sun": N_("Воскресенье"),
 }
 TEXT_LABELS = {
-    "button": "Кнопка на сайте",
-    "title": "Заголовок",
-    "intro": "Пояснение под заголовком",
-    "phone_label": "Подпись поля телефона",
-    "phone_placeholder": "Подсказка в поле телефона",
-    "name_label": "Подпись поля имени",
-    "group_label": "Подпись выбора отдела",
-    "consent": "Текст согласия",
-    "policy_link": "Ссылка на политику",
-    "submit": "Кнопка отправки",
-    "sending": "Во время отправки",
-    "cancel": "Кнопка отмены звонка",
-    "close": "Кнопка «закрыть» (для экранных дикторов)",
-    "countdown": "Обратный отсчёт ({seconds} — секунды)",
-    "again": "Кнопка «ещё раз»",
-    "error_network": "Ошибка: нет связи",
-    "error_phone_required": "Ошибка: номер не введён",
-    "error_phone_invalid": "Ошибка: неверный номер",
-    "error_consent": "Ошибка: нет согласия",
-    "error_rate_limited": "Ошибка: слишком много запросов ({seconds} — секунды)",
-    "closed_title": "Заголовок в нерабочее время",
-    "closed_intro": "Пояснение в нерабочее время",
-    "slot_label": "Подпись выбора времени",
-    "no_slots": "Нет свободного времени",
+    "button": N_("Кнопка на сайте"),
+    "title": N_("Заголовок"),
+    "intro": N_("Пояснение под заголовком"),
+    "phone_label": N_("Подпись поля телефона"),
+    "phone_placeholder": N_("Подсказка в поле телефона"),
+    "name_label": N_("Подпись поля имени"),
+    "group_label": N_("Подпись выбора отдела"),
+    "consent": N_("Текст согласия"),
+    "policy_link": N_("Ссылка на политику"),
+    "submit": N_("Кнопка отправки"),
+    "sending": N_("Во время отправки"),
+    "cancel": N_("Кнопка отмены звонка"),
+    "close": N_("Кнопка «закрыть» (для экранных дикторов)"),
+    "countdown": N_("Обратный отсчёт ({seconds} — секунды)"),
+    "again": N_("Кнопка «ещё раз»"),
+    "error_network": N_("Ошибка: нет связи"),
+    "error_phone_required": N_("Ошибка: номер не введён"),
+    "error_phone_invalid": N_("Ошибка: неверный номер"),
+    "error_consent": N_("Ошибка: нет согласия"),
+    "error_rate_limited": N_("Ошибка: слишком много запросов ({seconds} — секунды)"),
+    "closed_title": N_("Заголовок в нерабочее время"),
+    "closed_intro": N_("Пояснение в нерабочее время"),
+    "slot_label": N_("Подпись выбора времени"),
+    "no_slots": N_("Нет свободного времени"),
 }
 MAIN_TEXTS = ("button", "title", "intro", "consent", "submit")
 STRATEGY_LABELS = {
-    "sequential": "По очереди, с первого в группе",
-    "round_robin": "По кругу, каждый раз со следующего",
-    "random": "В случайном порядке",
-    "pbx_group": "Группа АТС (распределяет сама АТС)",
+    "sequential": N_("По очереди, с первого в группе"),
+    "round_robin": N_("По кругу, каждый раз со следующего"),
+    "random": N_("В случайном порядке"),
+    "pbx_group": N_("Группа АТС (распределяет сама АТС)"),
 }
 RUSSIAN_ZONES = (
     "Europe/Kaliningrad",
@@ -85,166 +84,58 @@ RUSSIAN_ZONES = (
     "Asia/Kamchatka",
 )
 
-i18n.add_english(
-    {
-        **{
-            ru: en
-            for ru, en in zip(
-                TEXT_LABELS.values(),
-                (
-                    "Button on the site",
-                    "Title",
-                    "Text under the title",
-                    "Phone field label",
-                    "Phone field placeholder",
-                    "Name field label",
-                    "Department choice label",
-                    "Consent text",
-                    "Policy link",
-                    "Send button",
-                    "While sending",
-                    "Cancel call button",
-                    "Close button (for screen readers)",
-                    "Countdown ({seconds} is the seconds)",
-                    "“Again” button",
-                    "Error: no connection",
-                    "Error: no number",
-                    "Error: wrong number",
-                    "Error: no consent",
-                    "Error: too many requests ({seconds} is the seconds)",
-                    "Title out of hours",
-                    "Text out of hours",
-                    "Time choice label",
-                    "No free time",
-                ),
-                strict=True,
-            )
-        },
-        "Понедельник": "Monday",
-        "Вторник": "Tuesday",
-        "Среда": "Wednesday",
-        "Четверг": "Thursday",
-        "Пятница": "Friday",
-        "Суббота": "Saturday",
-        "Воскресенье": "Sunday",
-        "По очереди, с первого в группе": "One by one, from the first in the group",
-        "По кругу, каждый раз со следующего": "Round robin, starting with the next one each time",
-        "В случайном порядке": "In random order",
-        "Группа АТС (распределяет сама АТС)": "PBX group (the PBX distributes the call)",
-        "Название (только для вас)": "Name (only for you)",
-        "Сайты, где работает виджет": "Sites where the widget works",
-        "Язык виджета": "Widget language",
-        "Как звонить операторам": "How to ring operators",
-        "Сколько секунд звонить оператору": "Seconds to ring each operator",
-        "Цвет": "Colour",
-        "Положение кнопки": "Button position",
-        "Справа внизу": "Bottom right",
-        "Слева внизу": "Bottom left",
-        "Адрес политики конфиденциальности": "Privacy policy address",
-        "Спрашивать имя": "Ask for the name",
-        "Часы работы": "Working hours",
-        "Пн–Пт 09:00–20:00 (по умолчанию)": "Mon–Fri 09:00–20:00 (default)",
-        "Круглосуточно": "Round the clock",
-        "Свои часы": "Own hours",
-        "Часовой пояс": "Time zone",
-        "Выходные дни (даты)": "Days off (dates)",
-        "Государственные праздники России — выходные": "Russian public holidays are days off",
-        "Другие страны": "Other countries",
-        "Звонков на один номер (ваш лимит)": "Calls per number (your limit)",
-        "Звонков через виджет (ваш лимит)": "Calls through the widget (your limit)",
-        "Заполните это поле.": "Please fill in this field.",
-        "Укажите хотя бы один сайт, например https://shop.example.": (
-            "Enter at least one site, like https://shop.example."
-        ),
-        "Строка {n}: «{value}» — не адрес сайта. Нужны только схема и домен, "
-        "например https://shop.example.": (
-            "Line {n}: “{value}” is not a site address. Only the scheme and the host are "
-            "needed, like https://shop.example."
-        ),
-        "Цвет должен быть вида #0b6bcb.": "The colour must look like #0b6bcb.",
-        "Адрес должен начинаться с https://, например https://shop.example/privacy.": (
-            "The address must start with https://, like https://shop.example/privacy."
-        ),
-        "От 5 до 120 секунд.": "From 5 to 120 seconds.",
-        "Введите целое число.": "Enter a whole number.",
-        "Выберите значение из списка.": "Choose a value from the list.",
-        "Текст длиннее {n} символов.": "The text is longer than {n} characters.",
-        "{day}: {error}": "{day}: {error}",
-        "Неизвестный часовой пояс. Нужен вида Europe/Moscow.": (
-            "Unknown time zone. It must look like Europe/Moscow."
-        ),
-        "Строка {n}: «{value}» — не дата вида 2026-12-31.": (
-            "Line {n}: “{value}” is not a date like 2026-12-31."
-        ),
-        "Строка {n}: «{value}» — нужен код страны (не RU) и лимит в день от 1 до 1000, "
-        "например KZ=20.": (
-            "Line {n}: “{value}” needs a country code (not RU) and a daily cap from 1 to 1000, "
-            "like KZ=20."
-        ),
-        "Нужны ограничения вида 1/30minute;2/day.": "Limits like 1/30minute;2/day are needed.",
-        "«{value}» не строже ограничений сервера ({base}) и ничего не изменит. "
-        "Свои ограничения могут только ужесточать.": (
-            "“{value}” is no stricter than the server's limits ({base}) and would change "
-            "nothing. Your own limits can only tighten."
-        ),
-        "Интервалы через запятую, например 09:00-13:00, 14:00-20:00. Пусто — выходной.": (
-            "Intervals separated by commas, like 09:00-13:00, 14:00-20:00. Empty means closed."
-        ),
-    }
-)
-
 
 def _text_field(key: str):
-    validators = [Optional(), Length(max=TEXT_MAX, message="Текст длиннее 500 символов.")]
+    validators = [Optional(), Length(max=TEXT_MAX, message=N_("Текст длиннее 500 символов."))]
     label = TEXT_LABELS.get(key, key)
     return (TextAreaField if key in LONG_TEXTS else StringField)(label, validators=validators)
 
 
-i18n.add_english({"Текст длиннее 500 символов.": "The text is longer than 500 characters."})
-
-
 class WidgetForm(FlaskForm):
-    name = StringField("Название (только для вас)", validators=[Optional(), Length(max=255)])
-    origins = TextAreaField("Сайты, где работает виджет")
+    name = StringField(N_("Название (только для вас)"), validators=[Optional(), Length(max=255)])
+    origins = TextAreaField(N_("Сайты, где работает виджет"))
     language = SelectField(
-        "Язык виджета",
+        N_("Язык виджета"),
         choices=[SelectChoice("ru", "Русский"), SelectChoice("en", "English")],
         validate_choice=False,
     )
     ring_strategy = SelectField(
-        "Как звонить операторам",
+        N_("Как звонить операторам"),
         choices=[SelectChoice(s, STRATEGY_LABELS[s]) for s in RING_STRATEGIES],
         validate_choice=False,
     )
     # Text, not IntegerField: its own "Not a valid integer" would bypass the catalogue.
     ring_timeout = StringField(
-        "Сколько секунд звонить оператору", default="25", render_kw={"inputmode": "numeric"}
+        N_("Сколько секунд звонить оператору"), default="25", render_kw={"inputmode": "numeric"}
     )
-    color = ColorField("Цвет", default="#0b6bcb")
+    color = ColorField(N_("Цвет"), default="#0b6bcb")
     position = SelectField(
-        "Положение кнопки",
-        choices=[SelectChoice("right", "Справа внизу"), SelectChoice("left", "Слева внизу")],
-        validate_choice=False,
-    )
-    privacy_policy_url = StringField(
-        "Адрес политики конфиденциальности", validators=[Optional(), Length(max=500)]
-    )
-    ask_name = BooleanField("Спрашивать имя", default=True)
-    hours_mode = SelectField(
-        "Часы работы",
+        N_("Положение кнопки"),
         choices=[
-            SelectChoice("default", "Пн–Пт 09:00–20:00 (по умолчанию)"),
-            SelectChoice("always", "Круглосуточно"),
-            SelectChoice("custom", "Свои часы"),
+            SelectChoice("right", N_("Справа внизу")),
+            SelectChoice("left", N_("Слева внизу")),
         ],
         validate_choice=False,
     )
-    timezone = StringField("Часовой пояс", default=wh.DEFAULT_TIMEZONE)
-    days_off = TextAreaField("Выходные дни (даты)")
-    public_holidays = BooleanField("Государственные праздники России — выходные", default=True)
-    countries = TextAreaField("Другие страны")
-    limit_per_number = StringField("Звонков на один номер (ваш лимит)")
-    limit_cap = StringField("Звонков через виджет (ваш лимит)")
+    privacy_policy_url = StringField(
+        N_("Адрес политики конфиденциальности"), validators=[Optional(), Length(max=500)]
+    )
+    ask_name = BooleanField(N_("Спрашивать имя"), default=True)
+    hours_mode = SelectField(
+        N_("Часы работы"),
+        choices=[
+            SelectChoice("default", N_("Пн–Пт 09:00–20:00 (по умолчанию)")),
+            SelectChoice("always", N_("Круглосуточно")),
+            SelectChoice("custom", N_("Свои часы")),
+        ],
+        validate_choice=False,
+    )
+    timezone = StringField(N_("Часовой пояс"), default=wh.DEFAULT_TIMEZONE)
+    days_off = TextAreaField(N_("Выходные дни (даты)"))
+    public_holidays = BooleanField(N_("Государственные праздники России — выходные"), default=True)
+    countries = TextAreaField(N_("Другие страны"))
+    limit_per_number = StringField(N_("Звонков на один номер (ваш лимит)"))
+    limit_cap = StringField(N_("Звонков через виджет (ваш лимит)"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -263,7 +154,7 @@ class WidgetForm(FlaskForm):
             except OriginError:
                 raise ValidationError(
                     _(
-                        "Строка {n}: «{value}» — не адрес сайта. Нужны только схема и домен, "
+                        "Строка %(n)s: «%(value)s» — не адрес сайта. Нужны только схема и домен, "
                         "например https://shop.example.",
                         n=n,
                         value=line,
@@ -321,7 +212,11 @@ class WidgetForm(FlaskForm):
                 clean += wh.parse_days_off([line.strip()])
             except ValueError:
                 raise ValidationError(
-                    _("Строка {n}: «{value}» — не дата вида 2026-12-31.", n=n, value=line.strip())
+                    _(
+                        "Строка %(n)s: «%(value)s» — не дата вида 2026-12-31.",
+                        n=n,
+                        value=line.strip(),
+                    )
                 ) from None
         field.clean = sorted(set(clean))
 
@@ -335,7 +230,7 @@ class WidgetForm(FlaskForm):
             except provisioning.SetupError:
                 raise ValidationError(
                     _(
-                        "Строка {n}: «{value}» — нужен код страны (не RU) и лимит в день "
+                        "Строка %(n)s: «%(value)s» — нужен код страны (не RU) и лимит в день "
                         "от 1 до 1000, например KZ=20.",
                         n=n,
                         value=line.strip(),
@@ -353,7 +248,7 @@ class WidgetForm(FlaskForm):
         except provisioning.LooserLimitError:
             raise ValidationError(
                 _(
-                    "«{value}» не строже ограничений сервера ({base}) и ничего не изменит. "
+                    "«%(value)s» не строже ограничений сервера (%(base)s) и ничего не изменит. "
                     "Свои ограничения могут только ужесточать.",
                     value=value,
                     base=base,
@@ -469,20 +364,6 @@ def group_rows(account: PbxAccount, widget: Widget | None) -> list[GroupRow]:
     return rows
 
 
-i18n.add_english(
-    {
-        "Выберите хотя бы один отдел.": "Choose at least one department.",
-        "Группы {pins} нет на этой АТС. Обновите группы на странице АТС.": (
-            "Group {pins} is not on this PBX. Refresh the groups on the PBX page."
-        ),
-        "Название для посетителей: не длиннее 120 символов.": (
-            "The name for visitors: 120 characters at most."
-        ),
-        "Порядок: число от 1 до 99.": "Order: a number from 1 to 99.",
-    }
-)
-
-
 def groups_from_request(account: PbxAccount) -> tuple[list[GroupRow], list[tuple[str, str]], str]:
     """The posted group rows: (rows to show again, [(pin, label)] in order, general error)."""
     form = request.form
@@ -503,7 +384,7 @@ def groups_from_request(account: PbxAccount) -> tuple[list[GroupRow], list[tuple
     error = ""
     if unknown:
         error = _(
-            "Группы {pins} нет на этой АТС. Обновите группы на странице АТС.",
+            "Группы %(pins)s нет на этой АТС. Обновите группы на странице АТС.",
             pins=", ".join(unknown[:3])[:60],
         )
     elif not chosen:

@@ -26,7 +26,6 @@ from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
 from ..visitor.embed import snippets
 from ..visitor.texts import UI_TEXTS, status_message, ui_texts
 from ..visitor.texts import pick_language as widget_language
-from . import i18n
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import _
@@ -60,114 +59,6 @@ PREVIEW_NOTICE = {
     "ru": "Это предпросмотр: звонок не заказывается.",
     "en": "This is a preview: no call is requested.",
 }
-
-i18n.add_english(
-    {
-        "Новый виджет": "New widget",
-        "Виджет": "Widget",
-        "Виджетов пока нет.": "No widgets yet.",
-        "Сначала подключите АТС.": "Connect a PBX first.",
-        "Сначала получите группы АТС: на странице АТС нажмите «Обновить группы и сотрудников».": (
-            "Fetch the PBX groups first: press «Refresh groups and users» on the PBX page."
-        ),
-        "Для какой АТС виджет?": "Which PBX is the widget for?",
-        "Ключ": "Key",
-        "Сайты": "Sites",
-        "Состояние": "State",
-        "работает": "active",
-        "на паузе": "paused",
-        "Открыть": "Open",
-        "Виджет создан. Скопируйте код на сайт.": "Widget created. Copy the code to your site.",
-        "Изменения сохранены.": "Changes saved.",
-        "Исправьте ошибки в форме.": "Please correct the errors in the form.",
-        "Сайт и отделы": "Site and departments",
-        "Отделы": "Departments",
-        "Показывать": "Offer",
-        "Название для посетителей": "Name for visitors",
-        "Порядок": "Order",
-        "Звонки": "Calls",
-        "Внешний вид": "Appearance",
-        "Тексты": "Texts",
-        "Остальные тексты и сообщения": "Other texts and messages",
-        "Пусто — текст по умолчанию.": "Empty means the default text.",
-        "Часы работы и страны": "Working hours and countries",
-        "Ограничения": "Limits",
-        "По одному адресу в строке, например https://shop.example. Запросы с других "
-        "страниц отклоняются.": (
-            "One address a line, like https://shop.example. Requests from other pages are refused."
-        ),
-        "Страна и сколько звонков в день, по одной в строке: KZ=20. Пусто — только "
-        "российские номера.": (
-            "A country and how many calls a day, one a line: KZ=20. Empty means Russian numbers "
-            "only."
-        ),
-        "Даты через строку, вида 2026-12-31.": "One date a line, like 2026-12-31.",
-        "Добавляются к ограничениям сервера ({base}) и могут только ужесточать. "
-        "Пусто — без своих ограничений.": (
-            "Added to the server's limits ({base}); they can only tighten. Empty means none of "
-            "your own."
-        ),
-        "Предпросмотр": "Preview",
-        "Обновить предпросмотр": "Update the preview",
-        "Показать в предпросмотре": "Show in the preview",
-        "Форму": "The form",
-        "Только кнопку": "The button only",
-        "Это настоящий виджет с вашими настройками; звонок из предпросмотра не заказывается.": (
-            "This is the real widget with your settings; no call can be requested from the preview."
-        ),
-        "Предпросмотр виджета": "Widget preview",
-        "Код для сайта": "Code for your site",
-        "Всегда последняя версия": "Always the latest version",
-        "Закреплённая версия с проверкой целостности (SRI)": (
-            "Pinned version with an integrity check (SRI)"
-        ),
-        "Вставьте код перед </body> на каждой странице сайта.": (
-            "Paste the code before </body> on every page of your site."
-        ),
-        "Копировать": "Copy",
-        "Скопировано": "Copied",
-        "Тестовый звонок": "Test call",
-        "Позвонить мне": "Call me",
-        "Тестовый звонок пройдёт тем же путём, что и заявка посетителя, на ваш номер {phone}.": (
-            "The test call takes the same path as a visitor's request, to your number {phone}."
-        ),
-        "Укажите свой номер в профиле, чтобы заказать тестовый звонок.": (
-            "Add your number in your profile to request a test call."
-        ),
-        "Открыть профиль": "Open the profile",
-        "Тестовый звонок заказан.": "Test call requested.",
-        "Тестовый звонок не заказан: {message}": "Test call not requested: {message}",
-        "Последний тестовый звонок": "Last test call",
-        "Тестовый звонок владельца сайта ({email}) на свой номер.": (
-            "Test call by the site owner ({email}) to their own number."
-        ),
-        "Приостановить": "Pause",
-        "Возобновить": "Resume",
-        "Виджет приостановлен: он не показывается на сайте и не принимает заявки.": (
-            "The widget is paused: it does not show on the site and takes no requests."
-        ),
-        "Виджет снова работает.": "The widget is working again.",
-        "Удалить виджет": "Delete the widget",
-        "Удалить виджет? Код на сайте перестанет работать.": (
-            "Delete the widget? The code on your site will stop working."
-        ),
-        "Виджет удалён.": "Widget deleted.",
-        "У виджета есть заявки ({count}): удалить его нельзя, иначе пропадёт журнал заявок. "
-        "Приостановите виджет — он перестанет принимать заявки.": (
-            "The widget has requests ({count}): deleting it would lose the request log. "
-            "Pause it instead; it will stop taking requests."
-        ),
-        "Виджет с заявками не удаляется, чтобы не потерять журнал; его можно приостановить.": (
-            "A widget with requests is not deleted, so the log is kept; it can be paused."
-        ),
-        "Сохранить": "Save",
-        "Создать виджет": "Create the widget",
-        "АТС": "PBX",
-        "Отдел «{label}» уже есть в журнале заявок, его нельзя убрать из виджета.": (
-            "Department “{label}” is in the request log; it cannot be removed from the widget."
-        ),
-    }
-)
 
 
 def _widgets():
@@ -251,7 +142,7 @@ def _validate(form: WidgetForm, account: PbxAccount, widget: Widget | None = Non
         dropped = [label for pin, label in _used_groups(widget).items() if pin not in chosen]
         if dropped:
             groups_error = _(
-                "Отдел «{label}» уже есть в журнале заявок, его нельзя убрать из виджета.",
+                "Отдел «%(label)s» уже есть в журнале заявок, его нельзя убрать из виджета.",
                 label=dropped[0],
             )
     ok = ok and week is not None and not groups_error and not any(r.error for r in rows)
@@ -381,7 +272,7 @@ def widget_delete(widget_id: int):
     if count:
         flash(
             _(
-                "У виджета есть заявки ({count}): удалить его нельзя, иначе пропадёт журнал "
+                "У виджета есть заявки (%(count)s): удалить его нельзя, иначе пропадёт журнал "
                 "заявок. Приостановите виджет — он перестанет принимать заявки.",
                 count=count,
             ),
@@ -476,7 +367,7 @@ def widget_test_call(widget_id: int):
         client_ip=request.remote_addr,
         user_agent=request.user_agent.string or "",
         consent_text=_(
-            "Тестовый звонок владельца сайта ({email}) на свой номер.", email=g.owner.email
+            "Тестовый звонок владельца сайта (%(email)s) на свой номер.", email=g.owner.email
         ),
         is_test=True,
     )
@@ -486,7 +377,7 @@ def widget_test_call(widget_id: int):
     else:
         fields = body.get("fields") or {}
         message = "; ".join(str(v) for v in fields.values()) or body.get("message", "")
-        flash(_("Тестовый звонок не заказан: {message}", message=message), "error")
+        flash(_("Тестовый звонок не заказан: %(message)s", message=message), "error")
     return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
 
 
