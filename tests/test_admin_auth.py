@@ -14,7 +14,7 @@ from widget_server.extensions import db
 from widget_server.models import Owner
 from widget_server.ops.cli import main
 
-from .admin_support import PASSWORD, csrf_token, make_owner, post_form, sign_in
+from .admin_support import PASSWORD, csrf_token, make_owner, post_form, sign_in, switch_language
 from .conftest import make_app
 from .test_notifications import SmtpServer, free_port
 
@@ -267,6 +267,30 @@ def test_a_forgotten_password_is_reset_by_an_emailed_link_that_works_once(mail_a
     token = path.rsplit("/", 1)[1]
     assert token not in caplog.text
     assert NEW_PASSWORD not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "opening"),
+    [
+        ("ru", "Сброс пароля", "Кто-то (надеемся, вы) попросил сменить пароль"),
+        ("en", "Password reset", "Someone (hopefully you) asked to reset the password"),
+    ],
+)
+def test_the_reset_mail_is_written_in_the_owners_language_whatever_the_page_language(
+    mail_app, smtp, language, subject, opening
+):
+    make_owner(mail_app, language=language)
+    client = mail_app.test_client()
+    # The page is in the other language: the mail follows the owner, not the page.
+    switch_language(client, "ru" if language == "en" else "en")
+    ask_for_link(client, "owner@example.com")
+    mailed_link(smtp)
+    message = smtp.mailbox.messages[0]
+    assert message["Subject"] == subject
+    body = message.get_content()
+    assert body.startswith(opening)
+    assert "owner@example.com" in body
+    assert "%(" not in body
 
 
 def test_the_forgot_password_answer_is_the_same_whether_or_not_the_address_has_an_account(
