@@ -1,8 +1,8 @@
 """The site owners' config page at /admin: server-rendered, CSRF-protected, owner-scoped.
 
-Feature modules (auth, account, users, pbx, widgets, requests_log, dashboard) add
-their routes to the one ``bp`` blueprint of ``blueprint.py``; ``access`` holds the
-ownership checks every view goes through.
+Feature modules (auth, account, users, pbx, widgets, requests_log, request_detail,
+dashboard) add their routes to the one ``bp`` blueprint of ``blueprint.py``; ``access``
+holds the ownership checks every view goes through.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from . import (
     errors,
     password_reset,
     pbx,
+    request_detail,
     requests_log,
     users,
     widgets,
@@ -29,6 +30,7 @@ __all__ = [
     "errors",
     "password_reset",
     "pbx",
+    "request_detail",
     "requests_log",
     "users",
     "widgets",

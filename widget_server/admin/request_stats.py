@@ -237,3 +237,10 @@ def as_dict(figures: Figures) -> dict[str, Any]:
         "share_connected": figures.share_connected,
         "median_wait": figures.median_wait,
     }
+
+
+def talk_seconds(req: CallbackRequest) -> int | None:
+    """The talk's length from ``call_info`` (the longest attempt), None when unknown."""
+    # An unanswered call reports 0 s: that is no talk, not a talk of no length.
+    known = [a.duration for a in req.attempts if a.duration]
+    return max(known) if known else None

@@ -1,4 +1,4 @@
-"""The requests log: filters, each request's timeline, recordings, CSV export, report as junk."""
+"""The requests log: the filtered list and its CSV export (one request: request_detail)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,15 @@ import logging
 import math
 from datetime import timedelta
 
-from flask import (
-    Response,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    stream_with_context,
-    url_for,
-)
-from flask_wtf import FlaskForm
+from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import Form, SelectField
 from wtforms.fields import DateField
 
-from ..dispatch import ringing
 from ..extensions import db
-from ..models import CallAttempt, CallbackRequest, Widget
-from ..pbx import events as call_states
-from ..pbx.client import PbxError
-from ..phones import mask_phone
-from ..visitor import opt_out
-from .access import login_required, owned_or_404
+from ..models import CallbackRequest, Widget
+from .access import login_required
 from .blueprint import bp
 from .i18n import N_, _
 from .request_stats import (
@@ -42,6 +27,7 @@ from .request_stats import (
     local_time,
     status_badge,
     status_label,
+    talk_seconds,
     widget_label,
 )
 
@@ -52,30 +38,6 @@ BAD_DATE = N_("Введите дату в виде ГГГГ-ММ-ДД.")
 BAD_CHOICE = N_("Выберите значение из списка.")
 
 
-OUTCOME_LABELS = {
-    "completed": N_("Состоялся разговор"),
-    "visitor_busy": N_("Посетитель занят"),
-    "visitor_no_answer": N_("Посетитель не ответил"),
-    "operator_no_answer": N_("Оператор не ответил"),
-    "operator_timeout": N_("Оператор не ответил вовремя"),
-    "failed": N_("АТС отказала в вызове"),
-    "pbx_unavailable": N_("АТС недоступна"),
-    "unknown": N_("АТС не подтвердила вызов"),
-}
-EVENT_LABELS = {
-    "new": N_("звонок оператору"),
-    "connected": N_("соединены"),
-    "disconnected": N_("разъединение"),
-    "end": N_("завершён"),
-}
-AUDIO_EXTENSIONS = {
-    "audio/wav": "wav",
-    "audio/x-wav": "wav",
-    "audio/wave": "wav",
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-    "audio/ogg": "ogg",
-}
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -152,13 +114,6 @@ def with_details(query):
         joinedload(CallbackRequest.widget_group),
         selectinload(CallbackRequest.attempts),
     ).order_by(CallbackRequest.created_at.desc(), CallbackRequest.id.desc())
-
-
-def talk_seconds(req: CallbackRequest) -> int | None:
-    """The talk's length from ``call_info`` (the longest attempt), None when unknown."""
-    # An unanswered call reports 0 s: that is no talk, not a talk of no length.
-    known = [a.duration for a in req.attempts if a.duration]
-    return max(known) if known else None
 
 
 def filter_args(form: FilterForm) -> dict[str, str]:
@@ -300,149 +255,3 @@ def requests_csv():
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="requests.csv"'
     return response
-
-
-# -- one request -----------------------------------------------------------------------
-class JunkForm(FlaskForm):
-    """Report a request as junk: a POST with nothing but the CSRF token."""
-
-
-def operator_name(req: CallbackRequest, pin: str) -> str:
-    account = req.widget.pbx_account
-    user = account.user_by_pin(pin)
-    if user is not None:
-        who = _("оператор")
-        return f"{user.display_name or user.name} ({who} {pin})"
-    group = next((gr for gr in account.groups if gr.pin == pin), None)
-    if group is not None:
-        what = _("группа АТС")
-        return f"{group.name} ({what} {pin})"
-    return pin
-
-
-def event_label(event, visitor_phone: str) -> str:
-    """A PBX event in words; a ``calling`` says whom it rings (call_states decides)."""
-    if event.state == "calling":
-        stage = call_states.stage_for_event(event.payload or {}, visitor_phone)
-        return _("вызов посетителя") if stage == "visitor_ringing" else _("вызов оператора")
-    return _(EVENT_LABELS.get(event.state, event.state))
-
-
-def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
-    events = [
-        {
-            "state": event_label(e, req.phone),
-            "pbx_time": e.event_time,
-            "received": local_time(e.received_at),
-            "reason": (e.payload or {}).get("disconnect_reason") or "",
-        }
-        for e in attempt.events
-    ]
-    return {
-        "id": attempt.id,
-        "seq": attempt.seq,
-        "round": attempt.round,
-        "operator": operator_name(req, attempt.operator_pin),
-        "sent": local_time(attempt.sent_at),
-        "accepted": local_time(attempt.accepted_at),
-        "session_id": attempt.session_id,
-        "events": events,
-        "ended": local_time(attempt.ended_at),
-        "outcome": _(OUTCOME_LABELS[attempt.outcome])
-        if attempt.outcome in OUTCOME_LABELS
-        else (attempt.outcome or _("ещё идёт")),
-        "ok": attempt.outcome == "completed",
-        "pbx_message": attempt.pbx_message,
-        "duration": format_duration(attempt.duration) if attempt.duration else "",
-        "has_recording": bool(attempt.session_id and attempt.is_record),
-    }
-
-
-@bp.get("/requests/<int:request_id>")
-@login_required
-def request_timeline(request_id: int):
-    req = owned_or_404(CallbackRequest, request_id)
-    final = ringing.is_final(req)
-    return render_template(
-        "admin/requests/timeline.html",
-        req=req,
-        created=local_time(req.created_at),
-        consent_at=local_time(req.consent_at),
-        scheduled=local_time(req.scheduled_for),
-        finished=local_time(req.finished_at),
-        attempts=[attempt_view(req, a) for a in req.attempts],
-        status_label=status_label(req.status),
-        badge=status_badge(req.status),
-        held_reason=held_reason_label(req.held_reason),
-        final=final,
-        duration=format_duration(talk_seconds(req)),
-        widget=widget_label(req.widget),
-        blocked=opt_out.is_blocked(g.owner.id, req.phone),
-        junk_form=JunkForm(),
-    )
-
-
-@bp.post("/requests/<int:request_id>/junk")
-@login_required
-def report_junk(request_id: int):
-    req = owned_or_404(CallbackRequest, request_id)
-    form = JunkForm()
-    if form.validate_on_submit():
-        opt_out.report_junk(req.id, g.owner.id)
-        log.info(
-            "owner %s reported request %s (%s) as junk", g.owner.id, req.id, mask_phone(req.phone)
-        )
-        flash(_("Номер заблокирован для ваших виджетов."), "success")
-    return redirect(url_for("admin.request_timeline", request_id=request_id))
-
-
-@bp.get("/requests/<int:request_id>/calls/<int:attempt_id>/recording")
-@login_required
-def recording(request_id: int, attempt_id: int):
-    """The call's recording streamed through us: a fresh one-time PBX link on every play."""
-    attempt = owned_or_404(CallAttempt, attempt_id)
-    if attempt.request_id != request_id:
-        return _no_recording(request_id, 404)
-    if not attempt.session_id:
-        return _no_recording(request_id, 404)
-    try:
-        upstream = ringing.open_recording(attempt)
-    except PbxError as exc:
-        log.info("recording of call %s unavailable: %s", attempt.id, exc.message)
-        down = exc.result in ("connection", "timeout", "tls") or (exc.http_status or 0) >= 500
-        return _no_recording(request_id, 502 if down else 404, down=down)
-    filename_base = f"call-{request_id}-{attempt.seq}"
-    db.session.rollback()  # nothing more to read: free the connection while streaming
-    kind = upstream.headers.get("Content-Type", "audio/wav").split(";")[0].strip().lower()
-    # Whatever the PBX sends is served from our origin: only audio plays inline.
-    extension = AUDIO_EXTENSIONS.get(kind)
-    download = request.args.get("download") == "1" or extension is None
-    if extension is None and not kind.startswith("audio/"):
-        kind = "application/octet-stream"
-    filename = f"{filename_base}.{extension or 'bin'}"
-
-    def chunks():
-        try:
-            yield from upstream.iter_content(chunk_size=64 * 1024)
-        finally:
-            upstream.close()
-
-    response = Response(chunks(), mimetype=kind, direct_passthrough=True)
-    length = upstream.headers.get("Content-Length")
-    if length and length.isdigit():
-        response.headers["Content-Length"] = length
-    disposition = "attachment" if download else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _no_recording(request_id: int, status: int, *, down: bool = False):
-    message = (
-        _("АТС сейчас недоступна. Попробуйте позже.")
-        if down
-        else _("У АТС нет записи этого разговора (или она ещё не готова).")
-    )
-    return render_template(
-        "admin/requests/recording_error.html", request_id=request_id, message=message
-    ), status
