@@ -41,10 +41,11 @@ bench: $(BIN)/widget-server
 
 # gettext catalogs (Russian is the source language): `make messages` after changing texts,
 # fill in the English msgstr in the .po, then `make translations` (the .mo is committed).
+# Locations name files only, so that moving code does not rewrite the catalog.
 CATALOGS := widget_server/translations
 
 messages: $(BIN)/widget-server
-	$(BIN)/pybabel extract -F $(CATALOGS)/babel.cfg -k N_ --no-wrap --sort-by-file \
+	$(BIN)/pybabel extract -F $(CATALOGS)/babel.cfg -k N_ --no-wrap --sort-by-file --add-location=file \
 		--project widget-server -o $(CATALOGS)/messages.pot .
 	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l en --no-wrap \
 		--ignore-pot-creation-date
