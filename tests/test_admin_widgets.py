@@ -172,6 +172,10 @@ def test_round_the_clock_and_default_hours_are_one_choice_away(app, client, acco
         ({"day_mon": "18:00-09:00"}, "day_mon", "18:00-09:00"),
         ({"day_tue": "9-5"}, "day_tue", "9"),
         ({"text_button": "x" * 501}, "text_button", "500"),
+        # A "%" in the input is quoted in the message as it is (no %-formatting on the way).
+        ({"origins": "https://shop.example/100%"}, "origins", "«https://shop.example/100%»"),
+        ({"days_off": "50% off"}, "days_off", "«50% off»"),
+        ({"countries": "%(x)s"}, "countries", "«%(x)s»"),
     ],
 )
 def test_bad_input_gets_a_message_next_to_its_field(app, client, account_id, changes, field, words):
