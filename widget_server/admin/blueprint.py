@@ -68,8 +68,8 @@ def _template_globals(state) -> None:
 def translate(text: str) -> str:
     """A text marked with ``N_`` in Python (a label, a form error), in the page language.
 
-    Jinja's ``_`` always %-formats its argument, which a form error quoting a visitor's
-    input must not go through.
+    Jinja's ``_`` always %-formats its argument, and a form error that quotes what the
+    owner typed (a "%" in it) must not go through that.
     """
     return i18n.gettext(text)
 
