@@ -232,11 +232,6 @@ namespace OcStandIn {
                 }
             }
         }
-
-        public function deleteSetting(string $code, int $store_id = 0): void
-        {
-            unset($this->saved[$store_id][$code]);
-        }
     }
 
     class ModelSettingEvent
@@ -244,10 +239,10 @@ namespace OcStandIn {
         /** @var array<int, array> rows of the event table (codes are not unique there either) */
         public $events = [];
 
-        /** 4.0.2.0+: one array; 4.0.0.0-4.0.1.x: the fields one by one. */
+        /** 4.0.1.0+: one array; 4.0.0.0: the fields one by one. */
         public function addEvent(...$args): int
         {
-            if (version_compare(VERSION, '4.0.2.0', '>=')) {
+            if (version_compare(VERSION, '4.0.1.0', '>=')) {
                 if (count($args) !== 1 || !is_array($args[0])) {
                     throw new \TypeError('addEvent(array $data) expected in ' . VERSION);
                 }

@@ -1,6 +1,8 @@
 <?php
 /**
- * Tests of the OpenCart 4 extension against the stand-ins in opencart_standins.php.
+ * Tests of the OpenCart 4 extension against the stand-ins in opencart_standins.php: what the
+ * real OpenCart 4.0.2.3 of tests/test_plugin_opencart.py does not cover (the event and form
+ * of older 4.0 releases, refused values, escaping, a store not set up, the language files).
  * Run: php embed/opencart/tests/run.php [OPENCART_VERSION] (exit status 1 on any failure).
  */
 
@@ -26,7 +28,6 @@ define('VERSION', $argv[1] ?? '4.0.2.3');
 const EXTENSION_DIR = __DIR__ . '/../callback_widget';
 const ROUTE = 'extension/callback_widget/module/callback_widget';
 const KEY = 'wk_0123456789abcdef01234567';
-const SRI = 'sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC';
 const HEADER = "<!DOCTYPE html>\n<html><head><title>Shop</title>\n</head><body><header>Shop</header>";
 
 require '/usr/share/php/Twig/autoload.php';
@@ -47,11 +48,11 @@ function check($condition, $what)
 }
 
 /** An admin or catalog registry as OpenCart's framework.php builds it. */
-function registry(string $app, string $lang = 'en-gb', array $get = [], array $post = [], ?Config $config = null): Registry
+function registry(string $app, array $get = [], array $post = [], ?Config $config = null): Registry
 {
     $registry = new Registry();
     $registry->set('config', $config ?? new Config());
-    $registry->set('language', new Language($lang));
+    $registry->set('language', new Language('en-gb'));
     $registry->set('load', new Loader($registry, $app));
     $registry->set('request', new Request($get, $post));
     $registry->set('response', new Response());
@@ -64,13 +65,13 @@ function registry(string $app, string $lang = 'en-gb', array $get = [], array $p
     return $registry;
 }
 
-function post_settings(array $fields, Config $config, bool $allowed = true, string $lang = 'en-gb'): array
+function post_settings(array $fields, Config $config, bool $allowed = true): array
 {
     $post = [];
     foreach ($fields as $name => $value) {
         $post['module_callback_widget_' . $name] = $value;
     }
-    $registry = registry('admin', $lang, [], $post, $config);
+    $registry = registry('admin', [], $post, $config);
     if (!$allowed) {
         $registry->get('user')->permissions['modify'] = [];
     }
@@ -79,9 +80,9 @@ function post_settings(array $fields, Config $config, bool $allowed = true, stri
     return json_decode($registry->get('response')->getOutput(), true);
 }
 
-function storefront(Config $config, ?string $route = null): string
+function storefront(Config $config): string
 {
-    $registry = registry('catalog', 'en-gb', $route === null ? [] : ['route' => $route], [], $config);
+    $registry = registry('catalog', [], [], $config);
     $template = 'common/header';
     $data = [];
     $output = HEADER;
@@ -91,7 +92,7 @@ function storefront(Config $config, ?string $route = null): string
 
 // Installing registers the storefront event (and again after a reinstall: no duplicate).
 $config = new Config();
-$admin = registry('admin', 'en-gb', [], [], $config);
+$admin = registry('admin', [], [], $config);
 (new AdminModule($admin))->install();
 (new AdminModule($admin))->install();
 $events = $admin->get('model_setting_event')->events;
@@ -100,33 +101,24 @@ check(count($events) === 1, 'install registers one event');
 check(($events[0]['trigger'] ?? '') === 'catalog/view/common/header/after', 'the event fires after the storefront header is rendered');
 check(($events[0]['action'] ?? '') === ROUTE . $separator . 'header', 'the event calls the catalog controller\'s header method');
 check(($events[0]['status'] ?? 0) == 1, 'the event is enabled');
-check(method_exists(CatalogModule::class, 'header'), 'the event\'s method exists');
-$noRights = registry('admin', 'en-gb', [], [], new Config());
+$noRights = registry('admin', [], [], new Config());
 $noRights->get('user')->permissions['modify'] = [];
 (new AdminModule($noRights))->install();
 check($noRights->get('model_setting_event') === null, 'install does nothing for a user without the right to modify modules');
 
-// The settings form renders with the saved values, escaped.
+// The settings form posts to save with the user token, and escapes the saved values.
 $config->set('module_callback_widget_exclude', '</textarea><script>alert(1)</script>');
-$config->set('module_callback_widget_service_url', 'https://cb.example.ru');
-$admin = registry('admin', 'en-gb', [], [], $config);
+$admin = registry('admin', [], [], $config);
 (new AdminModule($admin))->index();
 $html = $admin->get('response')->getOutput();
-check($admin->get('load')->views === [ROUTE], 'index renders the extension\'s template');
 check(strpos($html, 'action="https://shop.example/admin/index.php?route=' . ROUTE . $separator . 'save&user_token=tok123"') !== false, 'the form posts to save with the user token');
-check(strpos($html, 'value="https://cb.example.ru"') !== false, 'the form shows the saved address');
 check(strpos($html, '<script>alert(1)') === false, 'saved values are escaped in the form');
-check(strpos($html, 'Callback Widget') !== false && strpos($html, '{{') === false, 'the template rendered in full');
-$ru = registry('admin', 'ru-ru', [], [], $config);
-(new AdminModule($ru))->index();
-check(strpos($ru->get('response')->getOutput(), 'Ключ виджета') !== false, 'the form speaks Russian in the Russian admin');
 
-// Saving.
+// Saving: what the real store's test does not try.
 $config = new Config();
 $json = post_settings(['service_url' => 'https://callback.example.ru/', 'widget_key' => KEY, 'status' => '1', 'exclude' => "checkout/*\naccount/login"], $config);
 check(isset($json['success']) && !isset($json['error']), 'valid settings are saved');
 check($config->get('module_callback_widget_service_url') === 'https://callback.example.ru', 'the address is stored without its trailing slash');
-check($config->get('module_callback_widget_status') === '1', 'the status is stored');
 $json = post_settings(['service_url' => 'https://evil.example', 'widget_key' => KEY, 'status' => '1'], $config, false);
 check(isset($json['error']['warning']) && !isset($json['success']), 'a user without the modify right is refused');
 check($config->get('module_callback_widget_service_url') === 'https://callback.example.ru', 'a refused user changes nothing');
@@ -140,21 +132,11 @@ foreach (['', 'wk_1', 'wk_0123456789"><b>', 'key'] as $bad) {
 }
 $json = post_settings(['service_url' => 'https://cb.example.ru', 'widget_key' => KEY, 'status' => '1', 'version' => '0.1.0'], $config);
 check(isset($json['error']['integrity']), 'a release without its hash is refused');
-$json = post_settings(['service_url' => 'https://cb.example.ru', 'widget_key' => 'bad', 'status' => '1'], $config, true, 'ru-ru');
-check(strpos($json['error']['widget_key'] ?? '', 'Ключ виджета') === 0, 'messages come in Russian in the Russian admin');
 check($config->get('module_callback_widget_service_url') === 'https://callback.example.ru', 'refused posts change nothing');
 
-// The storefront.
-$page = storefront($config);
+// The storefront: a widget turned off, or never set up, adds nothing.
 $tag = '<script async src="https://callback.example.ru/embed.js" data-widget="' . KEY . '"></script>';
-check(strpos($page, $tag . "\n</head>") !== false, 'the home page gets the async script right before </head>');
-check(substr_count($page, 'embed.js') === 1, 'the script is added once');
-check(strpos(storefront($config, 'product/product'), $tag) !== false, 'a product page gets the script');
-check(storefront($config, 'checkout/checkout') === HEADER, 'a route under an excluded prefix is left alone');
-check(storefront($config, 'account/login') === HEADER, 'an excluded route is left alone');
-check(strpos(storefront($config, 'account/register'), $tag) !== false, 'a route that is not excluded gets the script');
-post_settings(['service_url' => 'https://callback.example.ru', 'widget_key' => KEY, 'status' => '1', 'version' => '0.1.0', 'integrity' => SRI], $config);
-check(strpos(storefront($config), '<script async src="https://callback.example.ru/embed/0.1.0/embed.js" data-widget="' . KEY . '" integrity="' . SRI . '" crossorigin="anonymous"></script>') !== false, 'the pinned script carries integrity and crossorigin');
+check(strpos(storefront($config), $tag . "\n</head>") !== false, 'a set-up store gets the script right before </head>');
 post_settings(['service_url' => 'https://callback.example.ru', 'widget_key' => KEY, 'status' => '0'], $config);
 check(storefront($config) === HEADER, 'a widget turned off adds nothing');
 check(storefront(new Config()) === HEADER, 'a store that was never set up is left alone');
@@ -171,15 +153,6 @@ preg_match_all("/language->get\\('([a-z_]+)'\\)/", file_get_contents(EXTENSION_D
 foreach (array_unique($used[1]) as $key) {
     check(isset($en[$key]) || $key === 'text_home', "the language files have $key");
 }
-
-// Uninstalling removes the event and the settings.
-$admin = registry('admin', 'en-gb', [], [], $config);
-(new AdminModule($admin))->install();
-$admin->get('load')->model('setting/setting');
-$admin->get('model_setting_setting')->editSetting('module_callback_widget', ['module_callback_widget_status' => '1']);
-(new AdminModule($admin))->uninstall();
-check($admin->get('model_setting_event')->events === [], 'uninstall removes the event');
-check(!isset($admin->get('model_setting_setting')->saved[0]['module_callback_widget']), 'uninstall deletes the settings');
 
 if ($failures) {
     fwrite(STDERR, "$failures of $checks checks failed\n");

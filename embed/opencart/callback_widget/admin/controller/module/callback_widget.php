@@ -90,18 +90,19 @@ class CallbackWidget extends \Opencart\System\Engine\Controller {
 		$this->model_setting_event->deleteEventByCode(self::EVENT);
 		$trigger = 'catalog/view/common/header/after';
 		$action = self::ROUTE . $this->separator() . 'header';
-		if (version_compare(VERSION, '4.0.2.0', '>=')) {
+		$description = 'Callback widget script on storefront pages';
+		if (version_compare(VERSION, '4.0.1.0', '>=')) {
 			$this->model_setting_event->addEvent([
 				'code'        => self::EVENT,
-				'description' => 'Callback widget script on storefront pages',
+				'description' => $description,
 				'trigger'     => $trigger,
 				'action'      => $action,
 				'status'      => 1,
 				'sort_order'  => 0,
 			]);
 		} else {
-			// 4.0.0.0-4.0.1.x take the fields one by one.
-			$this->model_setting_event->addEvent(self::EVENT, 'Callback widget script on storefront pages', $trigger, $action, 1, 0);
+			// 4.0.0.0 takes the fields one by one.
+			$this->model_setting_event->addEvent(self::EVENT, $description, $trigger, $action, true, 0);
 		}
 	}
 
