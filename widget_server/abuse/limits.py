@@ -1,7 +1,7 @@
 """The dial decision: may this parsed number be called for this widget now?
 
-Checked by the submit path once the number is normalised, after the per-IP HTTP
-limits of the route. Counters live in flask-limiter's own storage (``memory://``
+Step 5 of ``decide.py``: checked once the number is normalised, after the per-IP
+HTTP limits of the route. Counters live in flask-limiter's own storage (``memory://``
 for one process, Redis when ``WIDGET_REDIS_URL`` is set, for several processes or
 machines) and use the moving-window strategy of the ``limits`` library, whose
 ``hit()`` is atomic per limit (a Lua script on Redis): every limit is hit, never
