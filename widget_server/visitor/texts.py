@@ -7,9 +7,12 @@ any of them per widget, and error messages from the API match the page.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..statuses import Status
+
+if TYPE_CHECKING:  # for the annotation only: the texts import nothing of the app's
+    from ..models import Widget
 
 LANGUAGES = ("ru", "en")
 
@@ -171,7 +174,7 @@ def ui_texts(language: str, overrides: Mapping[str, str] | None = None) -> dict[
     return texts
 
 
-def texts_for(widget: Any, language: str) -> dict[str, str]:
+def texts_for(widget: Widget, language: str) -> dict[str, str]:
     """A widget's texts in the visitor's language: the owner wrote theirs in the widget's."""
     return ui_texts(language, widget.texts if language == widget.language else None)
 
