@@ -9,9 +9,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from widget_server.abuse import bots as bot_defence
+from widget_server.abuse import bots, limits
 from widget_server.extensions import db
-from widget_server.models import CallbackRequest, Notification
+from widget_server.models import CallbackRequest, Notification, Widget
 from widget_server.visitor.texts import API_ERRORS
 
 from . import test_abuse_limits as limit_tests
@@ -46,7 +46,7 @@ def token(site, key=None, origin=SHOP, age=10.0):
 def solve(challenge):
     for n in itertools.count():
         digest = hashlib.sha256(f"{challenge['salt']}{n}".encode()).digest()
-        if bot_defence.leading_zero_bits(digest) >= challenge["bits"]:
+        if bots.leading_zero_bits(digest) >= challenge["bits"]:
             return {"salt": challenge["salt"], "number": n}
 
 
@@ -64,9 +64,9 @@ def test_a_request_with_a_fresh_token_is_accepted(site):
 def test_the_config_gives_a_signed_token_bound_to_widget_and_origin(site):
     raw = token(site, age=0)
     with site.app.test_request_context():
-        assert bot_defence.check_token(raw, site.ru_key, SHOP) is not None
-        assert bot_defence.check_token(raw, site.en_key, SHOP) is None
-        assert bot_defence.check_token(raw[:-2] + "xx", site.ru_key, SHOP) is None
+        assert bots.check_token(raw, site.ru_key, SHOP) is not None
+        assert bots.check_token(raw, site.en_key, SHOP) is None
+        assert bots.check_token(raw[:-2] + "xx", site.ru_key, SHOP) is None
 
 
 @pytest.mark.parametrize("case", ["missing", "garbage", "expired", "other widget", "other origin"])
@@ -80,8 +80,6 @@ def test_w4_a_bad_token_is_refused_and_nothing_is_stored(site, case):
         body["token"] = token(site, key=site.en_key)
     elif case == "other origin":
         with site.app.app_context():
-            from widget_server.models import Widget
-
             w = db.session.scalar(select(Widget).where(Widget.public_key == site.ru_key))
             w.origins = [SHOP, "https://other.example"]
             db.session.commit()
@@ -169,9 +167,7 @@ def test_a_wrong_proof_of_work_is_refused(site):
     wrong = next(
         n
         for n in itertools.count(good + 1)
-        if bot_defence.leading_zero_bits(
-            hashlib.sha256(f"{challenge['salt']}{n}".encode()).digest()
-        )
+        if bots.leading_zero_bits(hashlib.sha256(f"{challenge['salt']}{n}".encode()).digest())
         < challenge["bits"]
     )
     for pow_ in (
@@ -223,16 +219,13 @@ def test_a12_the_per_number_counter_past_half_asks_for_a_challenge(tmp_path):
         RATELIMIT_WIDGET_NUMBER="10/hour",
     )
     with site.app.test_request_context():
-        from widget_server.abuse import limits as abuse_limits
-        from widget_server.models import Widget
-
         widget = db.session.scalar(select(Widget).where(Widget.public_key == site.ru_key))
-        assert not abuse_limits.pressure(widget, "+79161234567", "10.0.0.1")
+        assert not limits.pressure(widget, "+79161234567", "10.0.0.1")
         for _ in range(2):
-            assert abuse_limits.check_dial(widget, "+79161234567", "10.0.0.1").action != "refuse"
+            assert limits.check_dial(widget, "+79161234567", "10.0.0.1").action != "refuse"
             db.session.rollback()
-        assert abuse_limits.pressure(widget, "+79161234567", "10.0.0.1")
-        assert not abuse_limits.pressure(widget, "+79161234500", "10.0.0.1")
+        assert limits.pressure(widget, "+79161234567", "10.0.0.1")
+        assert not limits.pressure(widget, "+79161234500", "10.0.0.1")
 
 
 def test_a12_a_request_with_only_a_referer_gets_a_challenge(site):

@@ -64,7 +64,7 @@ def test_a_submit_writes_json_lines_that_share_its_request_id_and_hide_the_numbe
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
     assert line["level"] == "INFO" and line["ts"].endswith("+00:00")
     # What the handler logged while answering carries the same id, number masked.
-    accepted = [e for e in mine if e["logger"] == "widget_server.visitor.api"]
+    accepted = [e for e in mine if e["logger"] == "widget_server.visitor.intake"]
     assert accepted and "accepted" in accepted[0]["msg"]
     assert "+7********34" in accepted[0]["msg"]
     # The PBX's webhooks are requests of their own, each with its own id.

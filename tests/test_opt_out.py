@@ -6,10 +6,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from widget_server import setup as provisioning
+from widget_server.abuse import blocklist
 from widget_server.extensions import db
 from widget_server.models import NumberBlock
 from widget_server.ops.cli import main
-from widget_server.visitor import opt_out
 
 
 def test_the_opt_out_page_is_a_labelled_form_in_russian_by_default(client):
@@ -30,8 +30,8 @@ def test_an_opt_out_blocks_the_number_everywhere_and_keeps_only_a_hash(app, clie
         rows = db.session.scalars(select(NumberBlock)).all()
         assert len(rows) == 1 and rows[0].owner_id is None and rows[0].source == "opt_out"
         assert "9165550011" not in rows[0].number_hash
-        assert opt_out.is_blocked(owner_id=12345, phone="+79165550011")
-        assert not opt_out.is_blocked(owner_id=12345, phone="+79165550012")
+        assert blocklist.is_blocked(owner_id=12345, phone="+79165550011")
+        assert not blocklist.is_blocked(owner_id=12345, phone="+79165550012")
 
 
 def test_the_answer_is_the_same_whether_or_not_the_number_was_known(client):
@@ -58,12 +58,12 @@ def test_owner_blocks_apply_to_that_owner_only(app):
     with app.app_context():
         one = provisioning.create_owner("one@example.com", "password-one")
         two = provisioning.create_owner("two@example.com", "password-two")
-        assert opt_out.block("+79165550013", owner_id=one.id, source="owner")
-        assert not opt_out.block("+79165550013", owner_id=one.id, source="owner")
-        assert opt_out.is_blocked(one.id, "+79165550013")
-        assert not opt_out.is_blocked(two.id, "+79165550013")
-        assert opt_out.unblock("+79165550013", owner_id=one.id) == 1
-        assert not opt_out.is_blocked(one.id, "+79165550013")
+        assert blocklist.block("+79165550013", owner_id=one.id, source="owner")
+        assert not blocklist.block("+79165550013", owner_id=one.id, source="owner")
+        assert blocklist.is_blocked(one.id, "+79165550013")
+        assert not blocklist.is_blocked(two.id, "+79165550013")
+        assert blocklist.unblock("+79165550013", owner_id=one.id) == 1
+        assert not blocklist.is_blocked(one.id, "+79165550013")
 
 
 def test_the_block_and_opt_in_commands(tmp_path):
@@ -97,7 +97,7 @@ def test_the_block_and_opt_in_commands(tmp_path):
 
 def test_a_blocked_number_gets_the_same_answer_as_any_request_and_is_never_dialled(stack):
     with stack.app.app_context():
-        opt_out.block("+79165550015", owner_id=None, source="opt_out")
+        blocklist.block("+79165550015", owner_id=None, source="opt_out")
     blocked = stack.submit("+7 916 555-00-15")
     normal = stack.submit("+7 916 555-00-16")
     assert blocked.status_code == normal.status_code == 202

@@ -5,6 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from widget_server.abuse import limits
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Widget
 from widget_server.ops.cli import main
@@ -57,6 +58,20 @@ def test_an_owners_per_number_limit_refuses_a_repeat_the_installation_would_allo
     again = site.submit({**VALID, "phone": "+7 916 300-00-11"})
     assert again.status_code == 429
     assert int(again.headers["Retry-After"]) > 3600
+
+
+def test_an_owners_per_number_limit_half_used_counts_as_pressure_like_the_installations(
+    tmp_path,
+):
+    site = build_site(tmp_path, RATELIMIT_NUMBER="100/minute", RATELIMIT_WIDGET_NUMBER="100/minute")
+    _set_limits(site, per_number="2/day")
+    phone, ip = "+79163000020", "198.51.100.9"
+    with site.app.test_request_context():
+        widget = db.session.scalar(select(Widget).where(Widget.public_key == site.ru_key))
+        assert not limits.pressure(widget, phone, ip)
+        assert limits.check_dial(widget, phone, ip).allowed
+        # One of the owner's two slots is taken: the same counters check_dial takes.
+        assert limits.pressure(widget, phone, ip)
 
 
 def test_the_set_limits_command_validates_and_resets(tmp_path):

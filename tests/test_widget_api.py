@@ -18,7 +18,8 @@ from widget_server import __version__
 from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Owner, PbxGroup, Widget
-from widget_server.visitor.texts import API_ERRORS
+from widget_server.statuses import Status
+from widget_server.visitor.texts import API_ERRORS, STATUS_MESSAGES, status_message
 
 from .conftest import ServerThread, make_app
 
@@ -517,6 +518,20 @@ def test_the_openapi_document_describes_the_four_widget_paths(site):
     }
     for refs in re.findall(r'"#/components/schemas/(\w+)"', response.get_data(as_text=True)):
         assert refs in spec["components"]["schemas"]
+
+
+def test_the_openapi_status_enum_is_every_status_there_is(site):
+    spec = site.client.get("/api/v1/openapi.json").json
+    documented = spec["components"]["schemas"]["Status"]["properties"]["status"]["enum"]
+    assert documented == [status.value for status in Status]
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_every_status_has_a_visitor_message_in_russian_and_english(language):
+    assert set(STATUS_MESSAGES[language]) == set(Status)
+    for status in Status:
+        message = status_message(language, status)
+        assert message.strip() and message != status.value
 
 
 def test_the_latest_embed_script_is_javascript_any_site_may_load(site):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -11,9 +13,31 @@ def error_response(status: int, code: str, message: str, **extra):
     return jsonify(body), status
 
 
+class ApiError(HTTPException):
+    """A JSON API error, raised from a view or a guard: ``{"error": code, "message": ...}``.
+
+    ``extra`` goes into the body as it is; ``retry_after`` also sets the header.
+    """
+
+    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = status
+        self.error = error
+        self.extra = extra
+
+    def get_response(self, environ=None, scope=None):
+        response, status = error_response(self.code, self.error, self.description, **self.extra)
+        response.status_code = status
+        if self.extra.get("retry_after") is not None:
+            response.headers["Retry-After"] = str(self.extra["retry_after"])
+        return response
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if isinstance(exc, ApiError):
+            return exc.get_response()
         if request.path.startswith(("/api/", "/pbx/")):
             code = (exc.name or "error").lower().replace(" ", "_")
             return error_response(exc.code or 500, code, exc.description or exc.name or "error")

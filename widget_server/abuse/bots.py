@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..extensions import limiter
@@ -32,7 +32,6 @@ MIN_FILL_SECONDS = 3.0  # a submit sooner than this after the token is a bot sig
 CHALLENGE_MAX_AGE = 300  # seconds to solve and send back a challenge
 POW_BITS = 16  # leading zero bits: ~65 000 hashes, well under a second in a browser
 TRAP_FIELD = "website"
-HELD_TRAP = "bot trap"
 
 _FORM_SALT = "widget-form-token"
 _CHALLENGE_SALT = "widget-pow-challenge"
@@ -106,8 +105,13 @@ def trapped(data: dict[str, Any]) -> bool:
     return value not in (None, "") and not (isinstance(value, str) and not value.strip())
 
 
-def signals(token: Token | None, pressure: bool) -> list[str]:
-    """The reasons to ask this request for a proof of work (empty: none)."""
+def signals(
+    token: Token | None, pressure: bool, *, origin: str | None, referer: str | None
+) -> list[str]:
+    """The reasons to ask this request for a proof of work (empty: none).
+
+    ``origin`` and ``referer`` are the request's headers as sent (None when missing).
+    """
     found = []
     if current_app.config.get("BOT_CHALLENGE_ALWAYS"):  # tests only
         found.append("always")
@@ -115,7 +119,7 @@ def signals(token: Token | None, pressure: bool) -> list[str]:
         found.append("fast submit")
     if pressure:
         found.append("limits under pressure")
-    if not request.headers.get("Origin") and request.headers.get("Referer"):
+    if not origin and referer:
         found.append("no origin")
     return found
 

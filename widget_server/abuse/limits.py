@@ -1,7 +1,7 @@
 """The dial decision: may this parsed number be called for this widget now?
 
-Checked by the submit path once the number is normalised, after the per-IP HTTP
-limits of the route. Counters live in flask-limiter's own storage (``memory://``
+Step 5 of ``decide.py``: checked once the number is normalised, after the per-IP
+HTTP limits of the route. Counters live in flask-limiter's own storage (``memory://``
 for one process, Redis when ``WIDGET_REDIS_URL`` is set, for several processes or
 machines) and use the moving-window strategy of the ``limits`` library, whose
 ``hit()`` is atomic per limit (a Lua script on Redis): every limit is hit, never
@@ -35,6 +35,7 @@ from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, utcnow
 from ..ops import metrics
 from ..phones import mask_phone, number_key, region_of
+from ..statuses import FINAL, HeldReason
 from .client_ip import client_network
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,14 @@ log = logging.getLogger(__name__)
 NEW_WIDGET_AGE = timedelta(days=7)
 ACTIVE_CALL_WINDOW = timedelta(minutes=30)
 ACTIVE_CALL_RETRY_AFTER = 60  # seconds the visitor is told to wait while a call is active
-HELD_CAP = "widget cap reached"
-HELD_STORE = "limit store unavailable"
+
+Limits = list[tuple[RateLimitItem, tuple[str, ...]]]  # a limit and the ids of its counter
 
 
 @dataclass(frozen=True)
 class Decision:
-    """``allow``; ``refuse`` (429 after ``retry_after`` seconds); ``hold`` (store, do not dial)."""
+    """The dial decision: ``allow``; ``refuse`` (429 after ``retry_after`` seconds);
+    ``hold`` (store, do not dial)."""
 
     action: str
     retry_after: int | None = None
@@ -80,9 +82,7 @@ def _wait(strategy: MovingWindowRateLimiter, item: RateLimitItem, *ids: str) -> 
     return max(1, math.ceil(stats.reset_time - time.time()))
 
 
-def _hit_all(
-    strategy: MovingWindowRateLimiter, limits: list[tuple[RateLimitItem, tuple[str, ...]]]
-) -> int | None:
+def _hit_all(strategy: MovingWindowRateLimiter, limits: Limits) -> int | None:
     """Hit each limit in turn; at the first one over, return the seconds to wait.
 
     Slots already taken by the limits before it stay taken: conservative.
@@ -100,15 +100,13 @@ def is_new(widget: Widget) -> bool:
 
 def _active_call(phone: str) -> bool:
     """A request for this number that is not final yet, made in the last 30 minutes."""
-    from ..dispatch.ringing import FINAL_STATUSES
-
     since = utcnow() - ACTIVE_CALL_WINDOW
     found = db.session.scalar(
         select(CallbackRequest.id)
         .where(
             CallbackRequest.phone == phone,
             CallbackRequest.created_at >= since,
-            CallbackRequest.status.not_in(FINAL_STATUSES),
+            CallbackRequest.status.not_in(FINAL),
         )
         .limit(1)
     )
@@ -117,34 +115,12 @@ def _active_call(phone: str) -> bool:
 
 def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decision:
     """Decide whether a request for ``phone_e164`` through ``widget`` may be dialled."""
-    config = current_app.config
     masked = mask_phone(phone_e164)
     if _active_call(phone_e164):
         log.info("widget %s: number %s already has an active request", widget.id, masked)
         metrics.count_refusal("active_call")
         return Decision("refuse", retry_after=ACTIVE_CALL_RETRY_AFTER, reason="active call")
-    secret = config["SECRET_KEY"]
-    number = number_key(phone_e164, secret)
-    prefix = number_key(phone_e164[:-4], secret)
-    wid = str(widget.id)
-    per_number = [(item, ("widget-number", wid, number)) for item in _items("WIDGET_NUMBER")]
-    per_number += [(item, ("number", number)) for item in _items("NUMBER")]
-    per_number += [(item, ("prefix", prefix)) for item in _items("PREFIX")]
-    region = region_of(phone_e164)
-    if region != "RU":
-        # Abroad only where the owner allowed it, and never past that country's daily cap.
-        daily = int((widget.countries or {}).get(region) or 0)
-        per_number += [(parse_many(f"{max(daily, 1)}/day")[0], ("country", wid, region))]
-    cap_setting = "NEW_WIDGET_CAP" if is_new(widget) else "WIDGET_CAP"
-    cap = [(item, ("widget-cap", wid)) for item in parse_many(config[cap_setting])]
-    # The owner's limits come on top of the installation's, so they can only tighten.
-    own = widget.limits or {}
-    if own.get("per_number"):
-        per_number += [
-            (item, ("own-widget-number", wid, number)) for item in parse_many(own["per_number"])
-        ]
-    if own.get("cap"):
-        cap += [(item, ("own-widget-cap", wid)) for item in parse_many(own["cap"])]
+    per_number, cap = _counters(widget, phone_e164)
     try:
         strategy = _strategy()
         wait = _hit_all(strategy, per_number)
@@ -158,9 +134,9 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
             metrics.count_refusal("number_limit")
             return Decision("refuse", retry_after=wait, reason="number limit")
         if _hit_all(strategy, cap) is not None:
-            log.warning("widget %s: %s cap reached; request held", widget.id, cap_setting.lower())
+            log.warning("widget %s: %s cap reached; request held", widget.id, _cap_setting(widget))
             metrics.count_refusal("widget_cap")
-            return Decision("hold", reason=HELD_CAP)
+            return Decision("hold", reason=HeldReason.WIDGET_CAP)
     except Exception as exc:  # the store is down: fail closed, never dial unlimited
         log.error(
             "widget %s: rate-limit store unavailable (%s); request held, not dialled",
@@ -168,7 +144,7 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
             exc.__class__.__name__,
         )
         metrics.count_refusal("limit_store")
-        return Decision("hold", reason=HELD_STORE)
+        return Decision("hold", reason=HeldReason.LIMIT_STORE)
     return ALLOW
 
 
@@ -181,22 +157,13 @@ def _past_half(item: RateLimitItem, remaining: int) -> bool:
 def pressure(widget: Widget, phone_e164: str, client_ip: str | None) -> bool:
     """Has any counter for this request reached half its limit? Reads only, takes no slot.
 
-    The per-number, per-prefix and per-widget counters of ``check_dial``, and the per-IP
-    limits of the current route. A store that fails counts as pressure.
+    The counters of ``check_dial``, and the per-IP limits of the current route. A
+    store that fails counts as pressure.
     """
-    config = current_app.config
-    secret = config["SECRET_KEY"]
-    number = number_key(phone_e164, secret)
-    prefix = number_key(phone_e164[:-4], secret)
-    wid = str(widget.id)
-    cap_setting = "NEW_WIDGET_CAP" if is_new(widget) else "WIDGET_CAP"
-    limits = [(item, ("widget-number", wid, number)) for item in _items("WIDGET_NUMBER")]
-    limits += [(item, ("number", number)) for item in _items("NUMBER")]
-    limits += [(item, ("prefix", prefix)) for item in _items("PREFIX")]
-    limits += [(item, ("widget-cap", wid)) for item in parse_many(config[cap_setting])]
+    per_number, cap = _counters(widget, phone_e164)
     try:
         strategy = _strategy()
-        for item, ids in limits:
+        for item, ids in per_number + cap:
             if _past_half(item, strategy.get_window_stats(item, *ids).remaining):
                 return True
         for current in limiter.current_limits:  # the route's per-IP limits
@@ -208,11 +175,45 @@ def pressure(widget: Widget, phone_e164: str, client_ip: str | None) -> bool:
     return False
 
 
+def _cap_setting(widget: Widget) -> str:
+    return "NEW_WIDGET_CAP" if is_new(widget) else "WIDGET_CAP"
+
+
+def _counters(widget: Widget, phone_e164: str) -> tuple[Limits, Limits]:
+    """Every counter a request for this number through this widget takes a slot of.
+
+    ``(per_number, cap)``: over a per-number one refuses, over a cap holds.
+    """
+    config = current_app.config
+    secret = config["SECRET_KEY"]
+    number = number_key(phone_e164, secret)
+    prefix = number_key(phone_e164[:-4], secret)
+    wid = str(widget.id)
+    per_number = [(item, ("widget-number", wid, number)) for item in _items("WIDGET_NUMBER")]
+    per_number += [(item, ("number", number)) for item in _items("NUMBER")]
+    per_number += [(item, ("prefix", prefix)) for item in _items("PREFIX")]
+    region = region_of(phone_e164)
+    if region != "RU":
+        # Abroad only where the owner allowed it, and never past that country's daily cap.
+        daily = int((widget.countries or {}).get(region) or 0)
+        per_number += [(parse_many(f"{max(daily, 1)}/day")[0], ("country", wid, region))]
+    cap = [(item, ("widget-cap", wid)) for item in parse_many(config[_cap_setting(widget)])]
+    # The owner's limits come on top of the installation's, so they can only tighten.
+    own = widget.limits or {}
+    if own.get("per_number"):
+        per_number += [
+            (item, ("own-widget-number", wid, number)) for item in parse_many(own["per_number"])
+        ]
+    if own.get("cap"):
+        cap += [(item, ("own-widget-cap", wid)) for item in parse_many(own["cap"])]
+    return per_number, cap
+
+
 def _items(name: str) -> list[RateLimitItem]:
     return parse_many(current_app.config[f"RATELIMIT_{name}"])
 
 
 def held_dedupe_key(widget: Widget, reason: str) -> str:
     """One owner notification per widget, per reason and per hour."""
-    kind = "cap" if reason == HELD_CAP else "store"
+    kind = "cap" if reason == HeldReason.WIDGET_CAP else "store"
     return f"{kind}:{widget.id}:{utcnow():%Y%m%d%H}"

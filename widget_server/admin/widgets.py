@@ -23,6 +23,7 @@ from ..dispatch import hours as wh
 from ..dispatch.ringing import is_final
 from ..extensions import db, limiter
 from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
+from ..visitor import intake
 from ..visitor.embed import snippets
 from ..visitor.texts import UI_TEXTS, status_message, ui_texts
 from ..visitor.texts import pick_language as widget_language
@@ -350,8 +351,6 @@ def _owner_key() -> str:
 @limiter.limit("5/minute", key_func=_owner_key)
 def widget_test_call(widget_id: int):
     """Ring the owner's own number through exactly the path a visitor's request takes."""
-    from ..visitor.api import submit_request
-
     widget = owned_or_404(Widget, widget_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
@@ -360,23 +359,23 @@ def widget_test_call(widget_id: int):
         return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
     offered = widget.offered_groups
     group = request.form.get("group") or (offered[0].group.pin if offered else "")
-    response, status = submit_request(
+    lang = widget_language(widget.language)  # the refusal reads as the widget would say it
+    result = intake.submit(
         widget,
         {"phone": g.owner.phone, "consent": True, "group": group},
         origin=current_app.config["PUBLIC_URL"],
         client_ip=request.remote_addr,
         user_agent=request.user_agent.string or "",
+        lang=lang,
         consent_text=_(
             "Тестовый звонок владельца сайта (%(email)s) на свой номер.", email=g.owner.email
         ),
         is_test=True,
     )
-    body = response.get_json() or {}
-    if status == 202:
+    if isinstance(result, intake.Accepted):
         flash(_("Тестовый звонок заказан."), "success")
     else:
-        fields = body.get("fields") or {}
-        message = "; ".join(str(v) for v in fields.values()) or body.get("message", "")
+        message = "; ".join(result.field_messages(lang).values()) or result.message(lang)
         flash(_("Тестовый звонок не заказан: %(message)s", message=message), "error")
     return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
 

@@ -7,6 +7,12 @@ any of them per widget, and error messages from the API match the page.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ..statuses import Status
+
+if TYPE_CHECKING:  # for the annotation only: the texts import nothing of the app's
+    from ..models import Widget
 
 LANGUAGES = ("ru", "en")
 
@@ -65,40 +71,41 @@ UI_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-STATUS_MESSAGES: dict[str, dict[str, str]] = {
+# What the visitor reads for each status; a test checks every Status has both languages.
+STATUS_MESSAGES: dict[str, dict[Status, str]] = {
     "ru": {
-        "queued": "Заявка принята, сейчас позвоним…",
-        "scheduled": "Звонок запланирован.",
-        "calling_operator": "Соединяем с оператором…",
-        "calling_visitor": "Оператор на линии — звоним вам, возьмите трубку.",
-        "connected": "Идёт разговор.",
-        "finished": "Звонок завершён. Спасибо!",
-        "no_operator": "Сейчас все операторы заняты. Мы сохранили заявку и перезвоним, как только освободимся.",
-        "visitor_busy": "Ваш номер был занят. Мы сохранили заявку — можно заказать звонок ещё раз.",
-        "visitor_no_answer": "Мы звонили, но вы не ответили. Можно заказать звонок ещё раз.",
-        "pbx_error": "Телефонная станция не ответила. Заявка сохранена — вам перезвонят.",
-        "cancelled": "Звонок отменён.",
-        "retrying": "Телефонная станция не отвечает. Пробуем ещё раз — заявка сохранена.",
-        "operators_busy": "Все операторы заняты. Через пару минут позвоним ещё раз.",
-        "visitor_retry": "Не удалось до вас дозвониться. Попробуем ещё раз через несколько минут.",
-        "held": "Заявка принята. Мы перезвоним вам.",
+        Status.QUEUED: "Заявка принята, сейчас позвоним…",
+        Status.SCHEDULED: "Звонок запланирован.",
+        Status.CALLING_OPERATOR: "Соединяем с оператором…",
+        Status.CALLING_VISITOR: "Оператор на линии — звоним вам, возьмите трубку.",
+        Status.CONNECTED: "Идёт разговор.",
+        Status.FINISHED: "Звонок завершён. Спасибо!",
+        Status.NO_OPERATOR: "Сейчас все операторы заняты. Мы сохранили заявку и перезвоним, как только освободимся.",
+        Status.VISITOR_BUSY: "Ваш номер был занят. Мы сохранили заявку — можно заказать звонок ещё раз.",
+        Status.VISITOR_NO_ANSWER: "Мы звонили, но вы не ответили. Можно заказать звонок ещё раз.",
+        Status.PBX_ERROR: "Телефонная станция не ответила. Заявка сохранена — вам перезвонят.",
+        Status.CANCELLED: "Звонок отменён.",
+        Status.RETRYING: "Телефонная станция не отвечает. Пробуем ещё раз — заявка сохранена.",
+        Status.OPERATORS_BUSY: "Все операторы заняты. Через пару минут позвоним ещё раз.",
+        Status.VISITOR_RETRY: "Не удалось до вас дозвониться. Попробуем ещё раз через несколько минут.",
+        Status.HELD: "Заявка принята. Мы перезвоним вам.",
     },
     "en": {
-        "queued": "Request received, calling shortly…",
-        "scheduled": "The call is scheduled.",
-        "calling_operator": "Connecting you to an operator…",
-        "calling_visitor": "An operator is on the line — we are calling you now, please pick up.",
-        "connected": "You are talking to the operator.",
-        "finished": "The call has ended. Thank you!",
-        "no_operator": "All operators are busy right now. We kept your request and will call you back.",
-        "visitor_busy": "Your line was busy. We kept your request — you can ask for another call.",
-        "visitor_no_answer": "We called but nobody answered. You can ask for another call.",
-        "pbx_error": "The phone system did not respond. Your request is saved and you will be called back.",
-        "cancelled": "The call was cancelled.",
-        "retrying": "The phone system is not answering. We are trying again; your request is saved.",
-        "operators_busy": "All operators are busy. We will try again in a couple of minutes.",
-        "visitor_retry": "We could not reach you. We will try once more in a few minutes.",
-        "held": "Request received. We will call you back.",
+        Status.QUEUED: "Request received, calling shortly…",
+        Status.SCHEDULED: "The call is scheduled.",
+        Status.CALLING_OPERATOR: "Connecting you to an operator…",
+        Status.CALLING_VISITOR: "An operator is on the line — we are calling you now, please pick up.",
+        Status.CONNECTED: "You are talking to the operator.",
+        Status.FINISHED: "The call has ended. Thank you!",
+        Status.NO_OPERATOR: "All operators are busy right now. We kept your request and will call you back.",
+        Status.VISITOR_BUSY: "Your line was busy. We kept your request — you can ask for another call.",
+        Status.VISITOR_NO_ANSWER: "We called but nobody answered. You can ask for another call.",
+        Status.PBX_ERROR: "The phone system did not respond. Your request is saved and you will be called back.",
+        Status.CANCELLED: "The call was cancelled.",
+        Status.RETRYING: "The phone system is not answering. We are trying again; your request is saved.",
+        Status.OPERATORS_BUSY: "All operators are busy. We will try again in a couple of minutes.",
+        Status.VISITOR_RETRY: "We could not reach you. We will try once more in a few minutes.",
+        Status.HELD: "Request received. We will call you back.",
     },
 }
 
@@ -165,6 +172,11 @@ def ui_texts(language: str, overrides: Mapping[str, str] | None = None) -> dict[
         if key in texts and isinstance(value, str) and value.strip():
             texts[key] = value
     return texts
+
+
+def texts_for(widget: Widget, language: str) -> dict[str, str]:
+    """A widget's texts in the visitor's language: the owner wrote theirs in the widget's."""
+    return ui_texts(language, widget.texts if language == widget.language else None)
 
 
 def status_message(language: str, status: str) -> str:
