@@ -35,6 +35,7 @@ from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, utcnow
 from ..ops import metrics
 from ..phones import mask_phone, number_key, region_of
+from ..statuses import FINAL
 from .client_ip import client_network
 
 log = logging.getLogger(__name__)
@@ -100,15 +101,13 @@ def is_new(widget: Widget) -> bool:
 
 def _active_call(phone: str) -> bool:
     """A request for this number that is not final yet, made in the last 30 minutes."""
-    from ..dispatch.ringing import FINAL_STATUSES
-
     since = utcnow() - ACTIVE_CALL_WINDOW
     found = db.session.scalar(
         select(CallbackRequest.id)
         .where(
             CallbackRequest.phone == phone,
             CallbackRequest.created_at >= since,
-            CallbackRequest.status.not_in(FINAL_STATUSES),
+            CallbackRequest.status.not_in(FINAL),
         )
         .limit(1)
     )

@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import Form, SelectField
 from wtforms.fields import DateField
 
-from ..dispatch import ringing
+from ..dispatch import recordings, state
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, Widget
 from ..pbx import events as call_states
@@ -454,7 +454,7 @@ def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
 @login_required
 def request_timeline(request_id: int):
     req = owned_or_404(CallbackRequest, request_id)
-    final = ringing.is_final(req)
+    final = state.is_final(req)
     return render_template(
         "admin/requests/timeline.html",
         req=req,
@@ -498,7 +498,7 @@ def recording(request_id: int, attempt_id: int):
     if not attempt.session_id:
         return _no_recording(request_id, 404)
     try:
-        upstream = ringing.open_recording(attempt)
+        upstream = recordings.open_recording(attempt)
     except PbxError as exc:
         log.info("recording of call %s unavailable: %s", attempt.id, exc.message)
         down = exc.result in ("connection", "timeout", "tls") or (exc.http_status or 0) >= 500

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from .. import setup as provisioning
-from ..dispatch import hours as wh
+from ..dispatch import schedule as wh
 from ..models import RING_STRATEGIES, PbxAccount, Widget
 from ..visitor.origins import OriginError, normalize_origin
 from ..visitor.texts import UI_TEXTS

@@ -19,8 +19,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from .. import setup as provisioning
-from ..dispatch import hours as wh
-from ..dispatch.ringing import is_final
+from ..dispatch import schedule as wh
+from ..dispatch.state import is_final
 from ..extensions import db, limiter
 from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
 from ..visitor.embed import snippets

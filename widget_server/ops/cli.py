@@ -208,7 +208,7 @@ def set_hours(
     """Set a widget's working hours, time zone and days off."""
     from sqlalchemy import select
 
-    from ..dispatch import hours as wh
+    from ..dispatch import schedule as wh
     from ..extensions import db
     from ..models import Widget
 

@@ -27,7 +27,7 @@ from ..abuse import bots as bot_defence
 from ..abuse import limits as abuse_limits
 from ..abuse.client_ip import client_network
 from ..dispatch import hours as working_hours
-from ..dispatch import ringing
+from ..dispatch import state
 from ..errors import error_response
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
@@ -36,7 +36,8 @@ from ..ops import metrics
 from ..phones import PhoneError, mask_phone, normalize_phone
 from . import opt_out
 from .origins import request_origin
-from .texts import LANGUAGES, api_error, pick_language, scheduled_message, ui_texts
+from .status import status_view
+from .texts import LANGUAGES, api_error, pick_language, ui_texts
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
@@ -456,7 +457,6 @@ def store_request(
         # next_dispatch_at lets the sweep dispatch it should that job be lost.
         req.status = "scheduled"
         req.scheduled_for = req.next_dispatch_at = slot.replace(tzinfo=None)
-        when = working_hours.format_slot(slot, visitor_tz, _lang(), now, widget.timezone)
     if decision.held:
         # Stored, never dialled; the visitor gets the same answer as an accepted request.
         req.status, req.held_reason = "held", (decision.reason or "")[:64]
@@ -467,19 +467,13 @@ def store_request(
         db.session.flush()
         answer_id = req.id
         held_reason = req.held_reason
+        # Built before the commit expires the object, so answering costs no extra query.
+        answer = {"handle": handle, "status": status_view(req, _lang(), just_accepted=True)}
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("widget %s: could not store a request", widget.id)
         return error_response(503, "unavailable", api_error(_lang(), "unavailable"))
-    # Built before the commit expires the object, so answering costs no extra query.
-    answer = {"handle": handle, "status": ringing.queued_view(_lang())}
-    if slot is not None:
-        answer["status"].update(
-            status="scheduled",
-            message=scheduled_message(_lang(), when),
-            scheduled_for=working_hours.iso_utc(slot),
-        )
     request_id = answer_id
     if decision.held:
         metrics.count_final("held")
@@ -547,7 +541,7 @@ def request_status(handle: str):
     req, error = _status_guard(handle)
     if error:
         return error
-    return jsonify(ringing.status_view(req, _lang()))
+    return jsonify(status_view(req, _lang()))
 
 
 @bp.post("/requests/<handle>/cancel")
@@ -557,10 +551,10 @@ def cancel_request(handle: str):
     req, error = _status_guard(handle)
     if error:
         return error
-    if not ringing.cancel(req.id):
+    if not state.cancel(req.id):
         return error_response(409, "too_late", api_error(_lang(), "too_late"))
     db.session.refresh(req)
-    return jsonify(ringing.status_view(req, _lang()))
+    return jsonify(status_view(req, _lang()))
 
 
 @bp.errorhandler(SQLAlchemyError)
