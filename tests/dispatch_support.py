@@ -272,9 +272,20 @@ class World:
         with self.app.app_context():
             return list(db.session.scalars(db.select(Notification.kind)))
 
-    def age_attempts(self, seconds: float) -> None:
-        """Pretend the request's calls were sent ``seconds`` earlier."""
+    def backdate(self, seconds: float) -> None:
+        """Move every recorded moment ``seconds`` into the past, as if time had passed."""
+        ago = timedelta(seconds=seconds)
         with self.app.app_context():
             for attempt in db.session.scalars(db.select(CallAttempt)):
-                attempt.sent_at -= timedelta(seconds=seconds)
+                attempt.sent_at -= ago
+                if attempt.accepted_at is not None:
+                    attempt.accepted_at -= ago
+            for req in db.session.scalars(db.select(CallbackRequest)):
+                if req.next_dispatch_at is not None:
+                    req.next_dispatch_at -= ago
             db.session.commit()
+
+    def lose_jobs(self) -> None:
+        """The queue lost everything it held (a crash, a flushed store)."""
+        self.jobs._take()
+        self.jobs.later.clear()

@@ -5,12 +5,19 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from flask import Flask
 
 from widget_server.dispatch import retry
 from widget_server.statuses import Status
 
-from .conftest import make_app
 from .dispatch_support import World
+
+
+def bare_app(**config):
+    """Only the settings the retry rules read: no database, no queue."""
+    app = Flask(__name__)
+    app.config.update(config)
+    return app
 
 
 def test_backoff_grows_by_its_factor_up_to_the_cap():
@@ -34,8 +41,8 @@ def test_a_notification_waits_30_seconds_doubling_to_30_minutes():
     assert all(1800 <= w <= 2250 for w in late)
 
 
-def test_the_retry_backoff_setting_sets_the_first_wait_and_the_cap(tmp_path):
-    app = make_app(tmp_path, RETRY_BACKOFF=(2, 7))
+def test_the_retry_backoff_setting_sets_the_first_wait_and_the_cap():
+    app = bare_app(RETRY_BACKOFF=(2, 7))
     with app.app_context():
         waits = [retry.pbx_retry_delay(n) for n in (1, 2, 3)]
 
@@ -44,8 +51,8 @@ def test_the_retry_backoff_setting_sets_the_first_wait_and_the_cap(tmp_path):
     assert 7 <= waits[2] <= 8.75  # capped
 
 
-def test_a_visitor_gets_one_retry_after_the_configured_delay(tmp_path):
-    app = make_app(tmp_path, VISITOR_RETRY_DELAY=123)
+def test_a_visitor_gets_one_retry_after_the_configured_delay():
+    app = bare_app(VISITOR_RETRY_DELAY=123)
     with app.app_context():
         assert retry.visitor_retry_delay(SimpleNamespace(visitor_retries=0)) == 123
         assert retry.visitor_retry_delay(SimpleNamespace(visitor_retries=1)) is None
@@ -92,8 +99,8 @@ def test_an_unreachable_pbx_past_the_deadline_is_a_pbx_error(tmp_path):
 
 
 @pytest.mark.parametrize("tries", [1, 5, 50])
-def test_the_default_pbx_wait_stays_between_5_seconds_and_the_cap(tmp_path, tries):
-    app = make_app(tmp_path)
+def test_the_default_pbx_wait_stays_between_5_seconds_and_the_cap(tries):
+    app = bare_app()
     with app.app_context():
         wait = retry.pbx_retry_delay(tries)
 
