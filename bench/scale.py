@@ -184,13 +184,13 @@ class PeakRss:
 
 def final_count(db_url: str) -> tuple[int, int]:
     """(requests that are final, all requests) in the bench database."""
-    from widget_server.dispatch.ringing import FINAL_STATUSES
+    from widget_server.statuses import FINAL
 
     engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         done = conn.execute(
             sa.text("SELECT count(*) FROM callback_requests WHERE status = ANY(:s)"),
-            {"s": sorted(FINAL_STATUSES)},
+            {"s": sorted(str(s) for s in FINAL)},
         ).scalar_one()
         total = conn.execute(sa.text("SELECT count(*) FROM callback_requests")).scalar_one()
     engine.dispose()

@@ -333,7 +333,7 @@ def test_another_owner_neither_sees_nor_reaches_these_requests(app, seeded):
     junk = rival.post(f"/admin/requests/{rid}/junk", data={"csrf_token": csrf_token(page.data)})
     assert junk.status_code == 404
     with app.app_context():
-        from widget_server.visitor.opt_out import is_blocked
+        from widget_server.abuse.blocklist import is_blocked
 
         assert not is_blocked(seeded["owner"], "+79169998877")
 
@@ -484,6 +484,6 @@ def test_reporting_junk_without_the_form_token_changes_nothing(live):
     rid = finished_call(stack)
     assert client.post(f"/admin/requests/{rid}/junk").status_code == 400
     with stack.app.app_context():
-        from widget_server.visitor.opt_out import is_blocked
+        from widget_server.abuse.blocklist import is_blocked
 
         assert not is_blocked(owner_id, NORMAL_NUMBER)

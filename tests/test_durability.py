@@ -13,11 +13,12 @@ from datetime import timedelta
 import requests
 from sqlalchemy import select, update
 
-from widget_server.dispatch import ringing
+from widget_server.dispatch.sweep import sweep
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Widget, utcnow
 from widget_server.pbx.signing import encode_body, signed_headers
 from widget_server.pbx.sim import start_sim_thread
+from widget_server.statuses import FINAL
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack, database_url
 
@@ -133,7 +134,7 @@ def test_a_request_whose_job_was_lost_is_dispatched_by_the_sweep(stack):
         db.session.add(req)
         db.session.commit()  # stored, but no job was ever queued
         handle = req.handle
-        ringing.sweep()
+        sweep()
     assert stack.wait_final(handle)["status"] == "finished"
     assert len(stack.sim_requests("call_back")) == 1
 
@@ -196,7 +197,7 @@ def test_a_call_with_no_answer_and_no_trace_goes_to_the_owner_without_a_second_r
     with stack.app.app_context():
         db.session.execute(update(CallAttempt).values(sent_at=utcnow() - timedelta(seconds=30)))
         db.session.commit()
-        ringing.sweep()
+        sweep()
     final = stack.wait_final(handle)
     assert final["status"] == "pbx_error"
     assert stack.sim_requests("call_back") == []
@@ -209,7 +210,7 @@ def test_a_call_whose_end_never_arrives_is_reconciled_through_call_info(tmp_path
         handle = stack.submit("+7 916 100-00-06").json()["handle"]
         stack.wait_status(handle, "connected")
         with stack.app.app_context():
-            ringing.sweep()  # the call is still on, but its end is "overdue"
+            sweep()  # the call is still on, but its end is "overdue"
         final = stack.wait_final(handle, timeout=10)
         assert final["status"] == "finished"
         assert len(stack.sim_requests("call_info")) == 1
@@ -266,7 +267,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
             worker, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         with stack.app.app_context():
-            ringing.sweep()  # what the periodic sweep does after a restart
+            sweep()  # what the periodic sweep does after a restart
         final = stack.wait_final(handle, timeout=30)
         assert final["status"] == "pbx_error"
         time.sleep(1)
@@ -381,10 +382,10 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
 
         def all_settled() -> bool:
             with app.app_context():
-                ringing.sweep()
+                sweep()
                 statuses = db.session.scalars(select(CallbackRequest.status)).all()
                 db.session.rollback()
-            return len(statuses) == 35 and all(s in ringing.FINAL_STATUSES for s in statuses)
+            return len(statuses) == 35 and all(s in FINAL for s in statuses)
 
         deadline = time.monotonic() + 120  # lost jobs wait out the sweep's grace
         while not all_settled():

@@ -19,7 +19,10 @@ import pytest
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
-from widget_server.pbx.client import PbxClient, PbxCredentials, PbxError
+from widget_server.models import PbxAccount
+from widget_server.pbx.client import PbxClient, PbxCredentials, PbxError, client_for
+
+from .conftest import make_app
 
 CLIENT_ID = "000003C405E6525C64C184258C44EC99"
 SIGN_KEY = "00000716ABDA6D4DFF10F82BCBBFC532"
@@ -333,3 +336,27 @@ def test_the_accounts_ca_bundle_makes_that_tls_server_trusted(tls_pbx, self_sign
     data = _client(tls_pbx.url, ca_bundle=cert.read_text()).users_info()
     assert data["result"] == "0"
     assert tls_pbx.last()["signed_ok"] is True
+
+
+def test_client_for_an_account_carries_its_credentials_and_the_apps_timeouts(tmp_path):
+    app = make_app(tmp_path, PBX_CONNECT_TIMEOUT=1.5, PBX_TIMEOUT=7.0)
+    account = PbxAccount(
+        api_url="https://pbx.example", client_id=CLIENT_ID, sign_key=SIGN_KEY, domain="d.rt.ru"
+    )
+    with app.app_context():
+        client = client_for(account)
+
+    assert isinstance(client, PbxClient)
+    assert client.timeout == (1.5, 7.0)
+    assert (client.credentials.api_url, client.credentials.domain) == (
+        "https://pbx.example",
+        "d.rt.ru",
+    )
+
+
+def test_client_for_hands_out_the_factory_a_test_installed(tmp_path):
+    app = make_app(tmp_path)
+    fake = object()
+    app.extensions["pbx_client_factory"] = lambda account: fake
+    with app.app_context():
+        assert client_for(PbxAccount()) is fake

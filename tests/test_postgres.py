@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.pool import NullPool
 
 from widget_server.database import alembic_config
-from widget_server.dispatch import ringing
+from widget_server.dispatch import ringing, state
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest
 
@@ -82,7 +82,7 @@ def test_a_worker_holding_a_requests_lock_makes_a_second_one_wait(tmp_path):
 
         def first():
             with stack.app.app_context():
-                ringing.lock_request(request_id)
+                state.lock_request(request_id)
                 locked.set()
                 time.sleep(1.0)
                 released_at.append(time.monotonic())
@@ -91,7 +91,7 @@ def test_a_worker_holding_a_requests_lock_makes_a_second_one_wait(tmp_path):
         def second():
             locked.wait(10)
             with stack.app.app_context():
-                ringing.lock_request(request_id)
+                state.lock_request(request_id)
                 second_got_it_at.append(time.monotonic())
                 db.session.commit()
 

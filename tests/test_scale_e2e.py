@@ -392,7 +392,7 @@ def race(cluster: Cluster, phones: list[str]) -> list[tuple[str, int | str]]:
 
 
 def wait_final(cluster: Cluster, phones: list[str], seconds: float = 90) -> dict[str, str]:
-    from widget_server.dispatch.ringing import FINAL_STATUSES as final
+    from widget_server.statuses import FINAL as final
 
     deadline = time.monotonic() + seconds
     while True:

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from widget_server.dispatch import hours as wh
+from widget_server.dispatch import schedule
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Widget
 from widget_server.ops.cli import main
@@ -44,7 +45,7 @@ def widget(**kwargs):
     return SimpleNamespace(**{**base, **kwargs})
 
 
-TWO_SHIFTS = {day: [["09:00", "13:00"], ["14:00", "20:00"]] for day in wh.DAYS[:5]}
+TWO_SHIFTS = {day: [["09:00", "13:00"], ["14:00", "20:00"]] for day in schedule.DAYS[:5]}
 
 
 # -- open or closed -------------------------------------------------------------------------------
@@ -113,12 +114,12 @@ def test_russian_public_holidays_and_moved_days_off_are_closed(day):
     at = msk(*day, 12, 0)
     assert wh.is_open(widget(), at) is False
     assert wh.is_open(widget(public_holidays=False), at) is True
-    assert wh.public_holiday(at.astimezone(MSK).date())
+    assert schedule.public_holiday(at.astimezone(MSK).date())
 
 
 def test_a_moved_working_saturday_is_worked_with_mondays_hours():
     saturday = (2025, 11, 1)  # worked instead of Monday 3 November 2025
-    assert wh.moved_working_day(datetime(*saturday).date())
+    assert schedule.moved_working_day(datetime(*saturday).date())
     assert wh.is_open(widget(), msk(*saturday, 10, 0)) is True
     assert wh.is_open(widget(public_holidays=False), msk(*saturday, 10, 0)) is False
     late_monday = widget(hours={"mon": [["11:00", "18:00"]], "sat": [["09:00", "12:00"]]})
@@ -269,7 +270,7 @@ def test_the_next_call_time_waits_for_the_visitors_morning_not_the_widgets():
 
 # -- parsing and formatting ---------------------------------------------------------------------
 def test_parse_hours_normalises_every_form():
-    week = wh.parse_hours(
+    week = schedule.parse_hours(
         {
             "mon": [["14:00", "20:00"], ["9:00", "13:00"]],
             "tue": "10:00-12:00,12:00-24:00",
@@ -278,7 +279,7 @@ def test_parse_hours_normalises_every_form():
     )
     assert week["mon"] == [["09:00", "13:00"], ["14:00", "20:00"]]
     assert week["tue"] == [["10:00", "12:00"], ["12:00", "24:00"]]
-    assert week["sun"] == [] and set(week) == set(wh.DAYS)
+    assert week["sun"] == [] and set(week) == set(schedule.DAYS)
 
 
 @pytest.mark.parametrize(
@@ -302,24 +303,24 @@ def test_parse_hours_normalises_every_form():
 )
 def test_parse_hours_refuses_bad_schedules_with_a_clear_message(value, message):
     with pytest.raises(ValueError, match="^.*" + message.replace("(", r"\(")):
-        wh.parse_hours(value)
+        schedule.parse_hours(value)
 
 
 def test_day_arguments_and_days_off_are_parsed_strictly():
-    assert wh.parse_day_arg("mon=09:00-13:00,14:00-20:00") == (
+    assert schedule.parse_day_arg("mon=09:00-13:00,14:00-20:00") == (
         "mon",
         [["09:00", "13:00"], ["14:00", "20:00"]],
     )
-    assert wh.parse_day_arg("SAT=closed") == ("sat", [])
+    assert schedule.parse_day_arg("SAT=closed") == ("sat", [])
     with pytest.raises(ValueError, match="expected DAY="):
-        wh.parse_day_arg("funday=09:00-10:00")
-    assert wh.parse_days_off(["2026-12-31", "2026-01-02", "2026-12-31"]) == [
+        schedule.parse_day_arg("funday=09:00-10:00")
+    assert schedule.parse_days_off(["2026-12-31", "2026-01-02", "2026-12-31"]) == [
         "2026-01-02",
         "2026-12-31",
     ]
     for bad in ("31.12.2026", "2026-02-30"):
         with pytest.raises(ValueError):
-            wh.parse_days_off([bad])
+            schedule.parse_days_off([bad])
 
 
 def test_unknown_time_zones_are_not_zones():

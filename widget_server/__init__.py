@@ -98,10 +98,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     from . import retention
-    from .dispatch import ringing
+    from .dispatch import tasks as dispatch_tasks
     from .notify import outbox
 
-    init_queue(app, (ringing, outbox, retention))
+    init_queue(app, (dispatch_tasks, outbox, retention))
 
     from . import admin, errors
     from .ops import health, metrics

@@ -25,7 +25,7 @@ from .models import (
     WidgetGroup,
     utcnow,
 )
-from .pbx.client import PbxError
+from .pbx.client import PbxError, client_for
 from .visitor.origins import normalize_origin
 from .visitor.texts import LANGUAGES
 
@@ -197,9 +197,7 @@ def sync_groups(account: PbxAccount) -> tuple[int, int]:
 
     :raise PbxError: the PBX could not be asked.
     """
-    from .dispatch.ringing import pbx_client
-
-    data = pbx_client(account).users_info()
+    data = client_for(account).users_info()
     users = {str(u.get("pin")): u for u in _as_list(data.get("users")) if u.get("pin")}
     groups = {str(g.get("pin")): g for g in _as_list(data.get("groups")) if g.get("pin")}
     existing_users = {u.pin: u for u in account.users}

@@ -73,52 +73,36 @@ class HeldReason(StrEnum):
     NO_HOURS = "no working hours in the next 14 days"
 
 
-# Where a request may go from each status. A final status goes nowhere; any
-# non-final status may end (every final status is reachable from it) because a
-# cancel, a PBX failure or a deadline can come at any moment.
-_ENDINGS = FINAL - {Status.HELD}
+# Where a new request starts: dialled now, at a later slot, or never.
+INITIAL = frozenset({Status.QUEUED, Status.SCHEDULED, Status.HELD})
+
+# How a request moves on before it ends, as the call machine (``dispatch``) does it:
+# a dial is placed (calling_operator), put off to the opening (scheduled), retried
+# after a PBX failure (retrying) or after a round nobody answered (operators_busy);
+# a call goes operator → visitor → connected; a visitor not reached is tried again.
+_ON = {
+    Status.QUEUED: {Status.SCHEDULED, Status.RETRYING, Status.CALLING_OPERATOR},
+    Status.SCHEDULED: {Status.RETRYING, Status.CALLING_OPERATOR, Status.OPERATORS_BUSY},
+    Status.RETRYING: {Status.SCHEDULED, Status.CALLING_OPERATOR, Status.OPERATORS_BUSY},
+    Status.OPERATORS_BUSY: {Status.SCHEDULED, Status.RETRYING, Status.CALLING_OPERATOR},
+    Status.VISITOR_RETRY: {Status.SCHEDULED, Status.RETRYING, Status.CALLING_OPERATOR},
+    # An operator who did not answer leaves the status as it is until the next dial.
+    Status.CALLING_OPERATOR: {
+        Status.CALLING_VISITOR,
+        Status.CONNECTED,  # the visitor's "calling" was lost
+        Status.SCHEDULED,
+        Status.RETRYING,
+        Status.OPERATORS_BUSY,
+    },
+    Status.CALLING_VISITOR: {Status.CONNECTED, Status.VISITOR_RETRY},
+    # A talk ends finished: pbx.events settles a connected call as completed.
+    Status.CONNECTED: set(),
+}
+# Any status that is not final may end (a cancel, a PBX failure, a deadline or the
+# call's own end can come at any moment); held is only ever a new request's status.
+ENDINGS = FINAL - {Status.HELD}
 ALLOWED: dict[Status, frozenset[Status]] = {
-    Status.QUEUED: frozenset(
-        {Status.SCHEDULED, Status.RETRYING, Status.CALLING_OPERATOR, Status.OPERATORS_BUSY} | FINAL
-    ),
-    Status.SCHEDULED: frozenset(
-        {Status.QUEUED, Status.RETRYING, Status.CALLING_OPERATOR, Status.OPERATORS_BUSY} | FINAL
-    ),
-    Status.RETRYING: frozenset(
-        {Status.SCHEDULED, Status.CALLING_OPERATOR, Status.OPERATORS_BUSY} | _ENDINGS
-    ),
-    Status.OPERATORS_BUSY: frozenset(
-        {Status.SCHEDULED, Status.RETRYING, Status.CALLING_OPERATOR} | _ENDINGS
-    ),
-    Status.CALLING_OPERATOR: frozenset(
-        {
-            Status.CALLING_VISITOR,
-            Status.CONNECTED,
-            Status.RETRYING,
-            Status.OPERATORS_BUSY,
-            Status.VISITOR_RETRY,
-            Status.SCHEDULED,
-        }
-        | _ENDINGS
-    ),
-    Status.CALLING_VISITOR: frozenset(
-        {
-            Status.CONNECTED,
-            Status.CALLING_OPERATOR,
-            Status.RETRYING,
-            Status.OPERATORS_BUSY,
-            Status.VISITOR_RETRY,
-            Status.SCHEDULED,
-        }
-        | _ENDINGS
-    ),
-    Status.VISITOR_RETRY: frozenset(
-        {Status.SCHEDULED, Status.RETRYING, Status.CALLING_OPERATOR, Status.OPERATORS_BUSY}
-        | _ENDINGS
-    ),
-    # connected may be the operator's answer alone on some domains (pbx-rostelecom.md §9),
-    # so a visitor who then never picks up can still be retried or missed.
-    Status.CONNECTED: frozenset({Status.VISITOR_RETRY, Status.SCHEDULED} | _ENDINGS),
+    **{status: frozenset(moves) | ENDINGS for status, moves in _ON.items()},
     **{status: frozenset() for status in FINAL},
 }
 
@@ -127,6 +111,11 @@ def is_final(status: str) -> bool:
     return status in FINAL
 
 
-def may_move(old: str, new: str) -> bool:
-    """True when a request in ``old`` may go to ``new`` (staying put is always fine)."""
+def may_move(old: str | None, new: str) -> bool:
+    """True when a request in ``old`` may go to ``new`` (staying put is always fine).
+
+    ``old`` is None for a request not stored yet: it may start in ``INITIAL``.
+    """
+    if old is None:
+        return new in INITIAL
     return old == new or Status(new) in ALLOWED[Status(old)]

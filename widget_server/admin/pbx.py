@@ -13,10 +13,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from .. import setup
-from ..dispatch.ringing import pbx_client
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, Widget
-from ..pbx.client import PRODUCTION_API, TEST_API, PbxError
+from ..pbx.client import PRODUCTION_API, TEST_API, PbxError, client_for
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import N_, _
@@ -253,7 +252,7 @@ def pbx_check(account_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        data = pbx_client(account).users_info()
+        data = client_for(account).users_info()
     except PbxError as exc:
         return _detail(account, check={"ok": False, "text": pbx_error_text(exc)})
     users = setup._as_list(data.get("users"))

@@ -7,13 +7,13 @@ import logging
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
-from ..dispatch import ringing
+from ..abuse import blocklist
+from ..dispatch import recordings, state
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest
 from ..pbx.client import PbxError
 from ..pbx.events import stage_for_event
 from ..phones import mask_phone
-from ..visitor import opt_out
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import N_, _
@@ -114,7 +114,7 @@ def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
 @login_required
 def request_timeline(request_id: int):
     req = owned_or_404(CallbackRequest, request_id)
-    final = ringing.is_final(req)
+    final = state.is_final(req)
     return render_template(
         "admin/requests/timeline.html",
         req=req,
@@ -129,7 +129,7 @@ def request_timeline(request_id: int):
         final=final,
         duration=format_duration(talk_seconds(req)),
         widget=widget_label(req.widget),
-        blocked=opt_out.is_blocked(g.owner.id, req.phone),
+        blocked=blocklist.is_blocked(g.owner.id, req.phone),
         junk_form=JunkForm(),
     )
 
@@ -140,7 +140,7 @@ def report_junk(request_id: int):
     req = owned_or_404(CallbackRequest, request_id)
     form = JunkForm()
     if form.validate_on_submit():
-        opt_out.report_junk(req.id, g.owner.id)
+        blocklist.report_junk(req.id, g.owner.id)
         log.info(
             "owner %s reported request %s (%s) as junk", g.owner.id, req.id, mask_phone(req.phone)
         )
@@ -158,7 +158,7 @@ def recording(request_id: int, attempt_id: int):
     if not attempt.session_id:
         return _no_recording(request_id, 404)
     try:
-        upstream = ringing.open_recording(attempt)
+        upstream = recordings.open_recording(attempt)
     except PbxError as exc:
         log.info("recording of call %s unavailable: %s", attempt.id, exc.message)
         down = exc.result in ("connection", "timeout", "tls") or (exc.http_status or 0) >= 500

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from .. import setup
-from ..dispatch import hours
+from ..dispatch import schedule
 from ..models import RING_STRATEGIES, PbxAccount, Widget
 from ..visitor.origins import OriginError, normalize_origin
 from ..visitor.texts import UI_TEXTS
@@ -130,7 +130,7 @@ class WidgetForm(FlaskForm):
         ],
         validate_choice=False,
     )
-    timezone = StringField(N_("Часовой пояс"), default=hours.DEFAULT_TIMEZONE)
+    timezone = StringField(N_("Часовой пояс"), default=schedule.DEFAULT_TIMEZONE)
     days_off = TextAreaField(N_("Выходные дни (даты)"))
     public_holidays = BooleanField(N_("Государственные праздники России — выходные"), default=True)
     countries = TextAreaField(N_("Другие страны"))
@@ -200,7 +200,7 @@ class WidgetForm(FlaskForm):
             )
 
     def validate_timezone(self, field):
-        if hours.valid_timezone((field.data or "").strip()) is None:
+        if schedule.valid_timezone((field.data or "").strip()) is None:
             raise ValidationError(_("Неизвестный часовой пояс. Нужен вида Europe/Moscow."))
 
     def validate_days_off(self, field):
@@ -209,7 +209,7 @@ class WidgetForm(FlaskForm):
             if not line.strip():
                 continue
             try:
-                clean += hours.parse_days_off([line.strip()])
+                clean += schedule.parse_days_off([line.strip()])
             except ValueError:
                 raise ValidationError(
                     _(
@@ -272,7 +272,7 @@ class WidgetForm(FlaskForm):
 
 for _key in UI_TEXTS["ru"]:
     setattr(WidgetForm, f"text_{_key}", _text_field(_key))
-for _day in hours.DAYS:
+for _day in schedule.DAYS:
     setattr(
         WidgetForm,
         f"day_{_day}",
@@ -297,7 +297,7 @@ def text_fields(form: WidgetForm):
 
 
 def day_fields(form: WidgetForm):
-    return [form[f"day_{day}"] for day in hours.DAYS]
+    return [form[f"day_{day}"] for day in schedule.DAYS]
 
 
 def fill_from_widget(form: WidgetForm, widget: Widget) -> None:
@@ -315,12 +315,14 @@ def fill_from_widget(form: WidgetForm, widget: Widget) -> None:
         form[f"text_{key}"].data = (widget.texts or {}).get(key, "")
     if widget.hours is None:
         form.hours_mode.data = "default"
-    elif hours.parse_hours(widget.hours) == hours.parse_hours(hours.ALWAYS_OPEN):
+    elif schedule.parse_hours(widget.hours) == schedule.parse_hours(schedule.ALWAYS_OPEN):
         form.hours_mode.data = "always"
     else:
         form.hours_mode.data = "custom"
-    week = hours.parse_hours(widget.hours if widget.hours is not None else hours.DEFAULT_HOURS)
-    for day in hours.DAYS:
+    week = schedule.parse_hours(
+        widget.hours if widget.hours is not None else schedule.DEFAULT_HOURS
+    )
+    for day in schedule.DAYS:
         form[f"day_{day}"].data = ", ".join(f"{s}-{e}" for s, e in week[day])
     form.timezone.data = widget.timezone
     form.days_off.data = "\n".join(widget.days_off or [])
@@ -334,10 +336,10 @@ def validate_hours(form: WidgetForm) -> dict | None:
     """The week from the day fields (custom hours); errors go next to each day."""
     week = {}
     ok = True
-    for day in hours.DAYS:
+    for day in schedule.DAYS:
         field = form[f"day_{day}"]
         try:
-            week[day] = hours.parse_hours({day: (field.data or "").strip()})[day]
+            week[day] = schedule.parse_hours({day: (field.data or "").strip()})[day]
         except ValueError as exc:
             message = str(exc).split(": ", 1)[-1]
             field.errors = [*field.errors, message]

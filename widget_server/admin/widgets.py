@@ -19,12 +19,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from .. import setup as provisioning
-from ..dispatch import hours as wh
-from ..dispatch.ringing import is_final
+from ..dispatch import schedule as wh
 from ..extensions import db, limiter
 from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
 from ..visitor import intake
 from ..visitor.embed import snippets
+from ..visitor.status import status_view
 from ..visitor.texts import UI_TEXTS, status_message, ui_texts
 from ..visitor.texts import pick_language as widget_language
 from .access import login_required, owned_or_404
@@ -388,6 +388,5 @@ def widget_test_status(widget_id: int, request_id: int):
     req = owned_or_404(CallbackRequest, request_id)
     if req.widget_id != widget.id or not req.is_test:
         abort(404)
-    return jsonify(
-        status=req.status, message=status_message(g.lang, req.status), final=is_final(req)
-    )
+    view = status_view(req, g.lang)
+    return jsonify(status=view["status"], message=view["message"], final=view["final"])

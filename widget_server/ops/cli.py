@@ -208,7 +208,7 @@ def set_hours(
     """Set a widget's working hours, time zone and days off."""
     from sqlalchemy import select
 
-    from ..dispatch import hours as wh
+    from ..dispatch import schedule as wh
     from ..extensions import db
     from ..models import Widget
 
@@ -425,9 +425,9 @@ def _number_arg(value: str) -> str:
 @_fail_on_setup_error
 def block_number(owner_email: str, number: str) -> None:
     """Never call NUMBER from this owner's widgets (the requests are stored, not dialled)."""
+    from ..abuse.blocklist import block
     from ..phones import mask_phone
     from ..setup import find_owner
-    from ..visitor.opt_out import block
 
     phone = _number_arg(number)
     with _app().app_context():
@@ -441,9 +441,9 @@ def block_number(owner_email: str, number: str) -> None:
 @_fail_on_setup_error
 def unblock_number(owner_email: str, number: str) -> None:
     """Lift an owner's block of NUMBER."""
+    from ..abuse.blocklist import unblock
     from ..phones import mask_phone
     from ..setup import find_owner
-    from ..visitor.opt_out import unblock
 
     phone = _number_arg(number)
     with _app().app_context():
@@ -455,8 +455,8 @@ def unblock_number(owner_email: str, number: str) -> None:
 @click.argument("number")
 def opt_in(number: str) -> None:
     """Undo the public opt-out of NUMBER (only at its holder's request)."""
+    from ..abuse.blocklist import unblock
     from ..phones import mask_phone
-    from ..visitor.opt_out import unblock
 
     phone = _number_arg(number)
     with _app().app_context():
@@ -470,9 +470,9 @@ def opt_in(number: str) -> None:
 @_fail_on_setup_error
 def report_junk(owner_email: str, request_id: int) -> None:
     """Mark a request as junk: its number goes on the owner's block list."""
+    from ..abuse.blocklist import report_junk as report
     from ..phones import mask_phone
     from ..setup import find_owner
-    from ..visitor.opt_out import report_junk as report
 
     with _app().app_context():
         try:

@@ -161,9 +161,9 @@ class QueueCollector:
     def collect(self):
         from sqlalchemy import func, select
 
-        from ..dispatch.ringing import FINAL_STATUSES
         from ..extensions import db
         from ..models import CallbackRequest, utcnow
+        from ..statuses import FINAL
 
         pending = GaugeMetricFamily(
             "widget_queue_pending_jobs", "Jobs waiting in the task queue (not yet picked up)."
@@ -181,7 +181,7 @@ class QueueCollector:
             now = utcnow()
             due = db.session.scalar(
                 select(func.min(CallbackRequest.next_dispatch_at)).where(
-                    CallbackRequest.status.not_in(FINAL_STATUSES),
+                    CallbackRequest.status.not_in(FINAL),
                     CallbackRequest.next_dispatch_at <= now,
                 )
             )

@@ -13,13 +13,17 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+from flask import current_app
 
 from .. import __version__
 from ..ops import metrics
 from .signing import encode_body, signed_headers
+
+if TYPE_CHECKING:
+    from ..models import PbxAccount
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +277,28 @@ class PbxClient:
 
 
 _CA_FILES: dict[int, str] = {}
+
+
+def client_for(account: PbxAccount) -> PbxClient:
+    """The PBX client for an account, with the app's timeouts.
+
+    Tests swap the factory through ``app.extensions["pbx_client_factory"]``.
+    """
+    factory = current_app.extensions.get("pbx_client_factory")
+    if factory:
+        return factory(account)
+    creds = PbxCredentials(
+        api_url=account.api_url,
+        client_id=account.client_id,
+        sign_key=account.sign_key,
+        domain=account.domain,
+        ca_bundle=account.ca_bundle,
+    )
+    return PbxClient(
+        creds,
+        connect_timeout=current_app.config["PBX_CONNECT_TIMEOUT"],
+        read_timeout=current_app.config["PBX_TIMEOUT"],
+    )
 
 
 def _ca_file(pem: str) -> str:

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..phones import digits_of
+from ..statuses import Status
 
 STAGE_ORDER = {
     "created": 0,
@@ -54,9 +55,9 @@ DISCONNECT_BUSY = "3"
 
 # Outcome of one attempt -> request status the visitor sees.
 OUTCOME_STATUS = {
-    "completed": "finished",
-    "visitor_busy": "visitor_busy",
-    "visitor_no_answer": "visitor_no_answer",
+    "completed": Status.FINISHED,
+    "visitor_busy": Status.VISITOR_BUSY,
+    "visitor_no_answer": Status.VISITOR_NO_ANSWER,
 }
 
 # Outcomes final as soon as ``end`` arrives; the others wait for ``call_info``,
@@ -65,11 +66,11 @@ SETTLED_ON_END = {"completed"}
 
 # Request statuses while a call is live, by attempt stage.
 STAGE_STATUS = {
-    "created": "queued",
-    "sent": "calling_operator",
-    "operator_ringing": "calling_operator",
-    "visitor_ringing": "calling_visitor",
-    "connected": "connected",
+    "created": Status.QUEUED,
+    "sent": Status.CALLING_OPERATOR,
+    "operator_ringing": Status.CALLING_OPERATOR,
+    "visitor_ringing": Status.CALLING_VISITOR,
+    "connected": Status.CONNECTED,
 }
 
 

@@ -10,25 +10,22 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from ..dispatch import ringing
+from ..dispatch.events import caller_info, record_event
 from ..extensions import db
-from ..models import CallAttempt, CallbackRequest, PbxAccount, Widget, utcnow
+from ..models import PbxAccount
 from ..ops import metrics
 from ..phones import digits_of
-from . import events as call_states
+from .events import field
 from .signing import verify
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/pbx")
 
 MAX_WEBHOOK_BYTES = 64 * 1024
-RETURN_CALL_WINDOW = timedelta(days=30)
 OK = {"result": "0", "resultMessage": "ok"}
 
 
@@ -68,8 +65,8 @@ def call_events(public_id: str):
     account, payload = _verified_payload(public_id)
     if account is None:
         return payload
-    outcome = ringing.record_event(account, payload)
-    metrics.count_webhook_event(call_states.field(payload, "state"), outcome)
+    outcome = record_event(account, payload)
+    metrics.count_webhook_event(field(payload, "state"), outcome)
     log.debug("call_events %s: %s", payload.get("state"), outcome)
     return jsonify(OK)
 
@@ -86,37 +83,7 @@ def get_number_info(public_id: str):
     digits = digits_of(str(payload.get("from_number") or ""))
     if not digits:
         return jsonify(OK)
-    req = db.session.scalar(
-        select(CallbackRequest)
-        .join(Widget)
-        .where(
-            Widget.pbx_account_id == account.id,
-            CallbackRequest.phone == "+" + digits,
-            CallbackRequest.created_at >= utcnow() - RETURN_CALL_WINDOW,
-        )
-        .order_by(CallbackRequest.created_at.desc())
-        .limit(1)
-    )
-    if req is None:
-        return jsonify(OK)
-    host = urlsplit(req.origin).hostname or req.origin
-    label = "Callback" if req.widget.language == "en" else "Обратный звонок"
-    answer = dict(OK, displayName=f"{label}: {host}")
-    pin = db.session.scalar(
-        select(CallAttempt.operator_pin)
-        .join(CallbackRequest)
-        .join(Widget)
-        .where(
-            Widget.pbx_account_id == account.id,
-            CallbackRequest.phone == "+" + digits,
-            CallAttempt.reached_stage == "connected",
-        )
-        .order_by(CallAttempt.id.desc())
-        .limit(1)
-    )
-    if pin and req.widget.ring_strategy != "pbx_group":
-        answer["PIN"] = pin
-    return jsonify(answer)
+    return jsonify(dict(OK, **caller_info(account, digits)))
 
 
 @bp.post("/<public_id>/history_file_completed")

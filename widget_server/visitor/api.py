@@ -25,7 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..abuse import bots
 from ..abuse.client_ip import client_network
-from ..dispatch import hours, ringing
+from ..dispatch import hours, state
 from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, WidgetGroup
@@ -33,7 +33,8 @@ from ..ops import metrics
 from . import intake
 from .openapi import spec as openapi_spec
 from .origins import request_origin
-from .texts import LANGUAGES, api_error, pick_language, scheduled_message, texts_for
+from .status import status_view
+from .texts import LANGUAGES, api_error, pick_language, texts_for
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
@@ -259,7 +260,7 @@ def create_request(widget: Widget):
     )
     if isinstance(result, intake.Refused):
         raise _refusal(result, lang)
-    return jsonify({"handle": result.handle, "status": _accepted_view(result, lang)}), 202
+    return jsonify({"handle": result.handle, "status": result.view}), 202
 
 
 def _refusal(refused: intake.Refused, lang: str) -> ApiError:
@@ -273,18 +274,6 @@ def _refusal(refused: intake.Refused, lang: str) -> ApiError:
     return ApiError(refused.status, refused.code, refused.message(lang), **extra)
 
 
-def _accepted_view(accepted: intake.Accepted, lang: str) -> dict[str, Any]:
-    """The status a request just taken in shows: queued, or scheduled for its slot."""
-    view = ringing.queued_view(lang)
-    if accepted.scheduled_for is not None:
-        view.update(
-            status="scheduled",
-            message=scheduled_message(lang, accepted.when),
-            scheduled_for=hours.iso_utc(accepted.scheduled_for),
-        )
-    return view
-
-
 # -- status ----------------------------------------------------------------------
 def _handle_key() -> str:
     return request.view_args.get("handle", "")
@@ -295,7 +284,7 @@ def _handle_key() -> str:
 @request_from_handle
 def request_status(req: CallbackRequest):
     """Live status of a request, by its unguessable handle."""
-    return jsonify(ringing.status_view(req, _lang()))
+    return jsonify(status_view(req, _lang()))
 
 
 @bp.post("/requests/<handle>/cancel")
@@ -303,10 +292,10 @@ def request_status(req: CallbackRequest):
 @request_from_handle
 def cancel_request(req: CallbackRequest):
     """Cancel a request while nothing is ringing yet."""
-    if not ringing.cancel(req.id):
+    if not state.cancel(req.id):
         raise _error(409, "too_late")
     db.session.refresh(req)
-    return jsonify(ringing.status_view(req, _lang()))
+    return jsonify(status_view(req, _lang()))
 
 
 @bp.errorhandler(SQLAlchemyError)

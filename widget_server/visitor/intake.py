@@ -18,13 +18,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..abuse.decide import Decision, check_form, decide
 from ..abuse.limits import held_dedupe_key
-from ..dispatch import hours, ringing
+from ..dispatch import hours, state
 from ..dispatch.queue import queue
 from ..extensions import db
 from ..models import CallbackRequest, Widget, utcnow
 from ..notify import outbox
+from ..ops import metrics
 from ..phones import PhoneError, mask_phone, normalize_phone
 from ..statuses import HeldReason, Status
+from .status import status_view
 from .texts import api_error, texts_for
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class Accepted:
 
     request_id: int
     handle: str
+    view: dict[str, Any]  # what the visitor's page is told (visitor.status)
     held: bool = False
     scheduled_for: datetime | None = None  # the slot (UTC) when called later, not now
     when: str | None = None  # that slot in words, in the visitor's language and zone
@@ -121,12 +124,11 @@ def submit(
         consent_text=consent_text or texts_for(widget, lang)["consent"],
         is_test=is_test,
         visitor_tz=visitor_tz,
-        status=Status.QUEUED,
         # Due now: if the queue loses the job, the sweep dispatches the request.
         next_dispatch_at=utcnow(),
     )
     when = hours.format_slot(slot, visitor_tz, lang, now, widget.timezone) if slot else None
-    return _store(widget, req, decision, slot, when)
+    return _store(widget, req, decision, slot, when, lang)
 
 
 def _refused(decision: Decision) -> Refused:
@@ -191,7 +193,12 @@ def _pick_slot(widget: Widget, raw: Any, visitor_tz: str | None, now) -> tuple[A
 
 
 def _store(
-    widget: Widget, req: CallbackRequest, decision: Decision, slot, when: str | None
+    widget: Widget,
+    req: CallbackRequest,
+    decision: Decision,
+    slot,
+    when: str | None,
+    lang: str,
 ) -> Accepted | Refused:
     """Store the request in its first status, then hand it to the queue (unless held)."""
     if slot is not None:
@@ -202,21 +209,23 @@ def _store(
         # Stored, never dialled; the visitor gets the same answer as an accepted request.
         req.held_reason = decision.held_reason[:64]
         req.next_dispatch_at = None
+    # The first status goes through the one setter, like every later move.
+    first = Status.HELD if decision.held else Status.SCHEDULED if slot else Status.QUEUED
+    state.set_status(req, first)
     try:
         db.session.add(req)
-        db.session.flush()  # the id first: the status setter logs it
-        if slot is not None:
-            ringing.set_status(req, Status.SCHEDULED)
-        if decision.held:
-            ringing.set_status(req, Status.HELD)
+        db.session.flush()
         # Read before the commit expires them, so answering costs no extra query.
         request_id, handle, widget_id, phone = req.id, req.handle, widget.id, req.phone
+        view = status_view(req, lang, just_accepted=True)
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("widget %s: could not store a request", widget.id)
         return Refused(503, "unavailable")
-    accepted = Accepted(request_id, handle, decision.held, slot, when)
+    accepted = Accepted(request_id, handle, view, decision.held, slot, when)
+    if decision.held:
+        metrics.count_final(Status.HELD)
     if decision.held:
         log.warning(
             "widget %s: request %s for %s held (%s), not dialled",

@@ -13,9 +13,7 @@ import logging
 
 from flask import Blueprint, current_app, render_template, request
 
-# is_blocked, report_junk, unblock: re-exported only until admin/requests_log.py and
-# ops/cli.py import them from abuse.blocklist (other branches own those files).
-from ..abuse.blocklist import block, is_blocked, report_junk, unblock  # noqa: F401
+from ..abuse.blocklist import block
 from ..extensions import limiter
 from ..phones import PhoneError, mask_phone, normalize_phone
 

@@ -1,0 +1,184 @@
+"""How a PBX event becomes a status: stages, early, duplicate and late events, settling."""
+
+from __future__ import annotations
+
+import pytest
+
+from widget_server.dispatch.events import caller_info
+from widget_server.extensions import db
+from widget_server.models import CallEvent, PbxAccount
+from widget_server.statuses import Status
+
+from .dispatch_support import VISITOR, World
+
+
+@pytest.fixture
+def world(tmp_path):
+    return World(tmp_path, UNKNOWN_CALL_GRACE=90)
+
+
+def test_events_move_the_visitor_status_along_the_call(world):
+    request_id = world.submit()
+    world.jobs.run()
+    seen = [world.request(request_id).status]
+    for step in ("operator", "visitor", "talk", "end"):
+        world.call_goes("s1", step)
+        world.jobs.run()
+        seen.append(world.request(request_id).status)
+
+    assert seen == [
+        Status.CALLING_OPERATOR,
+        Status.CALLING_OPERATOR,
+        Status.CALLING_VISITOR,
+        Status.CONNECTED,
+        Status.FINISHED,
+    ]
+    assert ("call_info", ("s1",)) in world.pbx.calls
+
+
+def test_events_that_outrun_the_call_back_answer_are_applied_when_it_comes(world):
+    # Without the operator's PIN the events cannot be matched to our call_back before
+    # its answer names the session: they wait as orphans, then are caught up on.
+    outcomes = []
+    world.pbx.during_call_back = lambda session: outcomes.extend(
+        [world.event(session, "new", pin=""), world.event(session, "calling", pin="")]
+    )
+    request_id = world.submit()
+    world.jobs.run()
+
+    assert outcomes == ["orphan", "orphan"]
+    req = world.request(request_id)
+    assert req.status == Status.CALLING_VISITOR
+    assert req.attempts[0]["session"] == "s1"
+
+
+def test_an_event_naming_our_operator_and_visitor_adopts_an_unanswered_call_back(world):
+    world.pbx.answers = ["timeout"]
+    request_id = world.submit()
+    world.jobs.run()
+
+    assert world.event("pbx-77", "new") == "adopted"
+    req = world.request(request_id)
+    assert req.attempts[0]["session"] == "pbx-77"
+    assert req.status == Status.CALLING_OPERATOR
+
+
+def test_an_ambiguous_call_back_is_never_dialled_again_and_call_info_settles_it(world):
+    # The call_back timed out, its events name the session, "connected" was lost,
+    # and call_info shows a talk: the visitor was reached and is not rung again.
+    world.pbx.answers = ["timeout"]
+    world.pbx.call_infos["pbx-77"] = {"state": "1", "duration": "42"}
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("pbx-77", "operator", "visitor", "end")
+    world.jobs.run()
+
+    assert world.pbx.pins_rung() == ["201"]
+    req = world.request(request_id)
+    assert req.outcomes == ["completed"]
+    assert req.status == Status.FINISHED
+
+
+def test_an_ambiguous_call_back_with_no_trace_is_handed_to_the_owner(world):
+    world.pbx.answers = ["timeout"]
+    request_id = world.submit()
+    world.jobs.run()
+
+    assert ("resolve_attempt", (1,), pytest.approx(90, abs=1)) in world.jobs.delayed()
+    world.later("resolve_attempt")
+
+    assert world.pbx.pins_rung() == ["201"]
+    req = world.request(request_id)
+    assert (req.status, req.outcomes) == (Status.PBX_ERROR, ["unknown"])
+    assert world.notifications() == ["failed"]
+
+
+def test_a_duplicate_event_is_refused_and_changes_nothing(world):
+    request_id = world.submit()
+    world.jobs.run()
+    first = world.event("s1", "calling", timestamp="100")
+    again = world.event("s1", "calling", timestamp="100")
+
+    assert (first, again) == ("applied", "duplicate")
+    with world.app.app_context():
+        assert db.session.query(CallEvent).count() == 1
+    assert world.request(request_id).status == Status.CALLING_VISITOR
+
+
+def test_a_late_event_never_moves_a_finished_call_backwards(world):
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator", "visitor", "talk", "end")
+    world.jobs.run()
+    world.call_goes("s1", "operator", "visitor")
+    world.jobs.run()
+
+    req = world.request(request_id)
+    assert req.status == Status.FINISHED
+    assert req.attempts[0]["stage"] == "ended"
+
+
+def test_an_end_before_connected_still_counts_the_talk(world):
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator", "visitor", "end", "talk")
+    world.jobs.run()
+
+    req = world.request(request_id)
+    assert (req.outcomes, req.status) == (["completed"], Status.FINISHED)
+    assert req.attempts[0]["stage"] == "ended"
+
+
+def test_events_of_calls_we_did_not_start_are_dropped(world):
+    assert world.event("theirs", "new", type="inbound") == "ignored"
+    with world.app.app_context():
+        assert db.session.query(CallEvent).count() == 0
+
+
+def test_a_visitor_who_does_not_answer_is_tried_once_more_then_missed(world):
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator", "visitor", "end")
+    world.jobs.run()
+
+    req = world.request(request_id)
+    assert (req.status, req.visitor_retries, req.round) == (Status.VISITOR_RETRY, 1, 2)
+    assert world.jobs.delayed()[-1][0] == "place_next_call"
+    assert world.jobs.delayed()[-1][2] == pytest.approx(180, abs=1)
+
+    world.later("place_next_call")
+    world.call_goes("s2", "operator", "visitor", "end")
+    world.jobs.run()
+
+    assert world.pbx.pins_rung() == ["201", "201"]
+    assert world.request(request_id).status == Status.VISITOR_NO_ANSWER
+    assert world.notifications() == ["missed"]
+
+
+def test_a_busy_visitor_is_tried_once_more_and_then_missed_as_busy(world):
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator", "visitor", "busy", "end")
+    world.jobs.run()
+    assert world.request(request_id).status == Status.VISITOR_RETRY
+
+    world.later("place_next_call")
+    world.call_goes("s2", "operator", "visitor", "busy", "end")
+    world.jobs.run()
+
+    assert world.request(request_id).status == Status.VISITOR_BUSY
+
+
+def test_caller_info_names_a_recent_requester_and_the_operator_they_talked_to(world):
+    world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator", "visitor", "talk", "end")
+    world.jobs.run()
+
+    with world.app.app_context():
+        account = db.session.get(PbxAccount, world.account_id)
+        info = caller_info(account, VISITOR.lstrip("+"))
+        stranger = caller_info(account, "79990000000")
+
+    assert info == {"displayName": "Обратный звонок: shop.example", "PIN": "201"}
+    assert stranger == {}

@@ -1,0 +1,64 @@
+"""How a retry is scheduled: every backoff and retry rule of the service in one place.
+
+One formula for every wait that grows: ``backoff(tries, first=, cap=, factor=)``,
+the ``first`` wait multiplied by ``factor`` for each further try, never above
+``cap``, plus up to 25 % jitter so that many requests failing together do not
+come back together. The rest are the policies built on it:
+
+* the PBX is unreachable: 5 s, 15 s, 45 s, 135 s, then 300 s until the request's
+  deadline (``pbx_retry_delay``; ``RETRY_BACKOFF`` in the config overrides the
+  first wait and the cap, as ``(first, ..., cap)``);
+* an owner notification failed to go out: 30 s doubling to 30 min
+  (``notification_delay``, for ``notify``);
+* the visitor did not answer or was busy: one more try after
+  ``VISITOR_RETRY_DELAY`` seconds, through the group again (``visitor_retry_delay``);
+* nobody in the group answered: the group again after the widget's
+  ``round_pause``, ``group_rounds`` times in all (``round_pause``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from flask import current_app
+
+JITTER = 0.25
+PBX_FIRST, PBX_CAP, PBX_FACTOR = 5, 300, 3
+NOTIFY_FIRST, NOTIFY_CAP = 30, 1800
+VISITOR_RETRIES = 1  # more tries after the visitor did not answer
+
+
+def backoff(
+    tries: int, *, first: float, cap: float, factor: float = 2, jitter: float = JITTER
+) -> float:
+    """Seconds to wait before the ``tries``-th retry (1-based): capped growth, + jitter."""
+    base = min(cap, first * factor ** max(0, tries - 1))
+    return base * (1 + random.SystemRandom().uniform(0, jitter))
+
+
+def pbx_retry_delay(tries: int) -> float:
+    """Seconds before calling the PBX again after ``tries`` failures in a row."""
+    steps: Sequence[float] | None = current_app.config.get("RETRY_BACKOFF")
+    first, cap = (steps[0], steps[-1]) if steps else (PBX_FIRST, PBX_CAP)
+    return backoff(tries, first=first, cap=cap, factor=PBX_FACTOR)
+
+
+def notification_delay(tries: int) -> float:
+    """Seconds before the next delivery try of a notification after ``tries`` tries."""
+    return backoff(tries, first=NOTIFY_FIRST, cap=NOTIFY_CAP)
+
+
+def visitor_retry_delay(req: Any) -> int | None:
+    """Seconds before ringing an unreached visitor again, or None when no try is left."""
+    if req.visitor_retries >= VISITOR_RETRIES:
+        return None
+    return current_app.config["VISITOR_RETRY_DELAY"]
+
+
+def round_pause(req: Any) -> int | None:
+    """Seconds before ringing the whole group again, or None after the widget's last round."""
+    if req.round >= req.widget.group_rounds:
+        return None
+    return req.widget.round_pause

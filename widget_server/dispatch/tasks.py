@@ -1,0 +1,33 @@
+"""The call machine's queue jobs and their schedules, for ``queue.init_queue``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huey import crontab
+
+from .events import finish_attempt, prune_orphan_events, resolve_attempt
+from .recordings import fetch_recording
+from .ringing import check_ring_timeout, place_next_call
+from .sweep import sweep
+
+
+def register_tasks(huey, in_app) -> dict[str, Any]:
+    """``{name: task}`` for every dispatch job; ``in_app`` runs one in an app context."""
+
+    def task(func, **options):
+        return huey.task(name=func.__name__, **options)(in_app(func))
+
+    def every(schedule, func):
+        return huey.periodic_task(schedule, name=func.__name__)(in_app(func))
+
+    return {
+        "place_next_call": task(place_next_call),
+        "finish_attempt": task(finish_attempt),
+        "check_ring_timeout": task(check_ring_timeout),
+        "resolve_attempt": task(resolve_attempt),
+        # The PBX may need minutes to make a recording available.
+        "fetch_recording": task(fetch_recording, retries=5, retry_delay=30),
+        "sweep": every(crontab(minute="*"), sweep),
+        "prune_orphan_events": every(crontab(minute="*/5"), prune_orphan_events),
+    }
