@@ -99,9 +99,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
     from . import retention
     from .dispatch import ringing
-    from .notify import outbox
+    from .notify import tasks as notify_tasks
 
-    init_queue(app, (ringing, outbox, retention))
+    init_queue(app, (ringing, notify_tasks, retention))
 
     from . import admin, errors
     from .ops import health, metrics

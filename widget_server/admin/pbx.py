@@ -12,11 +12,12 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from .. import setup as provisioning
 from ..dispatch.ringing import pbx_client
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, Widget
+from ..pbx import directory
 from ..pbx.client import PRODUCTION_API, TEST_API, PbxError
+from ..setup import SetupError
 from . import i18n
 from .access import login_required, owned_or_404
 from .blueprint import bp
@@ -230,8 +231,8 @@ class PbxForm(FlaskForm):
                 _("Нужен текстовый файл PEM с сертификатом (-----BEGIN CERTIFICATE-----).")
             )
         try:
-            self.ca_pem = provisioning.check_ca_bundle(text)
-        except provisioning.SetupError:
+            self.ca_pem = directory.check_ca_bundle(text)
+        except SetupError:
             raise ValidationError(_("В файле есть сертификат, который не читается.")) from None
 
     def api_url(self) -> str:
@@ -279,7 +280,7 @@ def pbx_error_text(exc: PbxError) -> str:
 
 
 def webhook_urls(account: PbxAccount) -> dict[str, str]:
-    base = provisioning.webhook_base(account)
+    base = directory.webhook_base(account)
     return {"base": base, **{m: f"{base}/{m}" for m in WEBHOOK_METHODS}}
 
 
@@ -324,7 +325,7 @@ def pbx_list():
 def pbx_new():
     form = PbxForm()
     if form.validate_on_submit():
-        account = provisioning.add_pbx(
+        account = directory.add_pbx(
             g.owner,
             form.api_url(),
             form.client_id.data,
@@ -393,8 +394,8 @@ def pbx_check(account_id: int):
         data = pbx_client(account).users_info()
     except PbxError as exc:
         return _detail(account, check={"ok": False, "text": pbx_error_text(exc)})
-    users = provisioning._as_list(data.get("users"))
-    groups = provisioning._as_list(data.get("groups"))
+    users = directory._as_list(data.get("users"))
+    groups = directory._as_list(data.get("groups"))
     by_pin = {str(u.get("pin")): u for u in users}
     found = [
         {
@@ -421,7 +422,7 @@ def pbx_sync(account_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        users, groups = provisioning.sync_groups(account)
+        users, groups = directory.sync_groups(account)
     except PbxError as exc:
         db.session.rollback()
         flash(_("Группы и сотрудники не обновлены.") + " " + pbx_error_text(exc), "error")

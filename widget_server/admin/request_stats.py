@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CallbackRequest, Widget
-from ..notify.outbox import DIGEST_TZ
+from ..notify.digest import DIGEST_TZ
 from . import i18n
 from .i18n import _
 
