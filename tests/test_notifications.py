@@ -8,12 +8,16 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import socket
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -38,6 +42,7 @@ from widget_server.ops.cli import main
 from .conftest import ServerThread, build_stack, database_url, make_app
 
 PHONE = "+79161234567"
+CATALOG = Path(__file__).parents[1] / "widget_server/translations/en/LC_MESSAGES/messages.po"
 PHONE_SHOWN = "+7 916 123-45-67"
 
 
@@ -276,6 +281,53 @@ def test_each_kind_of_event_has_its_own_subject_and_reason(mail_app, smtp):
     assert "Почему: АТС не смогла соединить" in failed.get_content()
     assert held["Subject"] == f"Заявка не передана операторам: {PHONE_SHOWN} (shop.example)"
     assert "звонок не выполнялся (number_limit)" in held.get_content()
+
+
+@pytest.fixture
+def english_catalog(tmp_path):
+    """The English catalog compiled into a folder of its own (the committed .mo may lag)."""
+    folder = tmp_path / "translations"
+    (folder / "en" / "LC_MESSAGES").mkdir(parents=True)
+    with open(CATALOG, "rb") as source:
+        catalog = read_po(source)
+    with open(folder / "en" / "LC_MESSAGES" / "messages.mo", "wb") as target:
+        write_mo(target, catalog)
+    return str(folder)
+
+
+def test_an_owner_who_reads_english_gets_the_mail_in_english_and_others_in_russian(
+    tmp_path, smtp_port, smtp, english_catalog
+):
+    smtp.start()
+    app = make_app(
+        tmp_path,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        SMTP_SECURITY="none",
+        SMTP_TIMEOUT=2.0,
+        BABEL_TRANSLATION_DIRECTORIES=english_catalog,
+    )
+    with app.app_context():
+        english, en_widget = make_site(notify_email="boss@shop.example", language="en")
+        russian, ru_widget = make_site("ru@else.example", notify_email="ru@else.example")
+        ids = [
+            *_record_missed(english, add_request(en_widget), reason="no operator answered"),
+            *_record_missed(russian, add_request(ru_widget)),
+        ]
+        assert [outbox.deliver_notification(i) for i in ids] == ["sent", "sent"]
+    in_english, in_russian = smtp.mailbox.messages
+    assert in_english["Subject"] == f"Missed call: {PHONE_SHOWN} (shop.example)"
+    body = in_english.get_content()
+    assert "Missed call from shop.example." in body
+    assert "Why: no operator of the department answered." in body
+    assert "1. operator 201: no answer" in body
+    assert "Details: no operator answered" in body
+    assert "Please call the visitor back." in body
+    assert not re.search(
+        "[а-яё]", body.replace("Иван", "").replace("Отдел продаж", "").replace("Магазин", ""), re.I
+    )
+    assert in_russian["Subject"] == f"Пропущенный звонок: {PHONE_SHOWN} (shop.example)"
+    assert "Почему: никто из операторов отдела не ответил." in in_russian.get_content()
 
 
 def test_a_mail_server_that_is_down_delays_the_mail_and_delivers_it_exactly_once_when_up(
