@@ -386,10 +386,8 @@ def configure_owner(
     return secret
 
 
-# The PBX parts moved to pbx/directory.py. Until tests/conftest.py and
-# tests/admin_support.py (and other areas' tests) call pbx.directory, these names
-# still resolve here. Merge shim, to be deleted once they do: pbx.directory imports
-# this module, so the import below cannot move to the top.
+# Merge shim, to delete once tests/conftest.py, tests/admin_support.py and other areas'
+# tests call pbx.directory: the PBX parts moved there, and it imports this module.
 _MOVED_TO_DIRECTORY = {"add_pbx", "find_pbx", "webhook_base", "sync_groups", "check_ca_bundle"}
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..phones import PhoneError, mask_phone, normalize_phone
 from .cli_setup import setup_errors
 
 
 def _number_arg(value: str) -> str:
-    from ..phones import PhoneError, normalize_phone  # start-up time
-
     try:
         return normalize_phone(value)
     except PhoneError:
@@ -30,7 +29,6 @@ def _number_arg(value: str) -> str:
 def forget_number(owner_email: str, number: str) -> None:
     """Delete one visitor's requests, calls and notifications (all of this owner's)."""
     from .. import retention, setup  # start-up time
-    from ..phones import PhoneError, mask_phone, normalize_phone  # start-up time
 
     try:
         phone = normalize_phone(number)
@@ -51,11 +49,10 @@ def forget_number(owner_email: str, number: str) -> None:
 def block_number(owner_email: str, number: str) -> None:
     """Never call NUMBER from this owner's widgets (the requests are stored, not dialled)."""
     from .. import setup  # start-up time
-    from ..phones import mask_phone  # start-up time
-    from ..visitor.opt_out import block  # start-up time
+    from ..visitor import opt_out  # start-up time
 
     phone = _number_arg(number)
-    added = block(phone, owner_id=setup.find_owner(owner_email).id, source="owner")
+    added = opt_out.block(phone, owner_id=setup.find_owner(owner_email).id, source="owner")
     click.echo(f"{mask_phone(phone)} {'blocked' if added else 'was already blocked'}.")
 
 
@@ -67,11 +64,10 @@ def block_number(owner_email: str, number: str) -> None:
 def unblock_number(owner_email: str, number: str) -> None:
     """Lift an owner's block of NUMBER."""
     from .. import setup  # start-up time
-    from ..phones import mask_phone  # start-up time
-    from ..visitor.opt_out import unblock  # start-up time
+    from ..visitor import opt_out  # start-up time
 
     phone = _number_arg(number)
-    lifted = unblock(phone, owner_id=setup.find_owner(owner_email).id)
+    lifted = opt_out.unblock(phone, owner_id=setup.find_owner(owner_email).id)
     click.echo(f"{mask_phone(phone)}: {'unblocked' if lifted else 'was not blocked'}.")
 
 
@@ -80,11 +76,10 @@ def unblock_number(owner_email: str, number: str) -> None:
 @with_appcontext
 def opt_in(number: str) -> None:
     """Undo the public opt-out of NUMBER (only at its holder's request)."""
-    from ..phones import mask_phone  # start-up time
-    from ..visitor.opt_out import unblock  # start-up time
+    from ..visitor import opt_out  # start-up time
 
     phone = _number_arg(number)
-    lifted = unblock(phone, owner_id=None)
+    lifted = opt_out.unblock(phone, owner_id=None)
     click.echo(f"{mask_phone(phone)}: {'opt-out lifted' if lifted else 'had not opted out'}.")
 
 
@@ -96,11 +91,10 @@ def opt_in(number: str) -> None:
 def report_junk(owner_email: str, request_id: int) -> None:
     """Mark a request as junk: its number goes on the owner's block list."""
     from .. import setup  # start-up time
-    from ..phones import mask_phone  # start-up time
-    from ..visitor.opt_out import report_junk as report  # start-up time
+    from ..visitor import opt_out  # start-up time
 
     try:
-        req = report(request_id, setup.find_owner(owner_email).id)
+        req = opt_out.report_junk(request_id, setup.find_owner(owner_email).id)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Request {req.id}: {mask_phone(req.phone)} is now blocked for this owner.")

@@ -12,6 +12,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..visitor.embed import snippets
+
 
 def setup_errors(func):
     """A refused value or a PBX error ends the command with its message, no traceback."""
@@ -133,7 +135,6 @@ def add_widget(
     """Create a widget; prints its key and the embed snippet."""
     from .. import setup  # start-up time
     from ..pbx import directory  # start-up time
-    from ..visitor.embed import snippets  # start-up time
 
     widget = setup.add_widget(
         directory.find_pbx(pbx_id),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..dispatch import hours
 from .cli_setup import setup_errors
 
 # Where a refused hours setting points the user (``SetupError.field``).
@@ -39,7 +40,6 @@ _HOURS_OPTIONS = {"timezone": "--timezone", "days": "--day/--day-off"}
 def set_hours(widget_ref, **change) -> None:
     """Set a widget's working hours, time zone and days off."""
     from .. import setup  # start-up time
-    from ..dispatch import hours  # start-up time
 
     try:
         widget = setup.set_hours(widget_ref, **change)
