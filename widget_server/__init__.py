@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 __version__ = "0.1.0"
 
@@ -16,13 +16,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # __init__, which must neither build the app nor load all of it.
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import config, retention
-    from .database import configure_engine, engine_options
-    from .dispatch import ringing
-    from .dispatch.queue import init_queue
-    from .extensions import babel, csrf, current_language, db, limiter
-    from .notify import tasks as notify_tasks
-    from .ops.logs import configure_logging
+    from . import admin, config, database, errors, extensions, retention  # in the factory
+    from .dispatch import queue, ringing  # in the factory (see above)
+    from .notify import tasks as notify_tasks  # in the factory (see above)
+    from .ops import health, logs, metrics  # in the factory (see above)
+    from .pbx import webhooks
+    from .visitor import api, embed, home, opt_out
 
     instance_path = os.environ.get("WIDGET_INSTANCE_PATH") or None
     app = Flask(
@@ -37,44 +36,35 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     config.apply_defaults(app, chosen=test_config or {})
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(uri))
-    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"] or "text")
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", database.engine_options(uri))
+    logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"] or "text")
     if n := app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    db.init_app(app)
-    limiter.init_app(app)
-    csrf.init_app(app)
-    babel.init_app(app, locale_selector=current_language, default_locale="ru")
+    extensions.db.init_app(app)
+    extensions.limiter.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.babel.init_app(app, locale_selector=extensions.current_language, default_locale="ru")
     with app.app_context():
-        configure_engine(db.engine)
-    init_queue(app, (ringing, notify_tasks, retention))
-    _register_blueprints(app)
-    return app
-
-
-def _register_blueprints(app: Flask) -> None:
-    """Every page and API with the hooks around them; the public ones exempt from CSRF."""
-    from . import admin, errors
-    from .extensions import csrf, limiter
-    from .ops import health, metrics
-    from .ops.logs import init_request_logging
-    from .pbx import webhooks
-    from .visitor import api, embed, home, opt_out
-
+        database.configure_engine(extensions.db.engine)
+    queue.init_queue(app, (ringing, notify_tasks, retention))
     for bp in (api.bp, webhooks.bp, embed.bp, home.bp, opt_out.bp, admin.bp, health.bp):
         app.register_blueprint(bp)
     # In this order: both put their first hook ahead of all others.
-    init_request_logging(app)
+    logs.init_request_logging(app)
     metrics.init_app(app)  # also registers /metrics
     errors.register(app)
+    # The public ones; True: it keeps rate limits of its own.
+    public = {api.bp: True, opt_out.bp: True, webhooks.bp: False, embed.bp: False}
+    _exempt(extensions, public | {home.bp: False, health.bp: False, metrics.bp: False})
+    return app
+
+
+def _exempt(extensions, public: dict[Blueprint, bool]) -> None:
     # CSRF protects the config page's cookie sessions. The public API and the
     # webhooks carry no cookies (CORS, origin checks, signatures instead), and the
     # opt-out form is public: a forged cross-site post could do nothing a direct one can't.
-    # The visitor API and the opt-out page keep rate limits of their own.
-    public = {api.bp: True, opt_out.bp: True, webhooks.bp: False, embed.bp: False}
-    public |= {home.bp: False, health.bp: False, metrics.bp: False}
     for bp, rate_limited in public.items():
-        csrf.exempt(bp)
+        extensions.csrf.exempt(bp)
         if not rate_limited:
-            limiter.exempt(bp)
+            extensions.limiter.exempt(bp)
