@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 
 from widget_server import setup as provisioning
+from widget_server.pbx import directory
 
 PASSWORD = "correct horse battery"
 
@@ -135,7 +136,7 @@ def make_site_objects(app, owner_id: int, phone: str = "+79161234567") -> dict[s
 
     with app.app_context():
         owner = db.session.get(Owner, owner_id)
-        account = provisioning.add_pbx(
+        account = directory.add_pbx(
             owner, "https://pbx.invalid", "client-id", "sign-key", "owner.example.rt.ru"
         )
         user = PbxUser(account=account, pin="201", name="ivan", display_name="Иван")

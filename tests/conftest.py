@@ -35,6 +35,7 @@ from widget_server.dev.sample_shop import create_shop_app
 from widget_server.dispatch.hours import ALWAYS_OPEN
 from widget_server.dispatch.queue import start_consumer_threads
 from widget_server.extensions import db, limiter
+from widget_server.pbx import directory
 from widget_server.pbx.sim import start_sim_thread
 
 SIM_CLIENT_ID = "TESTCLIENT000000000000000000001"
@@ -355,15 +356,15 @@ def build_stack(
     app = make_app(tmp_path, **overrides)
     with app.app_context():
         owner = provisioning.create_owner("owner@example.com", "correct horse")
-        account = provisioning.add_pbx(
+        account = directory.add_pbx(
             owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru"
         )
         requests.post(
             f"{sim.url}/_sim/config",
-            json={"webhook_base": provisioning.webhook_base(account)},
+            json={"webhook_base": directory.webhook_base(account)},
             timeout=5,
         )
-        provisioning.sync_groups(account)
+        directory.sync_groups(account)
         service = make_server("127.0.0.1", service_port, app, threaded=True)
         threading.Thread(
             target=service.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

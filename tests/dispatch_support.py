@@ -27,6 +27,7 @@ from widget_server.models import (
     WidgetGroup,
     utcnow,
 )
+from widget_server.pbx import directory
 from widget_server.pbx.client import PbxError
 
 from .conftest import make_app
@@ -166,8 +167,8 @@ class World:
             owner = provisioning.create_owner("owner@example.com", "correct horse")
             # A channel, so what the owner would be told is recorded.
             owner.webhook_url, owner.webhook_secret = "https://owner.example/hook", "s" * 32
-            account = provisioning.add_pbx(owner, "http://pbx.test", "CLIENT", "KEY")
-            provisioning.sync_groups(account)
+            account = directory.add_pbx(owner, "http://pbx.test", "CLIENT", "KEY")
+            directory.sync_groups(account)
             widget = provisioning.add_widget(account, ["https://shop.example"], [(GROUP, None)])
             widget.hours, widget.public_holidays = ALWAYS_OPEN, False
             widget.group_rounds, widget.round_pause = 1, 30

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Notification, Owner, PbxGroup, Widget, utcnow
+from widget_server.pbx import directory
 
 from .conftest import TEST_SECRET, make_app
 
@@ -144,7 +145,7 @@ def provision(app, widgets: int) -> list[str]:
             webhook_url="https://crm.shop.example/hook",
             webhook_secret="s" * 32,
         )
-        account = provisioning.add_pbx(
+        account = directory.add_pbx(
             owner, "https://api-test.cloudpbx.rt.ru", "CLIENT0001", "KEY0001", "shop.rt.ru"
         )
         db.session.add(PbxGroup(account=account, pin="101", name="Продажи", member_pins=["201"]))

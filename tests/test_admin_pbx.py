@@ -11,6 +11,7 @@ import pytest
 from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import PbxAccount, Widget
+from widget_server.pbx import directory
 from widget_server.pbx.sim import start_sim_thread
 
 from .admin_support import make_owner, post_form, sign_in
@@ -40,7 +41,7 @@ def client(app):
 def add_account(app, api_url, *, key=SIM_SIGN_KEY, email="owner@example.com", domain=None):
     with app.app_context():
         owner = provisioning.find_owner(email)
-        account = provisioning.add_pbx(owner, api_url, SIM_CLIENT_ID, key, domain)
+        account = directory.add_pbx(owner, api_url, SIM_CLIENT_ID, key, domain)
         return account.id
 
 
@@ -262,7 +263,7 @@ def test_refreshing_groups_shows_each_groups_members_by_name(app, client, sim):
 def test_refreshing_with_a_wrong_key_keeps_the_old_groups_and_explains(app, client, sim):
     account_id = add_account(app, sim.url)
     with app.app_context():
-        provisioning.sync_groups(db.session.get(PbxAccount, account_id))
+        directory.sync_groups(db.session.get(PbxAccount, account_id))
         db.session.get(PbxAccount, account_id).sign_key = "WRONG"
         db.session.commit()
     post_form(client, f"/admin/pbx/{account_id}/sync", {}, page_url=f"/admin/pbx/{account_id}")
@@ -306,7 +307,7 @@ def test_an_account_that_widgets_use_is_not_deleted(app, client, sim):
     account_id = add_account(app, sim.url)
     with app.app_context():
         account = db.session.get(PbxAccount, account_id)
-        provisioning.sync_groups(account)
+        directory.sync_groups(account)
         provisioning.add_widget(account, ["https://shop.example"], [("101", None)])
     response = post_form(
         client, f"/admin/pbx/{account_id}/delete", {}, page_url=f"/admin/pbx/{account_id}"

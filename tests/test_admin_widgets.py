@@ -11,6 +11,7 @@ import pytest
 from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, PbxAccount, PbxGroup, Widget
+from widget_server.pbx import directory
 from widget_server.visitor.embed import snippets
 
 from .admin_support import csrf_token, make_owner, sign_in
@@ -27,7 +28,7 @@ def app(tmp_path):
 def add_account(app, email="owner@example.com") -> int:
     """A PBX account with two groups, as sync-groups leaves it (no PBX needed here)."""
     with app.app_context():
-        account = provisioning.add_pbx(
+        account = directory.add_pbx(
             provisioning.find_owner(email), "https://api.cloudpbx.rt.ru", "ID", "KEY"
         )
         account.groups.append(PbxGroup(pin="101", name="Отдел продаж", member_pins=["201"]))

@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, PbxGroup, Widget
+from widget_server.pbx import directory
 from widget_server.pbx.sim import start_sim_thread
 
 from .admin_support import PASSWORD, make_owner
@@ -131,7 +132,7 @@ def test_an_owner_connects_the_simulator_and_sees_its_groups_and_members(page, l
 
 def test_the_preview_follows_colour_text_and_position_without_saving(page, live):
     with live.app.app_context():
-        account = provisioning.add_pbx(
+        account = directory.add_pbx(
             provisioning.find_owner("owner@example.com"), "https://api.cloudpbx.rt.ru", "I", "K"
         )
         account.groups.append(PbxGroup(pin="101", name="Отдел продаж", member_pins=[]))
@@ -267,7 +268,7 @@ def test_the_copied_snippet_places_a_call_from_another_site(page, tmp_path):
 
 def test_the_widget_editor_is_usable_on_a_phone(browser, live):
     with live.app.app_context():
-        account = provisioning.add_pbx(
+        account = directory.add_pbx(
             provisioning.find_owner("owner@example.com"), "https://api.cloudpbx.rt.ru", "I", "K"
         )
         account.groups.append(PbxGroup(pin="101", name="Отдел продаж", member_pins=[]))

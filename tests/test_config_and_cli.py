@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from widget_server import create_app
 from widget_server.config import SETTINGS, ConfigError, has_placeholder_secret, load_settings
 from widget_server.ops.cli import main
 from widget_server.ops.server import check_production_settings
 from widget_server.pbx.sim import start_sim_thread
+from widget_server.setup import LooserLimitError, check_own_limit
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY
 
@@ -362,3 +366,129 @@ def test_a_malformed_setting_makes_the_command_fail_with_its_name(cli):
     assert result.exit_code != 0
     assert "WIDGET_WORKERS" in result.output
     assert "Traceback" not in result.output
+
+
+def _widget_key(cli) -> str:
+    output = cli.ok(
+        "add-widget", "--pbx", "1", "--origin", "https://shop.example", "--group", "101"
+    )
+    return re.search(r"Widget key: (wk_[0-9a-f]+)", output).group(1)
+
+
+def test_set_limits_refuses_a_limit_no_stricter_than_the_installations_as_the_config_page_does(
+    cli_with_pbx, monkeypatch
+):
+    key = _widget_key(cli_with_pbx)
+    # What the config page's form is told for the same value (setup.check_own_limit).
+    for name, value in cli_with_pbx.env.items():
+        monkeypatch.setenv(name, value)
+    app = create_app({"TESTING": True})
+    with app.app_context(), pytest.raises(LooserLimitError) as refused:
+        check_own_limit("per_number", "5/minute")
+
+    result = cli_with_pbx("set-limits", "--widget", key, "--per-number", "5/minute")
+
+    assert result.exit_code != 0
+    assert f"Error: --per-number {refused.value}\n" in result.output
+    assert "not stricter than the installation's" in result.output
+    assert cli_with_pbx.query("SELECT limits FROM widgets") == [("{}",)]  # unchanged
+
+
+def test_set_limits_still_takes_a_stricter_limit_and_set_countries_a_known_country(cli_with_pbx):
+    key = _widget_key(cli_with_pbx)
+    output = cli_with_pbx.ok("set-limits", "--widget", key, "--per-number", "1/day")
+    assert f"Widget {key}: own limits per number 1/day" in output
+    output = cli_with_pbx.ok("set-countries", "--widget", key, "kz=20")
+    assert "calls Russian numbers and KZ (up to 20 a day)." in output
+    refused = cli_with_pbx("set-countries", "--widget", key, "RU=5")
+    assert refused.exit_code != 0 and "a country code other than RU" in refused.output
+    assert cli_with_pbx.query("SELECT limits, countries FROM widgets") == [
+        ('{"per_number": "1/day"}', '{"KZ": 20}')
+    ]
+
+
+def test_a_widget_command_for_an_unknown_widget_says_so(cli_with_pbx):
+    for args in (["set-limits", "--reset"], ["set-countries", "--none"], ["set-hours"]):
+        result = cli_with_pbx(*args, "--widget", "wk_nope")
+        assert result.exit_code != 0
+        assert "no widget wk_nope" in result.output and "Traceback" not in result.output
+
+
+def test_help_answers_without_loading_the_database_layer():
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from widget_server.ops.cli import main\n"
+        "result = CliRunner().invoke(main, ['--help'])\n"
+        "assert result.exit_code == 0 and 'set-notifications' in result.output\n"
+        "print(sorted(m for m in ('sqlalchemy', 'argon2', 'widget_server.models') "
+        "if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+# Owners' deployments and docs/deploy call these: a rename or a lost option breaks them.
+COMMANDS = {
+    "init-db": set(),
+    "create-owner": {"--admin"},
+    "add-pbx": {"--owner", "--api-url", "--client-id", "--sign-key", "--domain", "--ca-bundle"},
+    "sync-groups": set(),
+    "add-widget": {
+        "--pbx",
+        "--origin",
+        "--group",
+        "--name",
+        "--language",
+        "--policy-url",
+        "--ring-strategy",
+        "--ring-timeout",
+    },
+    "set-hours": {
+        "--widget",
+        "--timezone",
+        "--day",
+        "--always-open",
+        "--default-hours",
+        "--day-off",
+        "--clear-days-off",
+        "--public-holidays",
+        "--no-public-holidays",
+    },
+    "set-notifications": {
+        "--owner",
+        "--email",
+        "--no-email",
+        "--webhook-url",
+        "--no-webhook",
+        "--digest",
+        "--no-digest",
+        "--retention-days",
+    },
+    "forget-number": {"--owner"},
+    "set-limits": {"--widget", "--per-number", "--cap", "--reset"},
+    "set-countries": {"--widget", "--none"},
+    "block": {"--owner"},
+    "unblock": {"--owner"},
+    "opt-in": set(),
+    "report-junk": {"--owner"},
+    "run": {"--host", "--port"},
+    "worker": set(),
+    "pbx-sim": {"--host", "--port"},
+    "demo": {"--service-port", "--shop-port", "--sim-port"},
+}
+
+
+def test_every_command_keeps_its_name_and_options():
+    options = {
+        name: {
+            opt
+            for param in command.params
+            for opt in (*param.opts, *param.secondary_opts)
+            if opt.startswith("--")
+        }
+        for name, command in main.commands.items()
+    }
+    assert options == COMMANDS

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from widget_server.dispatch.sweep import sweep
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Widget, utcnow
+from widget_server.pbx import directory
 from widget_server.pbx.signing import encode_body, signed_headers
 from widget_server.pbx.sim import start_sim_thread
 from widget_server.statuses import FINAL
@@ -303,13 +304,13 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
     )
     with app.app_context():
         owner = provisioning.create_owner("owner@example.com", "correct horse")
-        account = provisioning.add_pbx(owner, sim.url, CID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru")
+        account = directory.add_pbx(owner, sim.url, CID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru")
         requests.post(
             f"{sim.url}/_sim/config",
-            json={"webhook_base": provisioning.webhook_base(account)},
+            json={"webhook_base": directory.webhook_base(account)},
             timeout=5,
         )
-        provisioning.sync_groups(account)
+        directory.sync_groups(account)
         widget = provisioning.add_widget(account, ["https://shop.example"], [("101", "Продажи")])
         widget.group_rounds = 1
         db.session.commit()

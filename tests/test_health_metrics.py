@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from widget_server import create_app
-from widget_server import setup as provisioning
-from widget_server.extensions import db
+from widget_server import create_app, setup
+from widget_server.extensions import db, limiter
+from widget_server.pbx import directory
 from widget_server.pbx.sim import start_sim_thread
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, TEST_SECRET, build_stack, database_url, make_app
@@ -77,7 +77,10 @@ def test_readyz_is_ready_with_redis_and_names_redis_and_the_queue_once_it_stops(
     assert client.get("/healthz").status_code == 200
 
 
-def test_health_checks_are_never_rate_limited(tmp_path):
+def test_health_checks_are_never_rate_limited(tmp_path, monkeypatch):
+    # One limiter serves every app and keeps the first default limits it is given:
+    # put them back afterwards, or later tests' pages are limited to 2/minute too.
+    monkeypatch.setattr(limiter.limit_manager, "_default_limits", [])
     client = make_app(tmp_path, RATELIMIT_DEFAULT="2/minute").test_client()
     assert [client.get("/readyz").status_code for _ in range(5)] == [200] * 5
 
@@ -162,14 +165,14 @@ def test_metrics_under_run_add_up_every_gunicorn_worker_and_the_queue_worker(tmp
     url = f"http://127.0.0.1:{port}"
     app = make_app(tmp_path, PUBLIC_URL=url)
     with app.app_context():
-        owner = provisioning.create_owner("owner@example.com", "correct horse")
-        account = provisioning.add_pbx(
+        owner = setup.create_owner("owner@example.com", "correct horse")
+        account = directory.add_pbx(
             owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru"
         )
-        sim_config = {"webhook_base": provisioning.webhook_base(account)}
+        sim_config = {"webhook_base": directory.webhook_base(account)}
         requests.post(f"{sim.url}/_sim/config", json=sim_config, timeout=5)
-        provisioning.sync_groups(account)
-        widget = provisioning.add_widget(account, ["https://shop.example"], [("101", "Продажи")])
+        directory.sync_groups(account)
+        widget = setup.add_widget(account, ["https://shop.example"], [("101", "Продажи")])
         widget.group_rounds = 1
         db.session.commit()
         key = widget.public_key

@@ -8,15 +8,20 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import socket
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from widget_server import setup
 from widget_server.config import ConfigError, load_settings
 from widget_server.extensions import db
 from widget_server.models import (
@@ -30,12 +35,14 @@ from widget_server.models import (
     WidgetGroup,
     utcnow,
 )
-from widget_server.notify import outbox as notifications
+from widget_server.notify import outbox, webhook
+from widget_server.notify.digest import send_daily_digests
 from widget_server.ops.cli import main
 
 from .conftest import ServerThread, build_stack, database_url, make_app
 
 PHONE = "+79161234567"
+CATALOG = Path(__file__).parents[1] / "widget_server/translations/en/LC_MESSAGES/messages.po"
 PHONE_SHOWN = "+7 916 123-45-67"
 
 
@@ -224,7 +231,7 @@ def _rows(**where) -> list[Notification]:
 
 
 def _record_missed(owner_id: int, request_id: int, **extra) -> list[int]:
-    rows = notifications.record(owner_id, "missed", request_id=request_id, extra=extra or None)
+    rows = outbox.record(owner_id, "missed", request_id=request_id, extra=extra or None)
     db.session.commit()
     return [r.id for r in rows]
 
@@ -238,7 +245,7 @@ def test_a_missed_request_reaches_the_owners_mailbox_with_the_full_number(mail_a
         request_id = add_request(widget_id)
         [notification_id] = _record_missed(owner_id, request_id, reason="no operator answered")
 
-        assert notifications.deliver_notification(notification_id) == "sent"
+        assert outbox.deliver_notification(notification_id) == "sent"
 
         row = db.session.get(Notification, notification_id)
         assert (row.status, row.tries, row.last_error) == ("sent", 1, None)
@@ -263,17 +270,64 @@ def test_each_kind_of_event_has_its_own_subject_and_reason(mail_app, smtp):
         failed_id = add_request(widget_id, status="pbx_error")
         held_id = add_request(widget_id, status="queued", held_reason="number_limit", attempts=0)
         rows = [
-            *notifications.record(owner_id, "failed", request_id=failed_id),
-            *notifications.record(owner_id, "held", request_id=held_id),
+            *outbox.record(owner_id, "failed", request_id=failed_id),
+            *outbox.record(owner_id, "held", request_id=held_id),
         ]
         db.session.commit()
         ids = [r.id for r in rows]
-        assert [notifications.deliver_notification(i) for i in ids] == ["sent", "sent"]
+        assert [outbox.deliver_notification(i) for i in ids] == ["sent", "sent"]
     failed, held = smtp.mailbox.messages
     assert failed["Subject"] == f"Не удалось позвонить: {PHONE_SHOWN} (shop.example)"
     assert "Почему: АТС не смогла соединить" in failed.get_content()
     assert held["Subject"] == f"Заявка не передана операторам: {PHONE_SHOWN} (shop.example)"
     assert "звонок не выполнялся (number_limit)" in held.get_content()
+
+
+@pytest.fixture
+def english_catalog(tmp_path):
+    """The English catalog compiled into a folder of its own (the committed .mo may lag)."""
+    folder = tmp_path / "translations"
+    (folder / "en" / "LC_MESSAGES").mkdir(parents=True)
+    with open(CATALOG, "rb") as source:
+        catalog = read_po(source)
+    with open(folder / "en" / "LC_MESSAGES" / "messages.mo", "wb") as target:
+        write_mo(target, catalog)
+    return str(folder)
+
+
+def test_an_owner_who_reads_english_gets_the_mail_in_english_and_others_in_russian(
+    tmp_path, smtp_port, smtp, english_catalog
+):
+    smtp.start()
+    app = make_app(
+        tmp_path,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        SMTP_SECURITY="none",
+        SMTP_TIMEOUT=2.0,
+        BABEL_TRANSLATION_DIRECTORIES=english_catalog,
+    )
+    with app.app_context():
+        english, en_widget = make_site(notify_email="boss@shop.example", language="en")
+        russian, ru_widget = make_site("ru@else.example", notify_email="ru@else.example")
+        ids = [
+            *_record_missed(english, add_request(en_widget), reason="no operator answered"),
+            *_record_missed(russian, add_request(ru_widget)),
+        ]
+        assert [outbox.deliver_notification(i) for i in ids] == ["sent", "sent"]
+    in_english, in_russian = smtp.mailbox.messages
+    assert in_english["Subject"] == f"Missed call: {PHONE_SHOWN} (shop.example)"
+    body = in_english.get_content()
+    assert "Missed call from shop.example." in body
+    assert "Why: no operator of the department answered." in body
+    assert "1. operator 201: no answer" in body
+    assert "Details: no operator answered" in body
+    assert "Please call the visitor back." in body
+    assert not re.search(
+        "[а-яё]", body.replace("Иван", "").replace("Отдел продаж", "").replace("Магазин", ""), re.I
+    )
+    assert in_russian["Subject"] == f"Пропущенный звонок: {PHONE_SHOWN} (shop.example)"
+    assert "Почему: никто из операторов отдела не ответил." in in_russian.get_content()
 
 
 def test_a_mail_server_that_is_down_delays_the_mail_and_delivers_it_exactly_once_when_up(
@@ -286,32 +340,32 @@ def test_a_mail_server_that_is_down_delays_the_mail_and_delivers_it_exactly_once
         created = db.session.get(Notification, notification_id).created_at
 
         # Nothing listens on the SMTP port.
-        assert notifications.deliver_notification(notification_id, now=created) == "retry"
+        assert outbox.deliver_notification(notification_id, now=created) == "retry"
         row = db.session.get(Notification, notification_id)
         assert (row.status, row.tries) == ("pending", 1)
         assert "Connection" in row.last_error or "refused" in row.last_error.lower()
-        retry_at = notifications.next_try_at(row)
+        retry_at = outbox.next_try_at(row)
         assert timedelta(seconds=30) <= retry_at - created <= timedelta(seconds=38)
         # The request itself is untouched by the mail outage.
         assert db.session.get(CallbackRequest, request_id).status == "no_operator"
 
         # Not due yet: neither the sweep nor an early job sends it.
-        assert notifications.sweep_notifications(now=created + timedelta(seconds=5)) == 0
-        assert notifications.deliver_notification(notification_id, now=created) == "skipped"
+        assert outbox.sweep_notifications(now=created + timedelta(seconds=5)) == 0
+        assert outbox.deliver_notification(notification_id, now=created) == "skipped"
 
         # A restart lost the scheduled retry; the mail server is back; the sweep finds the row.
         smtp.start()
         queue = mail_app.extensions["queue"]
         queue.huey.flush()
         later = created + timedelta(minutes=1)
-        assert notifications.sweep_notifications(now=later) == 1
+        assert outbox.sweep_notifications(now=later) == 1
         assert [(t.name, t.args) for t in queue.huey.pending()] == [
             ("deliver_notification", (notification_id,))
         ]
-        assert notifications.deliver_notification(notification_id, now=later) == "sent"
+        assert outbox.deliver_notification(notification_id, now=later) == "sent"
         # A duplicate job (the lost schedule did run after all) sends nothing more.
-        assert notifications.deliver_notification(notification_id, now=later) == "skipped"
-        assert notifications.sweep_notifications(now=later + timedelta(hours=1)) == 0
+        assert outbox.deliver_notification(notification_id, now=later) == "skipped"
+        assert outbox.sweep_notifications(now=later + timedelta(hours=1)) == 0
 
         row = db.session.get(Notification, notification_id)
         assert (row.status, row.tries, row.last_error) == ("sent", 2, None)
@@ -320,10 +374,10 @@ def test_a_mail_server_that_is_down_delays_the_mail_and_delivers_it_exactly_once
 
 
 def test_retries_back_off_exponentially_up_to_half_an_hour():
-    assert 30 <= notifications.backoff(1) <= 37.5
-    assert 60 <= notifications.backoff(2) <= 75
-    assert 120 <= notifications.backoff(3) <= 150
-    assert 1800 <= notifications.backoff(12) <= 2250
+    assert 30 <= outbox.backoff(1) <= 37.5
+    assert 60 <= outbox.backoff(2) <= 75
+    assert 120 <= outbox.backoff(3) <= 150
+    assert 1800 <= outbox.backoff(12) <= 2250
 
 
 def test_a_notification_undelivered_for_two_days_is_given_up_with_an_error_log(mail_app, caplog):
@@ -332,27 +386,27 @@ def test_a_notification_undelivered_for_two_days_is_given_up_with_an_error_log(m
         [notification_id] = _record_missed(owner_id, add_request(widget_id))
         created = db.session.get(Notification, notification_id).created_at
 
-        assert notifications.deliver_notification(notification_id, now=created) == "retry"
+        assert outbox.deliver_notification(notification_id, now=created) == "retry"
         assert db.session.get(Notification, notification_id).status == "pending"
         caplog.set_level(logging.ERROR)
         late = created + timedelta(days=2, minutes=1)
-        assert notifications.deliver_notification(notification_id, now=late) == "failed"
+        assert outbox.deliver_notification(notification_id, now=late) == "failed"
 
         row = db.session.get(Notification, notification_id)
         assert (row.status, row.tries) == ("failed", 2)
-        assert notifications.sweep_notifications(now=late + timedelta(hours=1)) == 0
+        assert outbox.sweep_notifications(now=late + timedelta(hours=1)) == 0
     assert any(r.levelno == logging.ERROR and "given up" in r.getMessage() for r in caplog.records)
 
 
 def test_without_smtp_settings_no_email_is_queued_but_the_webhook_still_is(
     app, receiver, monkeypatch, caplog
 ):
-    monkeypatch.setattr(notifications, "_smtp_warned", False)
+    monkeypatch.setattr(outbox, "_smtp_warned", False)
     with app.app_context():
         owner_id, widget_id = make_site(notify_email="boss@shop.example")
-        notifications.configure_owner(db.session.get(Owner, owner_id), webhook_url=receiver.url)
-        rows = notifications.record(owner_id, "missed", request_id=add_request(widget_id))
-        notifications.record(owner_id, "missed", request_id=add_request(widget_id))
+        setup.configure_owner(db.session.get(Owner, owner_id), webhook_url=receiver.url)
+        rows = outbox.record(owner_id, "missed", request_id=add_request(widget_id))
+        outbox.record(owner_id, "missed", request_id=add_request(widget_id))
         db.session.commit()
         assert [r.channel for r in rows] == ["webhook"]
         assert {r.channel for r in _rows()} == {"webhook"}
@@ -363,7 +417,7 @@ def test_without_smtp_settings_no_email_is_queued_but_the_webhook_still_is(
 def test_an_owner_without_any_channel_gets_no_rows(app):
     with app.app_context():
         owner_id, widget_id = make_site()
-        assert notifications.record(owner_id, "missed", request_id=add_request(widget_id)) == []
+        assert outbox.record(owner_id, "missed", request_id=add_request(widget_id)) == []
         db.session.commit()
         assert _rows() == []
 
@@ -372,12 +426,12 @@ def test_an_owner_without_any_channel_gets_no_rows(app):
 def test_recording_the_same_event_twice_tells_the_owner_once_per_channel(mail_app, receiver):
     with mail_app.app_context():
         owner_id, widget_id = make_site(notify_email="boss@shop.example")
-        notifications.configure_owner(db.session.get(Owner, owner_id), webhook_url=receiver.url)
+        setup.configure_owner(db.session.get(Owner, owner_id), webhook_url=receiver.url)
         request_id = add_request(widget_id)
 
-        first = notifications.record(owner_id, "missed", request_id=request_id)
+        first = outbox.record(owner_id, "missed", request_id=request_id)
         db.session.commit()
-        second = notifications.record(owner_id, "missed", request_id=request_id)
+        second = outbox.record(owner_id, "missed", request_id=request_id)
         db.session.commit()
 
         assert sorted(r.channel for r in first) == ["email", "webhook"]
@@ -385,7 +439,7 @@ def test_recording_the_same_event_twice_tells_the_owner_once_per_channel(mail_ap
         assert len(_rows()) == 2
         assert {r.dedupe_key for r in _rows()} == {str(request_id)}
         # Another kind for the same request is another message.
-        assert len(notifications.record(owner_id, "failed", request_id=request_id)) == 2
+        assert len(outbox.record(owner_id, "failed", request_id=request_id)) == 2
 
 
 def test_a_notification_is_part_of_the_callers_transaction(mail_app):
@@ -394,7 +448,7 @@ def test_a_notification_is_part_of_the_callers_transaction(mail_app):
         request_id = add_request(widget_id)
         req = db.session.get(CallbackRequest, request_id)
         req.status = "pbx_error"
-        notifications.record(owner_id, "failed", request_id=request_id)
+        outbox.record(owner_id, "failed", request_id=request_id)
         db.session.rollback()  # the caller's change failed: no message about it either
 
         assert _rows() == []
@@ -405,7 +459,7 @@ def test_the_payload_holds_what_the_owner_needs_to_call_back(mail_app):
     with mail_app.app_context():
         owner_id, widget_id = make_site(notify_email="boss@shop.example")
         request_id = add_request(widget_id, created_at=datetime(2026, 3, 10, 9, 30, 5))
-        [row] = notifications.record(owner_id, "missed", request_id=request_id, extra={"x": 1})
+        [row] = outbox.record(owner_id, "missed", request_id=request_id, extra={"x": 1})
         db.session.commit()
         request = row.payload["request"]
         widget = db.session.get(Widget, widget_id)
@@ -425,7 +479,7 @@ def test_the_payload_holds_what_the_owner_needs_to_call_back(mail_app):
 
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown notification kind"):
-        notifications.record(1, "lost", request_id=1)
+        outbox.record(1, "lost", request_id=1)
 
 
 # -- webhook ---------------------------------------------------------------------------------
@@ -434,19 +488,19 @@ def test_the_webhook_is_signed_over_the_raw_body_and_retried_after_a_500(app, re
     with app.app_context():
         owner_id, widget_id = make_site()
         owner = db.session.get(Owner, owner_id)
-        receiver.secret = notifications.configure_owner(owner, webhook_url=receiver.url)
+        receiver.secret = setup.configure_owner(owner, webhook_url=receiver.url)
         request_id = add_request(widget_id)
         [notification_id] = _record_missed(owner_id, request_id, reason="no operator answered")
         created = db.session.get(Notification, notification_id).created_at
 
-        assert notifications.deliver_notification(notification_id, now=created) == "retry"
+        assert outbox.deliver_notification(notification_id, now=created) == "retry"
         row = db.session.get(Notification, notification_id)
         assert (row.status, row.last_error) == (
             "pending",
             "DeliveryError: the webhook answered HTTP 500",
         )
         later = created + timedelta(minutes=1)
-        assert notifications.deliver_notification(notification_id, now=later) == "sent"
+        assert outbox.deliver_notification(notification_id, now=later) == "sent"
         assert db.session.get(Notification, notification_id).status == "sent"
 
     first, second = receiver.received
@@ -466,17 +520,17 @@ def test_the_webhook_is_signed_over_the_raw_body_and_retried_after_a_500(app, re
 def test_a_webhook_signed_with_another_secret_does_not_verify(app, receiver):
     with app.app_context():
         owner_id, widget_id = make_site()
-        notifications.configure_owner(db.session.get(Owner, owner_id), webhook_url=receiver.url)
+        setup.configure_owner(db.session.get(Owner, owner_id), webhook_url=receiver.url)
         receiver.secret = "not-the-secret"
         [notification_id] = _record_missed(owner_id, add_request(widget_id))
-        assert notifications.deliver_notification(notification_id) == "retry"
+        assert outbox.deliver_notification(notification_id) == "retry"
     assert receiver.received[0]["valid"] is False
 
 
 def test_the_signature_is_hmac_sha256_of_the_body_in_hex():
     body = b'{"event":"missed"}'
     expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-    assert notifications.sign("s3cret", body) == f"sha256={expected}"
+    assert webhook.sign("s3cret", body) == f"sha256={expected}"
 
 
 def test_a_request_nobody_answers_reaches_the_owners_crm_through_the_queue(tmp_path, receiver):
@@ -484,7 +538,7 @@ def test_a_request_nobody_answers_reaches_the_owners_crm_through_the_queue(tmp_p
     try:
         with stack.app.app_context():
             owner = db.session.scalar(select(Owner))
-            receiver.secret = notifications.configure_owner(owner, webhook_url=receiver.url)
+            receiver.secret = setup.configure_owner(owner, webhook_url=receiver.url)
         handle = stack.submit("+7 900 000-00-01").json()["handle"]  # nobody answers
         assert stack.wait_final(handle, timeout=30)["status"] == "no_operator"
         stack.wait_until(lambda: receiver.received, timeout=10, message="the webhook")
@@ -505,14 +559,14 @@ def test_kick_starts_a_sweep_and_never_fails_the_caller(app, monkeypatch):
     with app.app_context():
         huey = app.extensions["queue"].huey
         huey.flush()
-        notifications.kick()
+        outbox.kick()
         assert [t.name for t in huey.pending()] == ["sweep_notifications"]
 
         def broken(*_args, **_kwargs):
             raise ConnectionError("queue down")
 
         monkeypatch.setattr(huey, "enqueue", broken)
-        notifications.kick()  # logged, not raised
+        outbox.kick()  # logged, not raised
 
 
 # -- digest ------------------------------------------------------------------------------------
@@ -537,8 +591,8 @@ def test_the_daily_digest_counts_yesterdays_requests_per_widget(mail_app, smtp):
         other_owner, other_widget = make_site("other@else.example", notify_email="o@else.example")
         add_request(other_widget, status="finished", created_at=in_day)
 
-        assert notifications.send_daily_digests(now=now) == 2  # one owner each
-        assert notifications.send_daily_digests(now=now + timedelta(hours=1)) == 0  # once a day
+        assert send_daily_digests(now=now) == 2  # one owner each
+        assert send_daily_digests(now=now + timedelta(hours=1)) == 0  # once a day
 
         [row] = _rows(owner_id=owner_id)
         assert (row.kind, row.dedupe_key, row.request_id) == ("digest", "2026-03-10", None)
@@ -562,7 +616,7 @@ def test_the_daily_digest_counts_yesterdays_requests_per_widget(mail_app, smtp):
         [other] = _rows(owner_id=other_owner)
         assert other.payload["digest"]["totals"]["total"] == 1
 
-        assert notifications.deliver_notification(row.id) == "sent"
+        assert outbox.deliver_notification(row.id) == "sent"
     [message] = smtp.mailbox.messages
     assert message["Subject"] == "Заявки за 10.03.2026: 8"
     body = message.get_content()
@@ -577,7 +631,7 @@ def test_no_digest_for_an_owner_who_turned_it_off_or_had_no_requests(mail_app):
         quiet, _ = make_site(notify_email="quiet@shop.example")
         _off, widget = make_site("off@b.example", notify_email="off@b.example", daily_digest=False)
         add_request(widget, status="finished", created_at=datetime(2026, 3, 10, 12, 0))
-        assert notifications.send_daily_digests(now=now) == 0
+        assert send_daily_digests(now=now) == 0
         assert _rows() == []
 
 
@@ -686,9 +740,7 @@ def test_set_notifications_refuses_bad_values(app, tmp_path, args, message):
 
 
 def test_a_plain_http_webhook_is_allowed_only_to_this_machine():
-    assert (
-        notifications.validate_webhook_url("http://127.0.0.1:9000/h") == "http://127.0.0.1:9000/h"
-    )
-    assert notifications.validate_webhook_url("http://localhost/h") == "http://localhost/h"
-    with pytest.raises(notifications.SettingsError):
-        notifications.validate_webhook_url("http://10.0.0.1/h")
+    assert setup.validate_webhook_url("http://127.0.0.1:9000/h") == "http://127.0.0.1:9000/h"
+    assert setup.validate_webhook_url("http://localhost/h") == "http://localhost/h"
+    with pytest.raises(setup.SettingsError):
+        setup.validate_webhook_url("http://10.0.0.1/h")

@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import Owner, PbxGroup
+from widget_server.pbx import directory
 
 from .conftest import ServerThread, make_app
 
@@ -54,7 +55,7 @@ class LiveApi:
         self.app.config["PUBLIC_URL"] = self.server.url  # the document's `servers`
         with self.app.app_context():
             owner = Owner(email="owner@shop.example", password_hash="not-used-here")
-            account = provisioning.add_pbx(
+            account = directory.add_pbx(
                 owner, "https://api-test.cloudpbx.rt.ru", "CLIENT0001", "KEY0001", "shop.rt.ru"
             )
             db.session.add_all(

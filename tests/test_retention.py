@@ -16,7 +16,7 @@ from widget_server.models import (
     Notification,
     Owner,
 )
-from widget_server.notify import outbox as notifications
+from widget_server.notify import digest, outbox
 from widget_server.ops.cli import main
 
 from .conftest import database_url
@@ -62,7 +62,7 @@ def test_requests_older_than_the_retention_period_go_with_their_calls_events_and
         new = add_request(widget_id, created_at=NOW - timedelta(days=2))
         for request_id in (old, edge, new):
             _with_event(request_id)
-            notifications.record(owner_id, "missed", request_id=request_id)
+            outbox.record(owner_id, "missed", request_id=request_id)
         db.session.commit()
         assert (_count(CallAttempt), _count(CallEvent), _count(Notification)) == (6, 3, 3)
 
@@ -111,7 +111,7 @@ def test_old_digests_are_deleted_with_the_requests_they_summarised(app):
     with app.app_context():
         owner_id, widget_id = make_site(webhook_url="https://crm.example/h", webhook_secret="s")
         add_request(widget_id, created_at=datetime(2026, 4, 10, 12, 0))
-        notifications.send_daily_digests(now=datetime(2026, 4, 11, 5, 0))
+        digest.send_daily_digests(now=datetime(2026, 4, 11, 5, 0))
         db.session.query(Notification).update({"created_at": datetime(2026, 4, 11, 5, 0)})
         db.session.commit()
         assert _count(Notification, Notification.kind == "digest") == 1
@@ -131,7 +131,7 @@ def test_forget_number_removes_only_that_owners_rows_for_that_number(app):
         same_number_elsewhere = add_request(other_widget)
         for request_id in mine:
             _with_event(request_id)
-            notifications.record(owner_id, "missed", request_id=request_id)
+            outbox.record(owner_id, "missed", request_id=request_id)
         db.session.commit()
 
         assert retention.forget_number(owner_id, "+79161234567") == 2

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Owner, PbxGroup
+from widget_server.pbx import directory
 from widget_server.visitor import embed as embed_assets
 
 from .conftest import ServerThread, make_app
@@ -50,7 +51,7 @@ class SriSite:
         self.service = ServerThread(self.app)
         with self.app.app_context():
             owner = Owner(email="owner@shop.example", password_hash="not-used-here")
-            account = provisioning.add_pbx(
+            account = directory.add_pbx(
                 owner, "https://api-test.cloudpbx.rt.ru", "CLIENT0001", "KEY0001", "shop.rt.ru"
             )
             db.session.add(PbxGroup(account=account, pin="101", name="Продажи", member_pins=[]))

@@ -18,6 +18,7 @@ from widget_server import __version__
 from widget_server import setup as provisioning
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Owner, PbxGroup, Widget
+from widget_server.pbx import directory
 from widget_server.statuses import Status
 from widget_server.visitor.texts import API_ERRORS, STATUS_MESSAGES, status_message
 
@@ -55,7 +56,7 @@ def build_site(tmp_path, **overrides) -> Site:
     with app.app_context():
         # Made directly: hashing a password would only slow every test down.
         owner = Owner(email="owner@shop.example", password_hash="not-used-here")
-        account = provisioning.add_pbx(
+        account = directory.add_pbx(
             owner, "https://api-test.cloudpbx.rt.ru", "CLIENT0001", "KEY0001", "shop.rt.ru"
         )
         db.session.add_all(

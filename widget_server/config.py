@@ -9,8 +9,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from flask import Flask
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
 PLACEHOLDER_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "placeholder"}
 SECRET_SETTINGS = {"SECRET_KEY", "SMTP_PASSWORD", "METRICS_TOKEN"}
 
@@ -265,3 +270,52 @@ def has_placeholder_secret(config: Mapping[str, Any]) -> bool:
     """True when the secret key is missing, a known placeholder or too short."""
     key = str(config.get("SECRET_KEY") or "")
     return key.lower() in PLACEHOLDER_SECRET_KEYS or len(key) < 16
+
+
+def resource_dir(name: str) -> Path:
+    """Top-level ``templates``/``static``/``embed``: in the wheel or beside the package."""
+    bundled = _PACKAGE_DIR / "_data" / name
+    return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / name
+
+
+def apply_defaults(app: Flask, chosen: Mapping[str, Any]) -> None:
+    """Fill the extensions' settings from ours, keeping what the caller set in ``chosen``.
+
+    (The engine options follow from the database URL: ``database.engine_options``.)
+    """
+    config = app.config
+    config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        config["DATABASE_URL"] or f"sqlite:///{os.path.join(app.instance_path, 'widget.sqlite3')}",
+    )
+    config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
+    config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    # The per-IP HTTP limits let requests through when the store is down; the dial
+    # decision (abuse/limits) fails closed on its own: held, never dialled.
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        # Short timeouts: a dead store must not hold a request thread for long.
+        config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+        )
+    # Retry-After is set by our own 429 answers; the X-RateLimit-* headers would
+    # describe whichever of several limits flask-limiter picked.
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    config.setdefault("QUEUE_PATH", os.path.join(app.instance_path, "queue.sqlite3"))
+    config.setdefault("EMBED_DIR", str(resource_dir("embed")))
+    # Config page sessions: HttpOnly and SameSite=Lax always; Secure except in local
+    # development and tests, which run on plain http://127.0.0.1.
+    # Flask's own defaults already fill these keys, so setdefault would keep Flask's
+    # (no SameSite, not Secure, 31 days): set them unless the caller chose otherwise.
+    session_cookie = {
+        "SESSION_COOKIE_SECURE": not (config["DEV"] or app.testing),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "widget_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    }
+    for name, value in session_cookie.items():
+        if name not in chosen:
+            config[name] = value
+    # CSRF tokens live as long as the session, so a form left open is still accepted.
+    config.setdefault("WTF_CSRF_TIME_LIMIT", None)

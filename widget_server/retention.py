@@ -3,11 +3,12 @@
 ``purge_expired`` (hourly) deletes every request older than its owner's
 ``retention_days`` together with everything that repeats the number: its call
 attempts, their PBX events and the notifications about it. ``forget_number``
-deletes one visitor's data at once, on request.
+deletes one visitor's data at once, on request; ``delete_owner`` an owner with
+everything theirs.
 
 Bulk deletes in batches of request ids, children first, so foreign keys hold on
 SQLite and PostgreSQL alike and no transaction grows without bound. Events of calls
-that never became ours are dropped after minutes by ``ringing.prune_orphan_events``.
+that never became ours are dropped after minutes by ``dispatch`` (``prune_orphan_events``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from huey import crontab
 from sqlalchemy import delete, select
 
 from .extensions import db
@@ -24,6 +26,7 @@ from .models import (
     CallbackRequest,
     CallEvent,
     Notification,
+    NumberBlock,
     Owner,
     Widget,
     utcnow,
@@ -120,10 +123,33 @@ def forget_number(owner_id: int, phone_e164: str) -> int:
     return deleted
 
 
-def register_tasks(huey, in_app) -> dict[str, Any]:
-    """The retention task, for ``tasks.init_queue``."""
-    from huey import crontab
+def delete_owner(owner: Owner) -> None:
+    """Delete an owner with everything theirs: requests, calls, widgets, PBX accounts."""
+    widget_ids = select(Widget.id).where(Widget.owner_id == owner.id)
+    account_ids = [a.id for a in owner.pbx_accounts]
+    while ids := list(
+        db.session.scalars(
+            select(CallbackRequest.id).where(CallbackRequest.widget_id.in_(widget_ids)).limit(500)
+        )
+    ):
+        delete_requests(ids)
+    if account_ids:
+        db.session.execute(delete(CallEvent).where(CallEvent.pbx_account_id.in_(account_ids)))
+    db.session.execute(delete(Notification).where(Notification.owner_id == owner.id))
+    db.session.execute(delete(NumberBlock).where(NumberBlock.owner_id == owner.id))
+    db.session.expire_all()
+    for widget in list(owner.widgets):
+        db.session.delete(widget)
+    db.session.flush()  # widgets point at PBX groups: they go first
+    for account in list(owner.pbx_accounts):
+        db.session.delete(account)
+    db.session.flush()
+    db.session.delete(owner)
+    db.session.commit()
 
+
+def register_tasks(huey, in_app) -> dict[str, Any]:
+    """The retention task, for ``dispatch.queue.init_queue``."""
     return {
         "purge_expired": huey.periodic_task(crontab(minute="17"), name="purge_expired")(
             in_app(purge_expired)

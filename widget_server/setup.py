@@ -1,31 +1,34 @@
-"""Setting a site up: owners, PBX accounts, their directory, widgets.
+"""Setting a site up: owners, their widgets, and the validators of their settings.
 
-Shared by the command line, the demo and the tests, so all three set things
-up exactly the same way.
+One set of rules for the command line, the config page, the demo and the tests,
+so all of them set things up exactly the same way (PBX accounts and their
+directory: ``pbx/directory.py``).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+import secrets
+from urllib.parse import urlsplit
 
+import phonenumbers
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from limits import parse_many
 from sqlalchemy import select
 
+from .dispatch import schedule as hours
 from .extensions import db
 from .models import (
     RING_STRATEGIES,
     Owner,
     PbxAccount,
-    PbxGroup,
-    PbxUser,
     Widget,
     WidgetGroup,
     utcnow,
 )
-from .pbx.client import PbxError, client_for
 from .visitor.origins import normalize_origin
 from .visitor.texts import LANGUAGES
 
@@ -34,14 +37,29 @@ _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$")
 
 
 class SetupError(ValueError):
-    """A setup value was refused; the message says what to fix."""
+    """A setup value was refused; the message says what to fix.
+
+    ``field`` names the setting it is about when a caller needs to point at it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class LooserLimitError(SetupError):
     """An owner's limit that is no stricter than the installation's."""
 
 
+class SettingsError(SetupError):
+    """An owner's notification setting was refused; the message says what to fix."""
+
+
 def create_owner(email: str, password: str, *, is_admin: bool = False) -> Owner:
+    """Create an owner with a password; commits.
+
+    :raise SetupError: not an e-mail address, a short password, or a taken address.
+    """
     email = (email or "").strip().lower()
     if not _EMAIL.match(email):
         raise SetupError(f"{email!r} is not an e-mail address")
@@ -55,40 +73,8 @@ def create_owner(email: str, password: str, *, is_admin: bool = False) -> Owner:
     return owner
 
 
-def delete_owner(owner: Owner) -> None:
-    """Delete an owner with everything theirs: requests, calls, widgets, PBX accounts."""
-    from sqlalchemy import delete
-
-    from .models import CallbackRequest, CallEvent, Notification, NumberBlock
-    from .retention import delete_requests
-
-    widget_ids = select(Widget.id).where(Widget.owner_id == owner.id)
-    account_ids = [a.id for a in owner.pbx_accounts]
-    while ids := list(
-        db.session.scalars(
-            select(CallbackRequest.id).where(CallbackRequest.widget_id.in_(widget_ids)).limit(500)
-        )
-    ):
-        delete_requests(ids)
-    if account_ids:
-        db.session.execute(delete(CallEvent).where(CallEvent.pbx_account_id.in_(account_ids)))
-    db.session.execute(delete(Notification).where(Notification.owner_id == owner.id))
-    db.session.execute(delete(NumberBlock).where(NumberBlock.owner_id == owner.id))
-    db.session.expire_all()
-    for widget in list(owner.widgets):
-        db.session.delete(widget)
-    db.session.flush()  # widgets point at PBX groups: they go first
-    for account in list(owner.pbx_accounts):
-        db.session.delete(account)
-    db.session.flush()
-    db.session.delete(owner)
-    db.session.commit()
-
-
 def verify_password(owner: Owner | None, password: str) -> bool:
     """Check a password; an unknown owner costs the same hashing time as a known one."""
-    from argon2.exceptions import InvalidHashError, VerificationError
-
     hasher = _hasher()
     stored = owner.password_hash if owner is not None else _dummy_hash(hasher)
     try:
@@ -130,130 +116,14 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
 
 
 def find_owner(email: str) -> Owner:
+    """An owner by e-mail address (any case).
+
+    :raise SetupError: there is no such owner.
+    """
     owner = db.session.scalar(select(Owner).where(Owner.email == (email or "").strip().lower()))
     if owner is None:
         raise SetupError(f"no owner with the e-mail {email}; create one with create-owner")
     return owner
-
-
-def add_pbx(
-    owner: Owner,
-    api_url: str,
-    client_id: str,
-    sign_key: str,
-    domain: str | None = None,
-    ca_bundle: str | None = None,
-) -> PbxAccount:
-    api_url = (api_url or "").strip().rstrip("/")
-    if not api_url.startswith(("https://", "http://")):
-        raise SetupError("the API address must start with https:// (or http:// for the simulator)")
-    if not (client_id or "").strip() or not (sign_key or "").strip():
-        raise SetupError("both the identification code and the signing key are needed")
-    if ca_bundle is not None and "BEGIN CERTIFICATE" not in ca_bundle:
-        raise SetupError("the CA bundle must be PEM text with at least one certificate")
-    account = PbxAccount(
-        owner=owner,
-        api_url=api_url,
-        client_id=client_id.strip(),
-        sign_key=sign_key.strip(),
-        domain=(domain or "").strip() or None,
-        ca_bundle=ca_bundle,
-    )
-    db.session.add(account)
-    db.session.commit()
-    return account
-
-
-def webhook_base(account: PbxAccount) -> str:
-    """The external-system address to enter in the Rostelecom admin panel."""
-    return f"{current_app.config['PUBLIC_URL']}/pbx/{account.public_id}"
-
-
-def find_pbx(ref: str | int) -> PbxAccount:
-    ref = str(ref).strip()
-    account = (
-        db.session.get(PbxAccount, int(ref))
-        if ref.isdigit()
-        else db.session.scalar(select(PbxAccount).where(PbxAccount.public_id == ref))
-    )
-    if account is None:
-        raise SetupError(f"no PBX account {ref}")
-    return account
-
-
-def _as_list(value: Any) -> list[dict[str, Any]]:
-    # users_info may give one object instead of a list when a single user is asked for.
-    if isinstance(value, dict):
-        return [value]
-    return [v for v in (value or []) if isinstance(v, dict)]
-
-
-def _flag(value: Any) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes"}
-
-
-def sync_groups(account: PbxAccount) -> tuple[int, int]:
-    """Refresh the account's users and groups from ``users_info``; return their counts.
-
-    :raise PbxError: the PBX could not be asked.
-    """
-    data = client_for(account).users_info()
-    users = {str(u.get("pin")): u for u in _as_list(data.get("users")) if u.get("pin")}
-    groups = {str(g.get("pin")): g for g in _as_list(data.get("groups")) if g.get("pin")}
-    existing_users = {u.pin: u for u in account.users}
-    for pin, raw in users.items():
-        user = existing_users.pop(pin, None) or PbxUser(account=account, pin=pin)
-        user.name = str(raw.get("name") or pin)
-        user.display_name = str(raw.get("display_name") or user.name)
-        user.email = raw.get("email") or None
-        user.is_operator = _flag(raw.get("is_operator", True))
-        user.is_supervisor = _flag(raw.get("is_supervisor", False))
-        user.recording = _flag(raw.get("recording", False))
-        db.session.add(user)
-    for gone in existing_users.values():
-        db.session.delete(gone)
-    existing_groups = {g.pin: g for g in account.groups}
-    for pin, raw in groups.items():
-        group = existing_groups.pop(pin, None) or PbxGroup(account=account, pin=pin)
-        group.name = str(raw.get("name") or pin)
-        group.email = raw.get("email") or None
-        try:
-            group.distribution = (
-                int(raw["distribution"]) if raw.get("distribution") not in (None, "") else None
-            )
-        except (TypeError, ValueError):
-            group.distribution = None
-        group.member_pins = [str(p) for p in (raw.get("users_list") or [])]
-        db.session.add(group)
-    # A group a widget still offers is kept (emptied) rather than breaking the widget.
-    offered = set(db.session.scalars(select(WidgetGroup.group_id)))
-    for gone in existing_groups.values():
-        if gone.id in offered:
-            gone.member_pins = []
-        else:
-            db.session.delete(gone)
-    account.synced_at = utcnow()
-    db.session.commit()
-    return len(users), len(groups)
-
-
-def check_ca_bundle(pem: str) -> str:
-    """PEM text with at least one certificate that really parses; return it stripped.
-
-    :raise SetupError: not PEM, or a certificate that does not parse.
-    """
-    import ssl
-
-    pem = (pem or "").strip()
-    if "-----BEGIN CERTIFICATE-----" not in pem:
-        raise SetupError("the CA bundle must be PEM text with at least one certificate")
-    try:
-        context = ssl.create_default_context(cafile=None, capath=None, cadata=pem)
-    except (ssl.SSLError, ValueError):
-        raise SetupError("the CA bundle has a certificate that does not parse") from None
-    if not context.get_ca_certs():
-        raise SetupError("the CA bundle must be PEM text with at least one certificate")
-    return pem + "\n"
 
 
 def _redundant(own, installation) -> bool:
@@ -270,8 +140,6 @@ def check_own_limit(kind: str, value: str) -> str:
     Owners may only tighten: every part must be stricter than the installation's.
     :raise SetupError: not limits like ``20/hour;100/day``, or a part that adds nothing.
     """
-    from limits import parse_many
-
     value = (value or "").strip().replace(" ", "")
     try:
         items = parse_many(value)
@@ -298,8 +166,6 @@ def parse_countries(items: list[str]) -> dict[str, int]:
 
     :raise SetupError: the message names the item that is wrong.
     """
-    import phonenumbers
-
     allowed: dict[str, int] = {}
     for item in items:
         code, _, cap = item.partition("=")
@@ -383,19 +249,138 @@ def add_widget(
     return widget
 
 
-__all__ = [
-    "SetupError",
-    "PbxError",
-    "create_owner",
-    "delete_owner",
-    "find_owner",
-    "add_pbx",
-    "find_pbx",
-    "webhook_base",
-    "sync_groups",
-    "parse_group_arg",
-    "add_widget",
-    "check_ca_bundle",
-    "check_own_limit",
-    "parse_countries",
-]
+def find_widget(ref: str, *, allow_id: bool = False) -> Widget:
+    """A widget by its key (``wk_…``), or by id when ``allow_id``.
+
+    :raise SetupError: there is no such widget.
+    """
+    ref = (ref or "").strip()
+    widget = db.session.scalar(select(Widget).where(Widget.public_key == ref))
+    if widget is None and allow_id and ref.isdigit():
+        widget = db.session.get(Widget, int(ref))
+    if widget is None:
+        raise SetupError(f"no widget {ref}")
+    return widget
+
+
+def set_hours(
+    widget_ref: str,
+    *,
+    timezone: str | None = None,
+    days: tuple[str, ...] = (),
+    always_open: bool = False,
+    default_hours: bool = False,
+    days_off: tuple[str, ...] = (),
+    clear_days_off: bool = False,
+    public_holidays: bool | None = None,
+) -> Widget:
+    """Check, then set a widget's hours (``DAY=HH:MM-HH:MM``; days not named keep theirs),
+    time zone and days off; commits.
+
+    :raise SetupError: ``field`` is ``mode`` (more than one way to set the week),
+        ``timezone``, ``days`` (a day or a date off that does not parse) or None (no widget).
+    """
+    if sum(map(bool, (days, always_open, default_hours))) > 1:
+        raise SetupError("use only one of --day, --always-open and --default-hours", field="mode")
+    if timezone is not None and hours.valid_timezone(timezone) is None:
+        raise SetupError(
+            f"{timezone!r} is not a known time zone (like Europe/Moscow)", field="timezone"
+        )
+    try:
+        changes = [hours.parse_day_arg(d) for d in days]
+        new_days_off = hours.parse_days_off(days_off)
+    except ValueError as exc:
+        raise SetupError(str(exc), field="days") from None
+    widget = find_widget(widget_ref, allow_id=True)
+    if always_open:
+        widget.hours = hours.parse_hours(hours.ALWAYS_OPEN)
+    elif default_hours:
+        widget.hours = None
+    elif changes:
+        week = hours.parse_hours(widget.hours if widget.hours is not None else hours.DEFAULT_HOURS)
+        week.update(changes)
+        widget.hours = week
+    if timezone is not None:
+        widget.timezone = timezone
+    if clear_days_off or new_days_off:
+        kept = [] if clear_days_off else list(widget.days_off or [])
+        widget.days_off = hours.parse_days_off([*kept, *new_days_off])
+    if public_holidays is not None:
+        widget.public_holidays = public_holidays
+    db.session.commit()
+    return widget
+
+
+# -- owner notification settings -------------------------------------------------------
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def validate_webhook_url(url: str) -> str:
+    """https:// anywhere; http:// only to this machine (tests, a local relay).
+
+    :raise SettingsError: any other address.
+    """
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:
+        return url
+    raise SettingsError(
+        f"{url!r} is not a webhook URL: it must start with https:// "
+        "(http:// only for 127.0.0.1 or localhost)"
+    )
+
+
+def _check_owner_settings(email, no_email, webhook_url, no_webhook, retention_days):
+    if email is not None and no_email:
+        raise SettingsError("use either --email or --no-email")
+    if webhook_url is not None and no_webhook:
+        raise SettingsError("use either --webhook-url or --no-webhook")
+    if retention_days is not None and retention_days < 1:
+        raise SettingsError("the retention period must be at least 1 day")
+    if email is not None:
+        email = email.strip()
+        if not _EMAIL.match(email) or len(email) > 254:
+            raise SettingsError(f"{email!r} is not an e-mail address")
+    if webhook_url is not None:
+        webhook_url = validate_webhook_url(webhook_url)
+        if len(webhook_url) > 500:
+            raise SettingsError("the webhook URL is longer than 500 characters")
+    return email, webhook_url
+
+
+def configure_owner(
+    owner: Owner,
+    *,
+    email: str | None = None,
+    no_email: bool = False,
+    webhook_url: str | None = None,
+    no_webhook: bool = False,
+    digest: bool | None = None,
+    retention_days: int | None = None,
+) -> str | None:
+    """Change an owner's notification settings and commit; return a new webhook secret.
+
+    Setting a webhook URL always issues a fresh secret, returned here to be shown once.
+    :raise SettingsError: a value refused; nothing is changed then.
+    """
+    email, webhook_url = _check_owner_settings(
+        email, no_email, webhook_url, no_webhook, retention_days
+    )
+    secret = None
+    if email is not None:
+        owner.notify_email = email
+    if no_email:
+        owner.notify_email = None
+    if webhook_url is not None:
+        secret = secrets.token_hex(32)
+        owner.webhook_url, owner.webhook_secret = webhook_url, secret
+    if no_webhook:
+        owner.webhook_url = owner.webhook_secret = None
+    if digest is not None:
+        owner.daily_digest = digest
+    if retention_days is not None:
+        owner.retention_days = retention_days
+    db.session.commit()
+    return secret

@@ -1,7 +1,7 @@
 """The owner's own account: password, phone for test calls, language, notifications, data.
 
 Everything ``set-notifications`` and ``forget-number`` do from the command line,
-through the same service functions (outbox.configure_owner,
+through the same service functions (setup.configure_owner,
 retention.forget_number).
 """
 
@@ -25,9 +25,15 @@ from wtforms.validators import (
 
 from .. import retention
 from ..extensions import db
-from ..notify import outbox
+from ..notify.email import smtp_configured
 from ..phones import PhoneError, mask_phone, normalize_phone
-from ..setup import set_password, verify_password
+from ..setup import (
+    SettingsError,
+    configure_owner,
+    set_password,
+    validate_webhook_url,
+    verify_password,
+)
 from . import i18n
 from .access import login_required
 from .auth import EMAIL_ERROR, confirm_field, new_password_field, start_session
@@ -116,8 +122,8 @@ class NotificationsForm(FlaskForm):
     def validate_webhook_url(self, field):
         if field.data:
             try:
-                field.data = outbox.validate_webhook_url(field.data)
-            except outbox.SettingsError:
+                field.data = validate_webhook_url(field.data)
+            except SettingsError:
                 raise ValidationError(WEBHOOK_ERROR) from None
 
 
@@ -162,7 +168,7 @@ def _page(status: int = 200, **forms):
         "admin/account/page.html",
         owner=owner,
         new_secret=session.pop("new_webhook_secret", None),
-        smtp_ready=outbox.smtp_configured(),
+        smtp_ready=smtp_configured(),
         **forms,
     ), status
 
@@ -212,7 +218,7 @@ def notification_settings():
         owner = g.owner
         new_url = form.webhook_url.data or None
         try:
-            secret = outbox.configure_owner(
+            secret = configure_owner(
                 owner,
                 email=form.notify_email.data.strip() if form.notify_email.data else None,
                 no_email=not form.notify_email.data,
@@ -222,7 +228,7 @@ def notification_settings():
                 digest=form.daily_digest.data,
                 retention_days=form.retention_days.data,
             )
-        except outbox.SettingsError:
+        except SettingsError:
             # The form's checks are the stricter ones; this is a backstop.
             form.notify_email.errors = [EMAIL_ERROR]
             return _page(400, notifications_form=form)
@@ -240,7 +246,7 @@ def notification_settings():
 def new_webhook_secret():
     form = WebhookSecretForm()
     if form.validate_on_submit() and g.owner.webhook_url:
-        secret = outbox.configure_owner(g.owner, webhook_url=g.owner.webhook_url)
+        secret = configure_owner(g.owner, webhook_url=g.owner.webhook_url)
         session["new_webhook_secret"] = secret
         flash(_("Новый секрет выдан."), "success")
     return redirect(url_for("admin.account"))

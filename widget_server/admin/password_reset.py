@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter
 from ..models import Owner
-from ..notify.outbox import _sender, smtp_configured, smtp_send
+from ..notify.email import _sender, smtp_configured, smtp_send
 from ..setup import set_password
 from . import i18n
 from .access import password_stamp

@@ -12,10 +12,11 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from .. import setup
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, Widget
+from ..pbx import directory
 from ..pbx.client import PRODUCTION_API, TEST_API, PbxError, client_for
+from ..setup import SetupError
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import N_, _
@@ -92,8 +93,8 @@ class PbxForm(FlaskForm):
                 _("Нужен текстовый файл PEM с сертификатом (-----BEGIN CERTIFICATE-----).")
             )
         try:
-            self.ca_pem = setup.check_ca_bundle(text)
-        except setup.SetupError:
+            self.ca_pem = directory.check_ca_bundle(text)
+        except SetupError:
             raise ValidationError(_("В файле есть сертификат, который не читается.")) from None
 
     def api_url(self) -> str:
@@ -141,7 +142,7 @@ def pbx_error_text(exc: PbxError) -> str:
 
 
 def webhook_urls(account: PbxAccount) -> dict[str, str]:
-    base = setup.webhook_base(account)
+    base = directory.webhook_base(account)
     return {"base": base, **{m: f"{base}/{m}" for m in WEBHOOK_METHODS}}
 
 
@@ -186,7 +187,7 @@ def pbx_list():
 def pbx_new():
     form = PbxForm()
     if form.validate_on_submit():
-        account = setup.add_pbx(
+        account = directory.add_pbx(
             g.owner,
             form.api_url(),
             form.client_id.data,
@@ -255,8 +256,8 @@ def pbx_check(account_id: int):
         data = client_for(account).users_info()
     except PbxError as exc:
         return _detail(account, check={"ok": False, "text": pbx_error_text(exc)})
-    users = setup._as_list(data.get("users"))
-    groups = setup._as_list(data.get("groups"))
+    users = directory._as_list(data.get("users"))
+    groups = directory._as_list(data.get("groups"))
     by_pin = {str(u.get("pin")): u for u in users}
     found = [
         {
@@ -283,7 +284,7 @@ def pbx_sync(account_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        users, groups = setup.sync_groups(account)
+        users, groups = directory.sync_groups(account)
     except PbxError as exc:
         db.session.rollback()
         flash(_("Группы и сотрудники не обновлены.") + " " + pbx_error_text(exc), "error")

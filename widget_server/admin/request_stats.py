@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CallbackRequest, Widget
-from ..notify.outbox import DIGEST_TZ
+from ..notify.digest import DIGEST_TZ
 from .i18n import N_, _
 
 DISPLAY_TZ = DIGEST_TZ

@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
 from ..models import CallbackRequest, Owner, PbxAccount, Widget
-from ..setup import SetupError, create_owner, delete_owner
+from ..retention import delete_owner
+from ..setup import SetupError, create_owner
 from .access import admin_required
 from .auth import email_field
 from .blueprint import bp

@@ -16,6 +16,14 @@ import requests
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from .. import create_app, setup
+from ..database import upgrade_to_head
+from ..dispatch.schedule import ALWAYS_OPEN
+from ..extensions import db
+from ..models import Owner, PbxAccount, Widget
+from ..pbx import directory
+from .sample_shop import create_shop_app
+
 SERVICE_PORT, SHOP_PORT, SIM_PORT = 8000, 8001, 8002
 HOST = "127.0.0.1"
 DEMO_EMAIL = "demo@example.com"
@@ -75,28 +83,19 @@ def _demo_environment(service_port: int) -> dict[str, str]:
 
 
 def _default_instance() -> str:
-    from .. import create_app
-
     os.environ.setdefault("WIDGET_DEV", "1")
     return create_app().instance_path
 
 
 def _setup(env: dict[str, str], sim_url: str) -> tuple[str, str]:
-    """Migrate, then create (or reuse) the demo owner, PBX account and widget."""
-    from .. import create_app
-    from .. import setup as provisioning
-    from ..database import upgrade_to_head
-    from ..models import Owner, PbxAccount
-
+    """Migrate, then create (or reuse) the demo owner and PBX account."""
     os.environ.update({k: v for k, v in env.items() if k.startswith("WIDGET_")})
     app = create_app()
     upgrade_to_head(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
-        from ..extensions import db
-
         owner = db.session.scalar(select(Owner).where(Owner.email == DEMO_EMAIL))
         if owner is None:
-            owner = provisioning.create_owner(DEMO_EMAIL, DEMO_PASSWORD)
+            owner = setup.create_owner(DEMO_EMAIL, DEMO_PASSWORD)
         if not owner.is_admin:
             # The demo's one owner manages the installation, Users page included.
             owner.is_admin = True
@@ -109,27 +108,22 @@ def _setup(env: dict[str, str], sim_url: str) -> tuple[str, str]:
             )
         )
         if account is None:
-            account = provisioning.add_pbx(
+            account = directory.add_pbx(
                 owner, sim_url, DEMO_CLIENT_ID, DEMO_SIGN_KEY, "demo.cloudpbx.rt.ru"
             )
-        return account.public_id, provisioning.webhook_base(account)
+        return account.public_id, directory.webhook_base(account)
 
 
 def _finish_setup(public_id: str, shop_origin: str) -> str:
-    from .. import create_app
-    from .. import setup as provisioning
-    from ..models import Widget
-
+    """Fetch the simulator's directory, then create (or reuse) the demo widget."""
     app = create_app()
     with app.app_context():
-        from ..extensions import db
-
-        account = provisioning.find_pbx(public_id)
-        provisioning.sync_groups(account)
+        account = directory.find_pbx(public_id)
+        directory.sync_groups(account)
         widgets = db.session.scalars(select(Widget).where(Widget.pbx_account_id == account.id))
         widget = next((w for w in widgets if shop_origin in (w.origins or [])), None)
         if widget is None:
-            widget = provisioning.add_widget(
+            widget = setup.add_widget(
                 account,
                 [shop_origin],
                 [("101", "Отдел продаж"), ("102", "Сервис")],
@@ -137,8 +131,6 @@ def _finish_setup(public_id: str, shop_origin: str) -> str:
                 privacy_policy_url=f"{shop_origin}/privacy",
                 ring_timeout=20,
             )
-        from ..dispatch.hours import ALWAYS_OPEN
-
         widget.hours, widget.public_holidays = ALWAYS_OPEN, False
         db.session.commit()
         return widget.public_key
@@ -148,8 +140,6 @@ def run_demo(
     service_port: int = SERVICE_PORT, shop_port: int = SHOP_PORT, sim_port: int = SIM_PORT
 ) -> None:
     """Set everything up, start the three servers, print their addresses, stop on Ctrl-C."""
-    from .sample_shop import create_shop_app
-
     busy = [p for p in (service_port, shop_port, sim_port) if not _port_free(p)]
     if busy:
         sys.exit(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, render_template
 
-from .. import resource_dir
+from ..config import resource_dir
 
 SHOP_CSS = """
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2329;background:#f6f7f9}

@@ -30,6 +30,11 @@ from prometheus_client import (
     values,
 )
 from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import CallbackRequest, utcnow
+from ..statuses import FINAL
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
@@ -159,12 +164,6 @@ class QueueCollector:
         self.app = app
 
     def collect(self):
-        from sqlalchemy import func, select
-
-        from ..extensions import db
-        from ..models import CallbackRequest, utcnow
-        from ..statuses import FINAL
-
         pending = GaugeMetricFamily(
             "widget_queue_pending_jobs", "Jobs waiting in the task queue (not yet picked up)."
         )

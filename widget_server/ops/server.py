@@ -10,8 +10,11 @@ import sys
 from typing import Any
 
 from flask import Flask
+from gunicorn.app.base import BaseApplication
 
+from .. import create_app
 from ..config import has_placeholder_secret, load_settings
+from . import metrics
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,6 @@ def check_production_settings(config: dict[str, Any]) -> None:
 
 def run_production(host: str, port: int) -> None:
     """Start the queue worker in a child process, then serve with gunicorn until stopped."""
-    from gunicorn.app.base import BaseApplication
-
-    from . import metrics
-
     settings = load_settings()
     check_production_settings(settings)
     if settings["LOG_FORMAT"] is None:
@@ -70,8 +69,6 @@ def run_production(host: str, port: int) -> None:
                 self.cfg.set(key, value)
 
         def load(self):
-            from .. import create_app
-
             return create_app()
 
         def _start_worker(self, _arbiter):

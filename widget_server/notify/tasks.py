@@ -1,0 +1,25 @@
+"""The notification jobs and their schedules, for ``dispatch.queue.init_queue``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huey import crontab
+
+from .digest import send_daily_digests
+from .outbox import deliver_notification, sweep_notifications
+
+
+def register_tasks(huey, in_app) -> dict[str, Any]:
+    """Deliver one notification; sweep for due ones every minute; the digest from 05:00 UTC."""
+    return {
+        "deliver_notification": huey.task(name="deliver_notification")(
+            in_app(deliver_notification)
+        ),
+        "sweep_notifications": huey.periodic_task(crontab(minute="*"), name="sweep_notifications")(
+            in_app(sweep_notifications)
+        ),
+        "send_daily_digests": huey.periodic_task(
+            crontab(minute="0", hour="5-23"), name="send_daily_digests"
+        )(in_app(send_daily_digests)),
+    }
