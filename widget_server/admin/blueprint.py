@@ -6,8 +6,7 @@ from flask import Blueprint, g, session
 
 from ..extensions import db
 from ..models import Owner
-from . import i18n
-from .access import password_stamp
+from . import i18n, sessions
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,9 +36,9 @@ def load_owner() -> None:
     owner_id = session.get("owner_id")
     if owner_id is not None:
         owner = db.session.get(Owner, owner_id)
-        # A session issued before the last password change is no longer valid:
-        # it carries the password stamp of its day (see access.password_stamp).
-        if owner is not None and session.get("stamp") == password_stamp(owner):
+        # A session issued before the last password change, or signed out, is no
+        # longer valid (see sessions.is_live).
+        if sessions.is_live(owner):
             g.owner = owner
         else:
             session.clear()
