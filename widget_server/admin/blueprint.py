@@ -6,6 +6,7 @@ from flask import Blueprint, g, session
 
 from ..extensions import db
 from ..models import Owner
+from ..visitor.origins import display_origin
 from . import i18n, sessions
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -62,6 +63,7 @@ def _template_globals(state) -> None:
     # Literal strings in templates go through Flask-Babel's own ``_`` (babel.init_app).
     state.app.jinja_env.globals.update(field_attrs=field_attrs)
     state.app.jinja_env.filters["translate"] = translate
+    state.app.jinja_env.filters["display_origin"] = display_origin  # IDN hosts in Unicode
 
 
 def translate(text: str) -> str:

@@ -20,7 +20,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from .. import setup
 from ..dispatch import hours
 from ..models import RING_STRATEGIES, PbxAccount, Widget
-from ..visitor.origins import OriginError, normalize_origin
+from ..visitor.origins import HostNameError, OriginError, display_origin, normalize_origin
 from ..visitor.texts import UI_TEXTS
 from .i18n import N_, _
 
@@ -151,6 +151,15 @@ class WidgetForm(FlaskForm):
                 continue
             try:
                 clean.append(normalize_origin(line))
+            except HostNameError:
+                raise ValidationError(
+                    _(
+                        "Строка %(n)s: в «%(value)s» недопустимое имя сайта: пробелы, «*» "
+                        "и пустые части между точками нельзя.",
+                        n=n,
+                        value=line,
+                    )
+                ) from None
             except OriginError:
                 raise ValidationError(
                     _(
@@ -303,7 +312,7 @@ def day_fields(form: WidgetForm):
 def fill_from_widget(form: WidgetForm, widget: Widget) -> None:
     """Show a saved widget's settings in the form."""
     form.name.data = widget.name
-    form.origins.data = "\n".join(widget.origins or [])
+    form.origins.data = "\n".join(display_origin(o) for o in widget.origins or [])
     form.language.data = widget.language
     form.ring_strategy.data = widget.ring_strategy
     form.ring_timeout.data = widget.ring_timeout
