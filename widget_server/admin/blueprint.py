@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, session
+from flask import Blueprint, abort, g, session
 
 from ..extensions import db
 from ..models import Owner
 from ..visitor.origins import display_origin
 from . import i18n, sessions
+from .access import MAX_ID
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -44,6 +45,13 @@ def load_owner() -> None:
         else:
             session.clear()
     i18n.use_language(i18n.pick_language(g.owner))
+
+
+@bp.url_value_preprocessor
+def ids_in_range(_endpoint, values) -> None:
+    """An id in the address past the database's range answers 404 (not a failed query)."""
+    if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+        abort(404)
 
 
 @bp.after_request
