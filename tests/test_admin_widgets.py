@@ -10,7 +10,7 @@ import pytest
 
 from widget_server import setup as provisioning
 from widget_server.extensions import db
-from widget_server.models import CallbackRequest, PbxAccount, PbxGroup, Widget
+from widget_server.models import CallbackRequest, Owner, PbxAccount, PbxGroup, Widget
 from widget_server.visitor.embed import snippets
 
 from .admin_support import csrf_token, make_owner, sign_in
@@ -203,6 +203,15 @@ def test_a_cyrillic_site_is_stored_as_browsers_send_it_and_shown_in_cyrillic(
     assert "https://магазин.рф" in listing and "xn--" not in listing
     editor = client.get(f"/admin/widgets/{widget_id}").get_data(as_text=True)
     assert "https://магазин.рф" in editor and "xn--" not in editor
+
+
+def test_an_invalid_site_name_is_explained_in_english_on_an_english_page(app, client, account_id):
+    with app.app_context():
+        db.session.scalar(db.select(Owner)).language = "en"
+        db.session.commit()
+    response = post_widget(client, origins="https://*.shop.example")
+    assert response.status_code == 400
+    assert "invalid site name" in error_next_to(response, "origins")
 
 
 def test_a_stricter_own_limit_is_taken_and_a_looser_one_is_refused(app, client, account_id):

@@ -24,6 +24,14 @@ from ..visitor.origins import HostNameError, OriginError, display_origin, normal
 from ..visitor.texts import UI_TEXTS
 from .i18n import N_, _
 
+ORIGIN_ERROR = N_(
+    "Строка %(n)s: «%(value)s» — не адрес сайта. Нужны только схема и домен, "
+    "например https://shop.example."
+)
+HOST_NAME_ERROR = N_(
+    "Строка %(n)s: в «%(value)s» недопустимое имя сайта: пробелы, «*» "
+    "и пустые части между точками нельзя."
+)
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$|^#[0-9a-fA-F]{3}$")
 TEXT_MAX = 500
 LONG_TEXTS = ("intro", "consent", "closed_intro", "no_slots")
@@ -151,24 +159,9 @@ class WidgetForm(FlaskForm):
                 continue
             try:
                 clean.append(normalize_origin(line))
-            except HostNameError:
-                raise ValidationError(
-                    _(
-                        "Строка %(n)s: в «%(value)s» недопустимое имя сайта: пробелы, «*» "
-                        "и пустые части между точками нельзя.",
-                        n=n,
-                        value=line,
-                    )
-                ) from None
-            except OriginError:
-                raise ValidationError(
-                    _(
-                        "Строка %(n)s: «%(value)s» — не адрес сайта. Нужны только схема и домен, "
-                        "например https://shop.example.",
-                        n=n,
-                        value=line,
-                    )
-                ) from None
+            except OriginError as exc:
+                message = HOST_NAME_ERROR if isinstance(exc, HostNameError) else ORIGIN_ERROR
+                raise ValidationError(_(message, n=n, value=line)) from None
         if not clean:
             raise ValidationError(_("Укажите хотя бы один сайт, например https://shop.example."))
         field.clean = sorted(set(clean))
