@@ -12,6 +12,7 @@ locked out by someone else's guessing.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import time
 
@@ -34,8 +35,9 @@ class SignInThrottled(TooManyRequests):
 
 
 def _email_id(email: str) -> str:
-    # A digest, so the limiter's storage (maybe a shared Redis) holds no addresses.
-    return hashlib.sha256(email.encode()).hexdigest()[:32]
+    # A keyed digest, so the limiter's storage (maybe a shared Redis) holds no addresses.
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _limits() -> tuple[list[RateLimitItem], list[RateLimitItem]]:
