@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from itsdangerous.timed import TimestampSigner
 
+from widget_server.admin.access import password_stamp
 from widget_server.extensions import db
 from widget_server.models import Owner
 from widget_server.ops.cli import main
@@ -94,6 +95,18 @@ def test_a_copied_session_cookie_stops_working_after_sign_out(app, client):
     thief = app.test_client()
     thief.set_cookie("widget_session", copied)
     assert thief.get("/admin/account").status_code == 302
+
+
+def test_a_session_cookie_without_a_session_id_from_before_the_upgrade_is_refused(app):
+    owner_id = make_owner(app)
+    with app.app_context():
+        stamp = password_stamp(db.session.get(Owner, owner_id))
+    old = app.session_interface.get_signing_serializer(app).dumps(
+        {"owner_id": owner_id, "stamp": stamp}
+    )
+    client = app.test_client()
+    client.set_cookie("widget_session", old)
+    assert client.get("/admin/account").status_code == 302
 
 
 def test_signing_out_in_one_browser_keeps_the_owner_signed_in_in_another(app, client):
