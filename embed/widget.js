@@ -134,6 +134,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
 
   // ---- state
   let api, lang, key, cfg, T, ready = 0; // ready: 0 loading, 1 shown, -1 failed
+  const CONFIG_TIMEOUT_MS = 8000; // a hung API must not keep the widget "loading" for ever
   let pending = null, opener = null, busy = false, cancelling = false;
   let host, root, fab, bd, dlg, intro, alertEl, form, phone, group, nameEl, consent, submitB, fields;
   let stView, ind, msg, count, cancelB, againB;
@@ -142,17 +143,26 @@ button,input,select{font:inherit;color:inherit;margin:0}
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (_) { /* no Intl */ }
 
   // CORS "simple" requests: no cookies, JSON as text/plain, so no preflight.
-  const call = async (method, path, body) => {
+  // `ms`: give up (a network error) after that long, answer and body included.
+  const call = async (method, path, body, ms) => {
     const init = { method, credentials: 'omit' };
     if (body) {
       init.headers = { 'Content-Type': 'text/plain;charset=UTF-8' };
       init.body = JSON.stringify(body);
     }
+    let timer = 0;
+    if (ms && W.AbortController) {
+      const ac = new AbortController();
+      init.signal = ac.signal;
+      timer = setTimeout(() => ac.abort(), ms);
+    }
     const q = [lang && 'lang=' + lang, tz && 'tz=' + encodeURIComponent(tz)].filter(Boolean).join('&');
-    const r = await fetch(api + '/api/v1/' + path + (q ? '?' + q : ''), init);
-    let b = null;
-    try { b = await r.json(); } catch (_) { /* not JSON */ }
-    return { s: r.status, b: b && typeof b === 'object' ? b : {}, h: r.headers };
+    try {
+      const r = await fetch(api + '/api/v1/' + path + (q ? '?' + q : ''), init);
+      let b = null;
+      try { b = await r.json(); } catch (_) { /* not JSON */ }
+      return { s: r.status, b: b && typeof b === 'object' ? b : {}, h: r.headers };
+    } finally { clearTimeout(timer); }
   };
 
   // Proof of work: the first n with sha256(salt + n) starting with `bits` zero bits.
@@ -555,10 +565,11 @@ button,input,select{font:inherit;color:inherit;margin:0}
     });
     W.CallbackWidget = { open: safe(() => open()), close: safe(close), q: { push: run } };
     if (prev && Array.isArray(prev.q)) prev.q.forEach(run); // calls queued by a stub
-    // The owner's own buttons. If the config failed, leave them alone (a tel: link still works).
+    // The owner's own buttons. Until the widget is shown, or if it never is, a link keeps
+    // its own action (a tel: link still calls); a button opens the widget once it is ready.
     D.addEventListener('click', safe((e) => {
       const t = e.target && e.target.closest && e.target.closest('[data-callback-widget]');
-      if (!t || ready < 0) return;
+      if (!t || ready < 0 || (!ready && t.closest('a[href]'))) return;
       e.preventDefault();
       open(t);
     }));
@@ -572,7 +583,7 @@ button,input,select{font:inherit;color:inherit;margin:0}
     let r = { s: 0, b: {} };
     const pv = script.getAttribute('data-preview'); // the config page's preview: config given, nothing fetched
     if (pv) r = { s: 200, b: JSON.parse(pv) };
-    else try { r = await call('GET', 'widgets/' + encodeURIComponent(key) + '/config'); } catch (_) { /* network */ }
+    else try { r = await call('GET', 'widgets/' + encodeURIComponent(key) + '/config', null, CONFIG_TIMEOUT_MS); } catch (_) { /* network, timeout */ }
     if (r.s !== 200 || !r.b.texts) throw new Error('config not loaded (' + (r.s ? 'HTTP ' + r.s : 'network error') + '), the widget stays hidden');
     cfg = r.b;
     T = cfg.texts;

@@ -148,6 +148,24 @@ def test_a_404_from_a_view_such_as_another_owners_object_is_the_admin_page_too(a
     assert_secure_headers(response)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/widgets/99999999999999999999999",
+        "/admin/widgets/2147483648",
+        "/admin/pbx/99999999999999999999999",
+        "/admin/requests/99999999999999999999999",
+        "/admin/requests/1/calls/99999999999999999999999/recording",
+    ],
+)
+def test_an_id_too_large_for_the_database_is_a_plain_404(app, client, path):
+    make_owner(app)
+    sign_in(client)
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Страница не найдена" in response.text
+
+
 def test_unknown_addresses_outside_admin_keep_their_own_answers(client):
     api = client.get("/api/v1/nothing")
     assert api.status_code == 404 and api.is_json

@@ -10,7 +10,7 @@ import pytest
 
 from widget_server import setup as provisioning
 from widget_server.extensions import db
-from widget_server.models import CallbackRequest, PbxAccount, PbxGroup, Widget
+from widget_server.models import CallbackRequest, Owner, PbxAccount, PbxGroup, Widget
 from widget_server.pbx import directory
 from widget_server.visitor.embed import snippets
 
@@ -152,6 +152,9 @@ def test_round_the_clock_and_default_hours_are_one_choice_away(app, client, acco
         ({"origins": "https://shop.example\nshop.example/path"}, "origins", "Строка 2"),
         ({"origins": "https://shop.example/catalog"}, "origins", "только схема и домен"),
         ({"origins": "   "}, "origins", "хотя бы один сайт"),
+        ({"origins": "https://my shop.example"}, "origins", "недопустимое имя сайта"),
+        ({"origins": "https://*.shop.example"}, "origins", "недопустимое имя сайта"),
+        ({"origins": "https://shop..example"}, "origins", "недопустимое имя сайта"),
         ({"color": "red"}, "color", "#0b6bcb"),
         ({"color": "#12345"}, "color", "#0b6bcb"),
         ({"privacy_policy_url": "javascript:alert(1)"}, "privacy_policy_url", "https://"),
@@ -186,6 +189,30 @@ def test_bad_input_gets_a_message_next_to_its_field(app, client, account_id, cha
     assert "aria-invalid" in response.get_data(as_text=True)
     with app.app_context():
         assert only_widget(app) is None
+
+
+def test_a_cyrillic_site_is_stored_as_browsers_send_it_and_shown_in_cyrillic(
+    app, client, account_id
+):
+    response = post_widget(client, origins="https://Магазин.РФ\nhttps://www.shop.example")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        widget = only_widget(app)
+        assert widget.origins == ["https://www.shop.example", "https://xn--80aairftm.xn--p1ai"]
+        widget_id = widget.id
+    listing = client.get("/admin/widgets").get_data(as_text=True)
+    assert "https://магазин.рф" in listing and "xn--" not in listing
+    editor = client.get(f"/admin/widgets/{widget_id}").get_data(as_text=True)
+    assert "https://магазин.рф" in editor and "xn--" not in editor
+
+
+def test_an_invalid_site_name_is_explained_in_english_on_an_english_page(app, client, account_id):
+    with app.app_context():
+        db.session.scalar(db.select(Owner)).language = "en"
+        db.session.commit()
+    response = post_widget(client, origins="https://*.shop.example")
+    assert response.status_code == 400
+    assert "invalid site name" in error_next_to(response, "origins")
 
 
 def test_a_stricter_own_limit_is_taken_and_a_looser_one_is_refused(app, client, account_id):

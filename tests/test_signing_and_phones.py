@@ -17,6 +17,7 @@ from widget_server.phones import (
     mask_phone,
     normalize_phone,
     number_key,
+    region_of,
 )
 
 # Rostelecom integration guide §1.3.2 (../shared/pbx-rostelecom.md §1.3).
@@ -144,6 +145,9 @@ def test_it_accepts_russian_mobile_and_landline_numbers_in_common_forms(raw, exp
         ("8 809 123 45 67", "not_allowed"),  # premium rate
         ("+7 701 700 00 00", "not_allowed"),  # Kazakhstan mobile shares +7
         ("+7 727 250 00 00", "not_allowed"),  # Almaty landline
+        ("+7 940 123-45-67", "not_allowed"),  # Abkhazia mobile, billed as international
+        ("8 940 123 45 67", "not_allowed"),
+        ("+7 840 226-00-00", "not_allowed"),  # Abkhazia landline
         ("+44 20 7946 0958", "not_allowed"),
         ("+1 212 555 0100", "not_allowed"),
         ("112", "invalid"),
@@ -170,6 +174,18 @@ def test_it_refuses_numbers_it_must_not_call(raw, code):
     with pytest.raises(PhoneError) as caught:
         normalize_phone(raw)
     assert caught.value.code == code
+
+
+def test_abkhazian_numbers_are_called_only_where_the_owner_allowed_ab_like_another_country():
+    assert normalize_phone("+7 940 123-45-67", {"AB": 5}) == "+79401234567"
+    assert region_of("+79401234567") == region_of("+78402260000") == "AB"
+    with pytest.raises(PhoneError):
+        normalize_phone("+7 940 123-45-67", {"KZ": 5})
+
+
+@pytest.mark.parametrize("raw", ["+7 949 123-45-67", "+7 959 123-45-67", "+7 990 123-45-67"])
+def test_the_949_959_and_990_mobile_ranges_are_called_as_russian_numbers(raw):
+    assert region_of(normalize_phone(raw)) == "RU"
 
 
 def test_the_refusal_of_an_input_of_exactly_the_maximum_length_is_only_about_content():
@@ -232,6 +248,67 @@ def test_the_log_mask_leaves_only_the_last_two_digits_of_a_number(text):
 def test_the_log_mask_leaves_timestamps_ids_and_short_numbers_alone():
     text = "session 2024-05-01 12:00:00.123, operator pin 201, request 42, took 1500 ms"
     assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("call +7 916 123-45-67 now", "call +7 *** ***-**-67 now"),
+        ("8 (916) 123-45-67", "8 (***) ***-**-67"),
+        ("8-916-123-45-67", "8-***-***-**-67"),
+        ("visitor 916 123 45 67", "visitor 9** *** ** 67"),
+    ],
+)
+def test_the_log_mask_covers_numbers_written_with_spaces_dashes_and_brackets(text, masked):
+    assert mask_text(text) == masked
+
+
+def test_the_log_mask_leaves_dates_with_a_count_after_them_alone():
+    text = "day off 2026-12-31 10 requests, 2026-12-31 2027-01-01"
+    assert mask_text(text) == text
+
+
+def text_log_line(logger_name: str, *args, exc: BaseException | None = None) -> str:
+    """What the text format writes for one record (the root handler, to a string)."""
+    configure_logging("INFO")
+    [handler] = [h for h in logging.getLogger().handlers if getattr(h, "_widget_server", False)]
+    logger = logging.getLogger(logger_name)
+    record = logger.makeRecord(
+        logger_name,
+        logging.ERROR,
+        __file__,
+        1,
+        args[0],
+        args[1:],
+        (type(exc), exc, exc.__traceback__) if exc else None,
+    )
+    return handler.formatter.format(record)
+
+
+def test_a_traceback_in_the_text_log_is_masked_too():
+    try:
+        raise ValueError("PBX refused +79161234567 and 8 (916) 123-45-67")
+    except ValueError as exc:
+        line = text_log_line("widget_server.test", "call for %s failed", "x", exc=exc)
+    assert "Traceback" in line and "ValueError" in line
+    assert "9161234567" not in line and "123-45-67" not in line
+
+
+def test_a_logged_value_with_cr_lf_cannot_start_a_fake_line_in_the_text_log():
+    fake = "ok\r\n2026-12-01 08:00:00,000 INFO widget_server.admin: owner signed in"
+    line = text_log_line("widget_server.test", "webhook said %s", fake)
+    assert len(line.splitlines()) == 1
+    assert "ok\\r\\n2026-12-01" in line
+
+
+def test_traceback_lines_are_indented_so_an_exception_message_cannot_pass_for_a_record():
+    try:
+        raise ValueError("bad\n2026-12-01 08:00:00,000 INFO widget_server: fake")
+    except ValueError as exc:
+        line = text_log_line("widget_server.test", "failed", exc=exc)
+    first, *rest = line.splitlines()
+    assert first.endswith("ERROR widget_server.test: failed")
+    assert rest and all(part.startswith("    ") for part in rest)
 
 
 def test_a_number_passed_as_a_log_argument_is_masked_in_the_record(caplog):

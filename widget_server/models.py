@@ -45,6 +45,15 @@ class Owner(db.Model):
     widgets: Mapped[list[Widget]] = relationship(back_populates="owner")
 
 
+class EndedSession(db.Model):
+    """A signed-out config page session, refused until its cookie would expire anyway."""
+
+    __tablename__ = "ended_sessions"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class PbxAccount(db.Model):
     """One Rostelecom domain's integration API credentials."""
 

@@ -3,7 +3,7 @@
 Only numbers that phonenumbers' metadata says are valid Russian mobile or
 geographic numbers are callable. +7 is shared with Kazakhstan, so the region
 is checked, not just the country code; 8-800, 8-809 and other special ranges
-fail the number-type check.
+fail the number-type check. Abkhazia's +7 840/940 count as the country ``AB``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,12 @@ class PhoneError(ValueError):
 # 8-809 premium rate and their neighbours) is never called.
 DENY_PREFIXES = tuple(f"+780{d}" for d in range(10))
 
+# Abkhazia's +7 840 (fixed) and +7 940 (mobile) ranges: phonenumbers files them
+# under RU, but Russian operators bill them as international calls. They count as
+# a country of their own, "AB", called only where an owner allowed AB.
+ABKHAZIA = "AB"
+_REGION_PREFIXES = {"+7840": ABKHAZIA, "+7940": ABKHAZIA}
+
 
 def normalize_phone(raw: object, countries: Iterable[str] = ()) -> str:
     """Return the E.164 form (``+79161234567``) of a callable number.
@@ -68,19 +74,22 @@ def normalize_phone(raw: object, countries: Iterable[str] = ()) -> str:
         raise PhoneError("invalid") from None
     if not phonenumbers.is_valid_number(number):
         raise PhoneError("invalid")
-    region = phonenumbers.region_code_for_number(number)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    region = region_of(e164)
     if region != "RU" and region not in {c.upper() for c in countries}:
         raise PhoneError("not_allowed")
     if phonenumbers.number_type(number) not in _CALLABLE_TYPES:
         raise PhoneError("not_allowed")
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if e164.startswith(DENY_PREFIXES):
         raise PhoneError("not_allowed")
     return e164
 
 
 def region_of(e164: str) -> str:
-    """ISO region of a normalised number (``RU``, ``KZ`` …)."""
+    """ISO region of a normalised number (``RU``, ``KZ`` …; ``AB`` for Abkhazia's +7 840/940)."""
+    for prefix, region in _REGION_PREFIXES.items():
+        if e164.startswith(prefix):
+            return region
     return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
 
 

@@ -19,7 +19,7 @@ from flask import current_app
 from limits import parse_many
 from sqlalchemy import select
 
-from .dispatch import schedule as hours
+from .dispatch import schedule
 from .extensions import db
 from .models import (
     RING_STRATEGIES,
@@ -29,6 +29,7 @@ from .models import (
     WidgetGroup,
     utcnow,
 )
+from .phones import ABKHAZIA
 from .visitor.origins import normalize_origin
 from .visitor.texts import LANGUAGES
 
@@ -171,7 +172,9 @@ def parse_countries(items: list[str]) -> dict[str, int]:
         code, _, cap = item.partition("=")
         code = code.strip().upper()
         cap = cap.strip()
-        if code == "RU" or not code.isalpha() or not phonenumbers.country_code_for_region(code):
+        # Abkhazia (+7 840/940) has no region code of its own in phonenumbers.
+        known = code == ABKHAZIA or phonenumbers.country_code_for_region(code)
+        if code == "RU" or not code.isalpha() or not known:
             raise SetupError(f"{item!r}: expected a country code other than RU, like KZ=20")
         if not cap.isdigit() or not 1 <= int(cap) <= 1000:
             raise SetupError(f"{item!r}: the daily cap must be a number from 1 to 1000")
@@ -282,29 +285,31 @@ def set_hours(
     """
     if sum(map(bool, (days, always_open, default_hours))) > 1:
         raise SetupError("use only one of --day, --always-open and --default-hours", field="mode")
-    if timezone is not None and hours.valid_timezone(timezone) is None:
+    if timezone is not None and schedule.valid_timezone(timezone) is None:
         raise SetupError(
             f"{timezone!r} is not a known time zone (like Europe/Moscow)", field="timezone"
         )
     try:
-        changes = [hours.parse_day_arg(d) for d in days]
-        new_days_off = hours.parse_days_off(days_off)
+        changes = [schedule.parse_day_arg(d) for d in days]
+        new_days_off = schedule.parse_days_off(days_off)
     except ValueError as exc:
         raise SetupError(str(exc), field="days") from None
     widget = find_widget(widget_ref, allow_id=True)
     if always_open:
-        widget.hours = hours.parse_hours(hours.ALWAYS_OPEN)
+        widget.hours = schedule.parse_hours(schedule.ALWAYS_OPEN)
     elif default_hours:
         widget.hours = None
     elif changes:
-        week = hours.parse_hours(widget.hours if widget.hours is not None else hours.DEFAULT_HOURS)
+        week = schedule.parse_hours(
+            widget.hours if widget.hours is not None else schedule.DEFAULT_HOURS
+        )
         week.update(changes)
         widget.hours = week
     if timezone is not None:
         widget.timezone = timezone
     if clear_days_off or new_days_off:
         kept = [] if clear_days_off else list(widget.days_off or [])
-        widget.days_off = hours.parse_days_off([*kept, *new_days_off])
+        widget.days_off = schedule.parse_days_off([*kept, *new_days_off])
     if public_holidays is not None:
         widget.public_holidays = public_holidays
     db.session.commit()

@@ -11,6 +11,10 @@ from flask import abort, current_app, flash, g, redirect, request, url_for
 from ..extensions import db
 from .i18n import _
 
+# The largest id an INTEGER column holds (PostgreSQL's is 32-bit): a larger number in
+# an address names nothing, and the database would refuse the query itself.
+MAX_ID = 2**31 - 1
+
 
 def password_stamp(owner) -> str:
     """A short keyed digest of the owner's password state.
@@ -47,7 +51,7 @@ def admin_required(view):
 
 def owned_or_404(model, object_id):
     """The signed-in owner's object with this id; another owner's answers 404, like a missing one."""
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
     if obj is None or _owner_id_of(obj) != g.owner.id:
         abort(404)
     return obj

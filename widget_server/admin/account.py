@@ -36,9 +36,10 @@ from ..setup import (
 )
 from . import i18n
 from .access import login_required
-from .auth import EMAIL_ERROR, confirm_field, new_password_field, start_session
+from .auth import EMAIL_ERROR, confirm_field, new_password_field
 from .blueprint import bp
 from .i18n import N_, _
+from .sessions import start_session
 
 log = logging.getLogger(__name__)
 

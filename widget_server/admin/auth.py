@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -10,11 +9,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from ..abuse.client_ip import client_ip_key
 from ..extensions import db, limiter
 from ..models import Owner
 from ..setup import SetupError, create_owner, verify_password
-from . import i18n
-from .access import password_stamp
+from . import i18n, sessions, sign_in_limits
 from .blueprint import bp
 from .i18n import N_, _
 
@@ -79,20 +78,7 @@ def safe_next(target: str | None) -> str:
     return url_for("admin.dashboard")
 
 
-def start_session(owner: Owner) -> None:
-    """A fresh session (new id and CSRF token) for this owner, keeping the language."""
-    lang = session.get("lang")
-    session.clear()
-    session["owner_id"] = owner.id
-    session["stamp"] = password_stamp(owner)
-    session["auth_at"] = time.time()
-    if lang:
-        session["lang"] = lang
-    session.permanent = True
-    g.owner = owner
-
-
-# -- rate limits: per client IP on every post, per e-mail on failed sign-ins -----------
+# -- rate limits: per client IP on every post; failed sign-ins in sign_in_limits --------
 def ip_limit() -> str:
     return current_app.config["RATELIMIT_SIGNIN_IP"]
 
@@ -105,19 +91,8 @@ def email_key() -> str:
     return "email:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
-def _failed_sign_in(response) -> bool:
-    return response.status_code == 401
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(ip_limit, methods=["POST"], scope="admin-signin-ip")
-@limiter.limit(
-    email_limit,
-    methods=["POST"],
-    key_func=email_key,
-    scope="admin-signin-email",
-    deduct_when=_failed_sign_in,
-)
 def sign_in():
     if g.owner is not None:
         return redirect(url_for("admin.dashboard"))
@@ -125,10 +100,14 @@ def sign_in():
     error = None
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        sign_in_limits.check(email, client_ip_key())
         owner = db.session.execute(db.select(Owner).filter_by(email=email)).scalar_one_or_none()
-        if owner is not None and verify_password(owner, form.password.data):
-            start_session(owner)
+        # The password is checked first, also for an unknown e-mail (against a dummy
+        # hash), so both take the same time.
+        if verify_password(owner, form.password.data) and owner is not None:
+            sessions.start_session(owner)
             return redirect(safe_next(request.args.get("next")))
+        sign_in_limits.record_failure(email, client_ip_key())
         error = _("Неверная эл. почта или пароль.")
     status = 401 if error else (400 if form.errors else 200)
     return render_template(
@@ -141,10 +120,7 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    sessions.end_session()
     flash(_("Вы вышли."), "info")
     return redirect(url_for("admin.sign_in"))
 
@@ -168,7 +144,7 @@ def sign_up():
         else:
             owner.language = g.lang
             db.session.commit()
-            start_session(owner)
+            sessions.start_session(owner)
             flash(_("Аккаунт создан. Добро пожаловать!"), "success")
             return redirect(url_for("admin.dashboard"))
     status = 400 if form.errors else 200

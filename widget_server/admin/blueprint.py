@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, session
+from flask import Blueprint, abort, g, session
 
 from ..extensions import db
 from ..models import Owner
-from . import i18n
-from .access import password_stamp
+from ..visitor.origins import display_origin
+from . import i18n, sessions
+from .access import MAX_ID
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,13 +38,20 @@ def load_owner() -> None:
     owner_id = session.get("owner_id")
     if owner_id is not None:
         owner = db.session.get(Owner, owner_id)
-        # A session issued before the last password change is no longer valid:
-        # it carries the password stamp of its day (see access.password_stamp).
-        if owner is not None and session.get("stamp") == password_stamp(owner):
+        # A session issued before the last password change, or signed out, is no
+        # longer valid (see sessions.is_live).
+        if sessions.is_live(owner):
             g.owner = owner
         else:
             session.clear()
     i18n.use_language(i18n.pick_language(g.owner))
+
+
+@bp.url_value_preprocessor
+def ids_in_range(_endpoint, values) -> None:
+    """An id in the address past the database's range answers 404 (not a failed query)."""
+    if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+        abort(404)
 
 
 @bp.after_request
@@ -63,6 +71,7 @@ def _template_globals(state) -> None:
     # Literal strings in templates go through Flask-Babel's own ``_`` (babel.init_app).
     state.app.jinja_env.globals.update(field_attrs=field_attrs)
     state.app.jinja_env.filters["translate"] = translate
+    state.app.jinja_env.filters["display_origin"] = display_origin  # IDN hosts in Unicode
 
 
 def translate(text: str) -> str:

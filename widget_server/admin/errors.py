@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ..extensions import limiter
 from .blueprint import bp, load_owner
 from .i18n import N_, _
+from .sign_in_limits import SignInThrottled
 
 
 def _page(status: int, title: str, message: str, **values):
@@ -40,7 +41,15 @@ def csrf_expired(exc: CSRFError):
 @bp.errorhandler(RateLimitExceeded)
 def rate_limited(exc: RateLimitExceeded):
     current = limiter.current_limit
-    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    return _too_many(max(1, math.ceil(current.reset_at - time.time())) if current else 60)
+
+
+@bp.errorhandler(SignInThrottled)
+def sign_ins_throttled(exc: SignInThrottled):
+    return _too_many(exc.retry_after)
+
+
+def _too_many(wait: int):
     response, status = _page(
         429,
         N_("Слишком много попыток"),

@@ -20,10 +20,18 @@ from wtforms.validators import Length, Optional, ValidationError
 from .. import setup
 from ..dispatch import schedule
 from ..models import RING_STRATEGIES, PbxAccount, Widget
-from ..visitor.origins import OriginError, normalize_origin
+from ..visitor.origins import HostNameError, OriginError, display_origin, normalize_origin
 from ..visitor.texts import UI_TEXTS
 from .i18n import N_, _
 
+ORIGIN_ERROR = N_(
+    "Строка %(n)s: «%(value)s» — не адрес сайта. Нужны только схема и домен, "
+    "например https://shop.example."
+)
+HOST_NAME_ERROR = N_(
+    "Строка %(n)s: в «%(value)s» недопустимое имя сайта: пробелы, «*» "
+    "и пустые части между точками нельзя."
+)
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$|^#[0-9a-fA-F]{3}$")
 TEXT_MAX = 500
 LONG_TEXTS = ("intro", "consent", "closed_intro", "no_slots")
@@ -151,15 +159,9 @@ class WidgetForm(FlaskForm):
                 continue
             try:
                 clean.append(normalize_origin(line))
-            except OriginError:
-                raise ValidationError(
-                    _(
-                        "Строка %(n)s: «%(value)s» — не адрес сайта. Нужны только схема и домен, "
-                        "например https://shop.example.",
-                        n=n,
-                        value=line,
-                    )
-                ) from None
+            except OriginError as exc:
+                message = HOST_NAME_ERROR if isinstance(exc, HostNameError) else ORIGIN_ERROR
+                raise ValidationError(_(message, n=n, value=line)) from None
         if not clean:
             raise ValidationError(_("Укажите хотя бы один сайт, например https://shop.example."))
         field.clean = sorted(set(clean))
@@ -303,7 +305,7 @@ def day_fields(form: WidgetForm):
 def fill_from_widget(form: WidgetForm, widget: Widget) -> None:
     """Show a saved widget's settings in the form."""
     form.name.data = widget.name
-    form.origins.data = "\n".join(widget.origins or [])
+    form.origins.data = "\n".join(display_origin(o) for o in widget.origins or [])
     form.language.data = widget.language
     form.ring_strategy.data = widget.ring_strategy
     form.ring_timeout.data = widget.ring_timeout

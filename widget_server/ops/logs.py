@@ -19,13 +19,37 @@ import uuid
 from datetime import UTC, datetime
 
 _PHONE_LIKE = re.compile(r"(?<![\w.])(\+?)(\d)(\d{6,11})(\d{2})(?!\d)")
+# Numbers as people write them: digit groups with single spaces, dashes or brackets
+# (``+7 916 123-45-67``, ``8 (916) 123-45-67``); _mask_written keeps dates out.
+_GROUP = r"(?:\(\d{1,5}\)|\d{1,5})"
+_WRITTEN_PHONE = re.compile(rf"(?<![\w.:/-])\+?{_GROUP}(?:(?: ?- ?| )?{_GROUP}){{2,7}}(?![\w:/-])")
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _mask_written(match: re.Match) -> str:
+    text = match.group()
+    digits = sum(c.isdigit() for c in text)
+    if not 10 <= digits <= 15 or _DATE.search(text):
+        return text
+    seen = 0
+    masked = []
+    for c in text:
+        if c.isdigit():
+            seen += 1
+            c = c if seen == 1 or seen > digits - 2 else "*"
+        masked.append(c)
+    return "".join(masked)
 
 
 def mask_text(text: str) -> str:
-    """Replace runs of 9–14 digits (phone-like) with a masked form."""
-    return _PHONE_LIKE.sub(
+    """Mask phone-like numbers, leaving the first digit and the last two.
+
+    Runs of 9–14 digits, and 10–15 digits written in groups (``+7 916 123-45-67``).
+    """
+    text = _PHONE_LIKE.sub(
         lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}{m.group(4)}", text
     )
+    return _WRITTEN_PHONE.sub(_mask_written, text)
 
 
 _base_factory = logging.getLogRecordFactory()
@@ -81,6 +105,34 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Line breaks (and what str.splitlines takes for one) written as escapes in a text line.
+_LINE_BREAKS = {ord(c): f"\\x{ord(c):02x}" for c in "\x0b\x0c\x1c\x1d\x1e\x85"}
+_LINE_BREAKS.update({ord("\r"): "\\r", ord("\n"): "\\n", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+class TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT``, one line per record whatever its values hold.
+
+    CR/LF in the message are escaped, so a logged value (say, from a webhook) cannot
+    start a fake line; a traceback follows on lines of its own, each indented, and
+    is masked like the message.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = mask_text(record.getMessage()).translate(_LINE_BREAKS)
+        record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        details = []
+        if record.exc_info:
+            details.append(self.formatException(record.exc_info))
+        if record.stack_info:
+            details.append(self.formatStack(record.stack_info))
+        for text in details:
+            line += "".join(f"\n    {part}" for part in mask_text(text).splitlines())
+        return line
 
 
 def configure_logging(level: str, fmt: str = "text") -> None:
@@ -93,7 +145,7 @@ def configure_logging(level: str, fmt: str = "text") -> None:
         handler = logging.StreamHandler()
         handler._widget_server = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 

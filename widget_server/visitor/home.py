@@ -8,10 +8,22 @@ from .. import __version__
 
 bp = Blueprint("home", __name__)
 
+# The page has no scripts, styles or frames of its own; nobody may frame it either.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
 
 @bp.get("/")
 def index():
     """A plain page for whoever opens the service's address."""
-    return render_template(
+    html = render_template(
         "home.html", version=__version__, public_url=current_app.config["PUBLIC_URL"]
     )
+    return html, {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }

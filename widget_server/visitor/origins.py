@@ -1,19 +1,75 @@
-"""Site origins: normalising what owners type and what browsers send."""
+"""Site origins: normalising what owners type and what browsers send.
+
+Host names are kept in their ASCII (IDNA, punycode) form, the one browsers send in
+``Origin``: ``https://магазин.рф`` is stored and compared as ``https://xn--….xn--p1ai``
+and shown to the owner in Cyrillic again (``display_origin``).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from urllib.parse import urlsplit
 
+import idna
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# An ASCII label as browsers accept it (underscores included, as in real sub-domains).
+_ASCII_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
 class OriginError(ValueError):
     """Not a usable site origin."""
 
 
-def normalize_origin(value: str) -> str:
-    """``https://Shop.Example:443/`` → ``https://shop.example``.
+class HostNameError(OriginError):
+    """The host is not a valid domain name (a space, ``*``, an empty label …)."""
 
+
+def ascii_host(host: str) -> str:
+    """``Магазин.РФ`` → ``xn--80aairftm.xn--p1ai``; ASCII names lower-cased and checked.
+
+    :raise HostNameError: not a valid host name.
+    """
+    host = host.lower()
+    if ":" in host:  # IPv6, from inside [brackets]
+        try:
+            return str(ipaddress.IPv6Address(host))
+        except ValueError:
+            raise HostNameError(host) from None
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise HostNameError(host) from None
+    labels = host.split(".")
+    if len(host) > 253 or not all(_ASCII_LABEL.match(label) for label in labels):
+        raise HostNameError(host)
+    for label in labels:
+        if label.startswith("xn--"):
+            try:
+                idna.decode(label)
+            except idna.IDNAError:
+                raise HostNameError(host) from None
+    return host
+
+
+def display_origin(origin: str) -> str:
+    """A stored origin for the owner's eyes: ``https://xn--80aairftm.xn--p1ai`` → ``https://магазин.рф``."""
+    scheme, sep, rest = origin.partition("://")
+    host, colon, port = rest.partition(":") if not rest.startswith("[") else (rest, "", "")
+    if not sep or "xn--" not in host:
+        return origin
+    try:
+        return f"{scheme}://{idna.decode(host)}{colon}{port}"
+    except idna.IDNAError:
+        return origin
+
+
+def normalize_origin(value: str) -> str:
+    """``https://Shop.Example:443/`` → ``https://shop.example``; IDN hosts in ASCII form.
+
+    :raise HostNameError: the host is not a valid name (a subclass of OriginError).
     :raise OriginError: not an http(s) origin with a host.
     """
     raw = (value or "").strip()
@@ -35,7 +91,7 @@ def normalize_origin(value: str) -> str:
         port = parts.port
     except ValueError:
         raise OriginError(f"{raw!r} has an invalid port") from None
-    host = parts.hostname.lower()
+    host = ascii_host(parts.hostname)
     if ":" in host:
         host = f"[{host}]"
     if port and port != _DEFAULT_PORTS[parts.scheme]:

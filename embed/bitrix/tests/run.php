@@ -88,6 +88,22 @@ check(isset(EventManager::getInstance()->handlers[$handler]), 'DoInstall registe
 Loader::includeModule(MODULE);
 check(is_callable(array('\WidgetServer\Callback\Widget', 'onEpilog')), 'the registered handler exists');
 
+// Without PHP's intl extension a Cyrillic host is kept as typed; with it (a stand-in here
+// when intl is missing) it is stored in the ASCII form browsers use.
+if (!function_exists('idn_to_ascii')) {
+    check(Settings::cleanUrl('https://звонок.рф/') === 'https://звонок.рф', 'without intl a Cyrillic address is kept as typed');
+    define('IDNA_NONTRANSITIONAL_TO_ASCII', 16);
+    define('INTL_IDNA_VARIANT_UTS46', 1);
+    function idn_to_ascii($host, $flags = 0, $variant = 1)
+    {
+        $known = array('звонок.рф' => 'xn--b1ajkleb.xn--p1ai', 'Звонок.РФ' => 'xn--b1ajkleb.xn--p1ai');
+        return isset($known[$host]) ? $known[$host] : false;
+    }
+}
+check(Settings::cleanUrl('https://Звонок.РФ:8443/') === 'https://xn--b1ajkleb.xn--p1ai:8443', 'a Cyrillic address is stored in its ASCII form');
+check(Settings::cleanUrl('https://zvonok.example.ru') === 'https://zvonok.example.ru', 'an ASCII address is unchanged');
+check(Settings::cleanUrl('https://не–имя.рф') === '', 'an address intl refuses is refused');
+
 // Saving valid settings.
 reset_state();
 $errors = Settings::save(array('service_url' => 'https://callback.example.ru/', 'widget_key' => KEY, 'enabled' => 'Y', 'exclude' => "/personal/order/\n/auth/*"));

@@ -58,6 +58,22 @@ check(callback_widget_clean_url('http://127.0.0.1:8000') === 'http://127.0.0.1:8
 foreach (array('javascript:alert(1)', 'ftp://cb.example.ru', 'https://cb.example.ru/?a=1', 'https://cb.example.ru/#x', 'https://u:p@cb.example.ru', 'cb.example.ru', '') as $bad) {
     check(callback_widget_clean_url($bad) === '', "the address '$bad' is refused");
 }
+// Without PHP's intl extension a Cyrillic host is kept as typed; with it (a stand-in here
+// when intl is missing) it is stored in the ASCII form browsers use.
+if (!function_exists('idn_to_ascii')) {
+    check(callback_widget_clean_url('https://звонок.рф/') === 'https://звонок.рф', 'without intl a Cyrillic address is kept as typed');
+    define('IDNA_NONTRANSITIONAL_TO_ASCII', 16);
+    define('INTL_IDNA_VARIANT_UTS46', 1);
+    function idn_to_ascii($host, $flags = 0, $variant = 1)
+    {
+        $known = array('звонок.рф' => 'xn--b1ajkleb.xn--p1ai', 'Звонок.РФ' => 'xn--b1ajkleb.xn--p1ai');
+        return isset($known[$host]) ? $known[$host] : false;
+    }
+}
+check(callback_widget_clean_url('https://Звонок.РФ:8443/') === 'https://xn--b1ajkleb.xn--p1ai:8443', 'a Cyrillic address is stored in its ASCII form');
+check(callback_widget_clean_url('https://zvonok.example.ru') === 'https://zvonok.example.ru', 'an ASCII address is unchanged');
+check(callback_widget_clean_url('https://не–имя.рф') === '', 'an address intl refuses is refused');
+
 check(callback_widget_valid_key(KEY), 'a key as add-widget prints it is valid');
 foreach (array('', 'wk_', 'wk_123', 'wk_0123456789"><b>', 'xx_0123456789abcdef', KEY . "\n") as $bad) {
     check(!callback_widget_valid_key($bad), 'the key ' . json_encode($bad) . ' is refused');

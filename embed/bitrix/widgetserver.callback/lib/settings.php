@@ -95,7 +95,28 @@ class Settings
         if (preg_match('/[\s"\'<>]/', $url)) {
             return '';
         }
+        $host = self::asciiHost($parts['host']);
+        if ($host === '') {
+            return '';
+        }
+        $url = substr_replace($url, $host, strpos($url, $parts['host'], strpos($url, '//')), strlen($parts['host']));
         return rtrim($url, '/');
+    }
+
+    /**
+     * A Cyrillic (IDN) host in the ASCII form browsers use (магазин.рф → xn--80aairftm.xn--p1ai),
+     * with PHP's intl extension; without it the host is kept as typed.
+     *
+     * @param string $host The host of the address.
+     * @return string The host to store, or '' when intl says it is not a valid name.
+     */
+    public static function asciiHost($host)
+    {
+        if (!preg_match('/[^\x00-\x7f]/', $host) || !function_exists('idn_to_ascii')) {
+            return $host;
+        }
+        $ascii = idn_to_ascii($host, IDNA_NONTRANSITIONAL_TO_ASCII, INTL_IDNA_VARIANT_UTS46);
+        return $ascii === false ? '' : $ascii;
     }
 
     /** Whether a widget key looks like the ones widget_server issues. */

@@ -51,7 +51,27 @@ function callback_widget_clean_url( $url ) {
 	if ( isset( $parts['query'] ) || isset( $parts['fragment'] ) || isset( $parts['user'] ) ) {
 		return '';
 	}
+	$host = callback_widget_ascii_host( $parts['host'] );
+	if ( '' === $host ) {
+		return '';
+	}
+	$url = substr_replace( $url, $host, strpos( $url, $parts['host'], strpos( $url, '//' ) ), strlen( $parts['host'] ) );
 	return untrailingslashit( esc_url_raw( $url, array( 'http', 'https' ) ) );
+}
+
+/**
+ * A Cyrillic (IDN) host in the ASCII form browsers use (магазин.рф → xn--80aairftm.xn--p1ai),
+ * with PHP's intl extension; without it the host is kept as typed.
+ *
+ * @param string $host The host of the address.
+ * @return string The host to store, or '' when intl says it is not a valid name.
+ */
+function callback_widget_ascii_host( $host ) {
+	if ( ! preg_match( '/[^\x00-\x7f]/', $host ) || ! function_exists( 'idn_to_ascii' ) ) {
+		return $host;
+	}
+	$ascii = idn_to_ascii( $host, IDNA_NONTRANSITIONAL_TO_ASCII, INTL_IDNA_VARIANT_UTS46 );
+	return false === $ascii ? '' : $ascii;
 }
 
 /**
