@@ -19,12 +19,12 @@ must be able to call back. It is never logged.
 from __future__ import annotations
 
 import logging
-import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
+from ..dispatch import retry
 from ..dispatch.queue import queue
 from ..extensions import db
 from ..models import CallbackRequest, Notification, Owner, Widget, utcnow
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 KINDS = ("missed", "failed", "held", "digest")
 CHANNELS = ("email", "webhook")
 # Retry delays: 30 s, 1 min, 2 min … doubling, capped at 30 min, each with up to 25 % jitter.
-BACKOFF_FIRST = 30
-BACKOFF_CAP = 1800
 GIVE_UP_AFTER = timedelta(days=2)
 # A scheduled retry may run a moment before its stored time.
 EARLY_TOLERANCE = timedelta(seconds=2)
@@ -187,9 +185,8 @@ def kick() -> None:
 
 # -- delivery ------------------------------------------------------------------------
 def backoff(tries: int) -> float:
-    """Seconds before the next try after ``tries`` tries: 30 s doubling to 30 min, + jitter."""
-    base = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, tries - 1))
-    return base * (1 + random.SystemRandom().uniform(0, 0.25))
+    """Seconds before the next try after ``tries`` tries (dispatch.retry has the rule)."""
+    return retry.notification_delay(tries)
 
 
 def next_try_at(notification: Notification) -> datetime:

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from .. import __version__
+from ..version import __version__
 from .message import DeliveryError, iso
 
 WEBHOOK_TIMEOUT = (3, 10)  # connect, read

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 from flask import current_app
 
-from .. import __version__
 from ..ops import metrics
+from ..version import __version__
 from .signing import encode_body, signed_headers
 
 if TYPE_CHECKING:

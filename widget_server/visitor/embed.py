@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app
 
-from .. import __version__
+from ..version import __version__
 
 bp = Blueprint("embed", __name__)
 

@@ -13,8 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..statuses import Status
+from ..version import __version__
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
 
