@@ -6,8 +6,10 @@ import logging
 
 import pytest
 
+from widget_server.admin.request_stats import HELD_REASON_LABELS, STATUS_LABELS
 from widget_server.dispatch.state import set_status
 from widget_server.models import CallbackRequest
+from widget_server.notify.digest import CATEGORIES, _category
 from widget_server.statuses import (
     ALLOWED,
     ENDINGS,
@@ -15,9 +17,12 @@ from widget_server.statuses import (
     INITIAL,
     LIVE,
     WAITING,
+    HeldReason,
     Status,
     may_move,
 )
+from widget_server.visitor.openapi import spec
+from widget_server.visitor.texts import STATUS_MESSAGES
 
 S = Status
 # Every move dispatch makes short of ending, with where in the code it is made.
@@ -130,3 +135,32 @@ def test_set_status_stamps_the_moments_of_connecting_and_ending(app):
         set_status(req, S.FINISHED)
 
     assert req.connected_at is not None and req.finished_at >= req.connected_at
+
+
+# -- every surface names every status -----------------------------------------------
+@pytest.mark.parametrize("status", list(Status))
+def test_every_status_has_a_visitor_message_an_admin_label_an_openapi_entry_and_a_digest_category(
+    status,
+):
+    assert STATUS_MESSAGES["ru"][status] and STATUS_MESSAGES["en"][status]
+    assert STATUS_MESSAGES["ru"][status] != STATUS_MESSAGES["en"][status]
+    assert STATUS_LABELS[status]
+    schemas = spec("http://127.0.0.1")["components"]["schemas"]
+    enums = [s["enum"] for s in _walk(schemas) if "enum" in s and "queued" in s["enum"]]
+    assert enums and all(status.value in enum for enum in enums)
+    assert _category(status, None) in CATEGORIES
+
+
+@pytest.mark.parametrize("reason", list(HeldReason))
+def test_every_held_reason_has_an_admin_label(reason):
+    assert HELD_REASON_LABELS[reason]
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)

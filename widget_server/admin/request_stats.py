@@ -17,36 +17,37 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import CallbackRequest, Widget
 from ..notify.digest import DIGEST_TZ
+from ..statuses import HeldReason, Status
 from .i18n import N_, _
 
 DISPLAY_TZ = DIGEST_TZ
 
 # Every status a request can have, in the order the filter offers them.
-STATUS_LABELS = {
-    "queued": N_("В очереди"),
-    "scheduled": N_("Запланирована"),
-    "retrying": N_("Повтор: АТС недоступна"),
-    "calling_operator": N_("Звоним оператору"),
-    "operators_busy": N_("Операторы заняты, повтор"),
-    "calling_visitor": N_("Звоним посетителю"),
-    "visitor_retry": N_("Посетитель не ответил, повтор"),
-    "connected": N_("Идёт разговор"),
-    "finished": N_("Состоялся"),
-    "no_operator": N_("Не ответил ни один оператор"),
-    "visitor_busy": N_("Посетитель занят"),
-    "visitor_no_answer": N_("Посетитель не ответил"),
-    "pbx_error": N_("Ошибка АТС"),
-    "cancelled": N_("Отменена посетителем"),
-    "held": N_("Задержана"),
+STATUS_LABELS: dict[Status, str] = {
+    Status.QUEUED: N_("В очереди"),
+    Status.SCHEDULED: N_("Запланирована"),
+    Status.RETRYING: N_("Повтор: АТС недоступна"),
+    Status.CALLING_OPERATOR: N_("Звоним оператору"),
+    Status.OPERATORS_BUSY: N_("Операторы заняты, повтор"),
+    Status.CALLING_VISITOR: N_("Звоним посетителю"),
+    Status.VISITOR_RETRY: N_("Посетитель не ответил, повтор"),
+    Status.CONNECTED: N_("Идёт разговор"),
+    Status.FINISHED: N_("Состоялся"),
+    Status.NO_OPERATOR: N_("Не ответил ни один оператор"),
+    Status.VISITOR_BUSY: N_("Посетитель занят"),
+    Status.VISITOR_NO_ANSWER: N_("Посетитель не ответил"),
+    Status.PBX_ERROR: N_("Ошибка АТС"),
+    Status.CANCELLED: N_("Отменена посетителем"),
+    Status.HELD: N_("Задержана"),
 }
 
-# The held reasons the service writes (widget_api, abuse_limits, bot_defence, ringing).
-HELD_REASON_LABELS = {
-    "widget cap reached": N_("превышен лимит звонков виджета"),
-    "limit store unavailable": N_("хранилище лимитов недоступно"),
-    "number blocked": N_("номер заблокирован"),
-    "bot trap": N_("похоже на бота"),
-    "no working hours in the next 14 days": N_("нет рабочих часов в ближайшие 14 дней"),
+# Every held reason the service writes (statuses.HeldReason).
+HELD_REASON_LABELS: dict[HeldReason, str] = {
+    HeldReason.WIDGET_CAP: N_("превышен лимит звонков виджета"),
+    HeldReason.LIMIT_STORE: N_("хранилище лимитов недоступно"),
+    HeldReason.BLOCKED: N_("номер заблокирован"),
+    HeldReason.BOT_TRAP: N_("похоже на бота"),
+    HeldReason.NO_HOURS: N_("нет рабочих часов в ближайшие 14 дней"),
 }
 
 # Why a request did not end in a talk, in the order the chart lists them.
@@ -90,18 +91,18 @@ def miss_reason(status: str, held_reason: str | None) -> str | None:
 
     None for a talk and for a request still open.
     """
-    if held_reason == "no working hours in the next 14 days":
+    if held_reason == HeldReason.NO_HOURS:
         return "out_of_hours"  # ringing gives up as no_operator with this reason
-    if status == "held":
-        if held_reason in ("number blocked", "bot trap"):
+    if status == Status.HELD:
+        if held_reason in (HeldReason.BLOCKED, HeldReason.BOT_TRAP):
             return "blocked"
         return "limits"
     return {
-        "no_operator": "no_operator",
-        "visitor_busy": "visitor",
-        "visitor_no_answer": "visitor",
-        "pbx_error": "pbx_error",
-        "cancelled": "cancelled",
+        Status.NO_OPERATOR: "no_operator",
+        Status.VISITOR_BUSY: "visitor",
+        Status.VISITOR_NO_ANSWER: "visitor",
+        Status.PBX_ERROR: "pbx_error",
+        Status.CANCELLED: "cancelled",
     }.get(status)
 
 
