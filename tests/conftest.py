@@ -3,7 +3,13 @@
 The live stack is our service, the PBX simulator and the sample shop, each a
 real HTTP server on its own port, plus the task-queue consumer.
 
-Databases: a SQLite file in the test's ``tmp_path``, or, when ``TEST_DATABASE_URL``
+Tests that need something of the machine carry a marker (``browser``, ``redis``, ``nginx``,
+``postgres``, ``php``, ``wordpress``, ``mariadb``, ``gettext``); when it is missing such a test
+is skipped with the reason, or fails under ``CI=true``. ``stack`` marks tests that start our
+own servers as subprocesses (they need nothing installed, only time).
+
+Databases: a SQLite file in the test's ``tmp_path`` (a copy of one migrated per session),
+or, when ``TEST_DATABASE_URL``
 names a PostgreSQL server (``postgresql+psycopg://widget:widget@127.0.0.1:5432/postgres``),
 a fresh PostgreSQL database per test, cloned from a template migrated once per session
 and dropped when the test ends. ``database_url(tmp_path)`` is the URL ``make_app`` uses,
@@ -12,24 +18,19 @@ for tests that hand it to a subprocess or the command line.
 
 from __future__ import annotations
 
-import hashlib
 import os
+import shutil
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
-from widget_server import create_app
-from widget_server import setup as provisioning
+from widget_server import create_app, setup
 from widget_server.database import upgrade_to_head
 from widget_server.dev.sample_shop import create_shop_app
 from widget_server.dispatch.hours import ALWAYS_OPEN
@@ -37,9 +38,53 @@ from widget_server.dispatch.queue import start_consumer_threads
 from widget_server.extensions import db, limiter
 from widget_server.pbx.sim import start_sim_thread
 
+from .pg_databases import PostgresDatabases
+from .system_needs import CHROMIUM, NEEDS, SETUP_HINT, PopenGuard, missing
+
 SIM_CLIENT_ID = "TESTCLIENT000000000000000000001"
 SIM_SIGN_KEY = "TESTKEY00000000000000000000000001"
 TEST_SECRET = "test-secret-key-0123456789abcdef"
+
+
+_popen_guard = PopenGuard()
+
+
+def pytest_configure(config):
+    _popen_guard.install()
+
+
+def pytest_collection_modifyitems(items):
+    # The browser fixtures are here, so every test using them is a browser test.
+    for item in items:
+        if {"browser", "page"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    # Fixtures of any scope start during their first test, so that test answers for them.
+    _popen_guard.item = item
+    try:
+        return (yield)
+    finally:
+        _popen_guard.item = None
+
+
+def _running_test_marked(name: str) -> bool:
+    item = _popen_guard.item
+    return item is not None and item.get_closest_marker(name) is not None
+
+
+def pytest_runtest_setup(item):
+    """A marked test whose binary or server is missing: skipped, or failed under CI=true."""
+    for marker in sorted({m.name for m in item.iter_markers()} & NEEDS.keys()):
+        what = missing(marker)
+        if what is None:
+            continue
+        reason = f"needs {what} (marker {marker}); {SETUP_HINT}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -49,107 +94,32 @@ def _clean_environment(monkeypatch):
             monkeypatch.delenv(name)
 
 
-class PostgresDatabases:
-    """Per-test PostgreSQL databases on the server ``TEST_DATABASE_URL`` names.
-
-    Names carry this process's id, so concurrent test sessions never share a
-    database, and databases left by a session that died can be told apart and dropped.
-    """
-
-    PREFIX = "wt_"
-
-    def __init__(self, url: str):
-        self.url = make_url(url)
-        self.tag = f"{self.PREFIX}{os.getpid()}_"
-        self.template: str | None = None
-        self.created: list[str] = []  # by the running test, dropped at its end
-        self._admin = None
-
-    def admin(self):
-        if self._admin is None:
-            # CREATE/DROP DATABASE cannot run inside a transaction.
-            self._admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        return self._admin
-
-    def url_for(self, name: str) -> str:
-        return self.url.set(database=name).render_as_string(hide_password=False)
-
-    def name_for(self, tmp_path: Path) -> str:
-        # The same tmp_path gives the same database, as it gives the same SQLite file.
-        return self.tag + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16]
-
-    def _exists(self, conn, name: str) -> bool:
-        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        return found.first() is not None
-
-    def _ensure_template(self) -> str:
-        if self.template is None:
-            self._drop_leftovers()
-            name = f"{self.tag}tpl_{uuid.uuid4().hex[:8]}"
-            with self.admin().connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            # Migrated once; every test's database is a copy, so no test pays for it.
-            upgrade_to_head(self.url_for(name))
-            self.template = name
-        return self.template
-
-    def database_for(self, tmp_path: Path) -> str:
-        """The URL of this test's database, created from the template if new."""
-        name = self.name_for(tmp_path)
-        template = self._ensure_template()
-        with self.admin().connect() as conn:
-            if not self._exists(conn, name):
-                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-                self.created.append(name)
-        return self.url_for(name)
-
-    def drop(self, name: str) -> None:
-        with self.admin().connect() as conn:
-            # FORCE ends what still holds a connection: a pool, a killed worker's session.
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    def drop_created(self) -> None:
-        while self.created:
-            self.drop(self.created.pop())
-
-    def drop_all(self) -> None:
-        self.drop_created()
-        if self.template:
-            self.drop(self.template)
-            self.template = None
-        if self._admin is not None:
-            self._admin.dispose()
-
-    def _drop_leftovers(self) -> None:
-        """Drop the databases of test sessions whose process is gone."""
-        with self.admin().connect() as conn:
-            names = conn.execute(
-                text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                {"p": self.PREFIX.replace("_", "\\_") + "%"},
-            ).scalars()
-            stale = [n for n in names if not _process_alive(n.split("_")[1])]
-        for name in stale:
-            self.drop(name)
-
-
-def _process_alive(pid: str) -> bool:
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 POSTGRES = (
     PostgresDatabases(os.environ["TEST_DATABASE_URL"])
     if os.environ.get("TEST_DATABASE_URL")
     else None
 )
 _test_apps: list[Any] = []
+
+
+_sqlite_template: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_template_dir(tmp_path_factory):
+    """Where this session (this xdist worker) keeps its migrated SQLite database."""
+    _sqlite_template["dir"] = tmp_path_factory.mktemp("template")
+
+
+def _fresh_sqlite(path: Path) -> None:
+    """Put a database at head at ``path``: a copy of one migrated once per session."""
+    template = _sqlite_template.get("file")
+    if template is None:
+        template = _sqlite_template["dir"] / "widget.sqlite3"
+        upgrade_to_head(f"sqlite:///{template}")
+        _sqlite_template["file"] = template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
 
 
 def database_url(tmp_path: Path) -> str:
@@ -190,13 +160,19 @@ def make_app(tmp_path: Path, **overrides: Any):
         "NIGHT_GUARD": False,
         # Tests that post without the widget need no form token; bot-defence tests turn it on.
         "FORM_TOKENS": False,
+        # Admin tests post forms without first fetching a token; tests marked csrf have it on.
+        "WTF_CSRF_ENABLED": _running_test_marked("csrf"),
     }
     config.update(overrides)
     os.environ["WIDGET_INSTANCE_PATH"] = str(tmp_path / "instance")
+    sqlite_file = tmp_path / "widget.sqlite3"
+    new_sqlite = POSTGRES is None and not sqlite_file.exists()
+    if new_sqlite and config["SQLALCHEMY_DATABASE_URI"] == fresh_copy:
+        _fresh_sqlite(sqlite_file)
     app = create_app(config)
     _test_apps.append(app)
-    # A PostgreSQL test database is a copy of the template, already at head.
-    if POSTGRES is None or app.config["SQLALCHEMY_DATABASE_URI"] != fresh_copy:
+    # A test database copied from the template is already at head; any other gets migrated.
+    if app.config["SQLALCHEMY_DATABASE_URI"] != fresh_copy or (POSTGRES is None and not new_sqlite):
         upgrade_to_head(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
         limiter.reset()
@@ -354,16 +330,14 @@ def build_stack(
     overrides.update(app_overrides or {})
     app = make_app(tmp_path, **overrides)
     with app.app_context():
-        owner = provisioning.create_owner("owner@example.com", "correct horse")
-        account = provisioning.add_pbx(
-            owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru"
-        )
+        owner = setup.create_owner("owner@example.com", "correct horse")
+        account = setup.add_pbx(owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru")
         requests.post(
             f"{sim.url}/_sim/config",
-            json={"webhook_base": provisioning.webhook_base(account)},
+            json={"webhook_base": setup.webhook_base(account)},
             timeout=5,
         )
-        provisioning.sync_groups(account)
+        setup.sync_groups(account)
         service = make_server("127.0.0.1", service_port, app, threaded=True)
         threading.Thread(
             target=service.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -371,7 +345,7 @@ def build_stack(
         shop_holder: dict[str, Any] = {}
         widget_key_holder: dict[str, str] = {}
         shop = ServerThread(lambda env, start: shop_holder["app"](env, start))
-        widget = provisioning.add_widget(
+        widget = setup.add_widget(
             account,
             [shop.url],
             [("101", "Отдел продаж"), ("102", "Сервис")],
@@ -408,7 +382,6 @@ def stack(tmp_path):
     stop()
 
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -422,11 +395,9 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser():
     """One Chromium for every browser test (Playwright allows one sync instance at a time)."""
+    # Imported here so that a session without browser tests never loads Playwright.
     from playwright.sync_api import sync_playwright
 
-    assert os.path.exists(CHROMIUM), (
-        "Chromium is needed for browser tests: apt-get install chromium"
-    )
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

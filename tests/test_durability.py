@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import select, update
 
@@ -230,6 +231,7 @@ def test_the_database_being_unavailable_gives_503_never_a_false_accepted(stack):
     assert stack.sim_requests("call_back") == []
 
 
+@pytest.mark.stack
 def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_path):
     # The web app runs here; the queue worker is a real process we SIGKILL while
     # the PBX is still answering its call_back.
@@ -278,6 +280,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
         stop()
 
 
+@pytest.mark.stack
 def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_twice(tmp_path):
     from widget_server import setup as provisioning
 

@@ -31,7 +31,7 @@ from widget_server.visitor.embed import snippets
 
 from .conftest import build_stack
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.php, pytest.mark.wordpress, pytest.mark.mariadb]
 
 WORDPRESS = Path("/usr/share/wordpress")
 ADMIN_PASSWORD = "wp-admin-" + secrets.token_hex(8)
