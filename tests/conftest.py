@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from widget_server import create_app, setup
 from widget_server.database import upgrade_to_head
@@ -38,6 +34,7 @@ from widget_server.dispatch.queue import start_consumer_threads
 from widget_server.extensions import db, limiter
 from widget_server.pbx.sim import start_sim_thread
 
+from .live_stack import ServerThread, Stack
 from .pg_databases import PostgresDatabases
 from .system_needs import CHROMIUM, NEEDS, SETUP_HINT, PopenGuard, missing
 
@@ -194,99 +191,43 @@ def runner(app):
     return app.test_cli_runner()
 
 
-class ServerThread:
-    """A WSGI app on a free loopback port, served from a thread."""
-
-    def __init__(self, wsgi_app):
-        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+# The live stack's settings: generous limits, real-time waits scaled down
+# (production: 15 min, 3 min, 90 s).
+STACK_CONFIG = {
+    "PBX_TIMEOUT": 1.5,
+    "PBX_CONNECT_TIMEOUT": 1.0,
+    "RATELIMIT_NUMBER": "100/minute",
+    "RATELIMIT_IP": "1000/minute",
+    "RATELIMIT_IP_GLOBAL": "1000/minute",
+    "RATELIMIT_WIDGET_NUMBER": "100/minute",
+    "RATELIMIT_PREFIX": "1000/minute",
+    "NEW_WIDGET_CAP": "1000/minute",
+    "DISPATCH_DEADLINE": 4,
+    "VISITOR_RETRY_DELAY": 1,
+    "UNKNOWN_CALL_GRACE": 2,
+}
 
 
-@dataclass
-class Stack:
-    """Our service, the simulator and the shop, running together."""
-
-    app: Any
-    sim: Any
-    service_url: str
-    shop_url: str
-    widget_key: str
-    account_public_id: str
-    session: requests.Session = field(default_factory=requests.Session)
-
-    @property
-    def sim_url(self) -> str:
-        return self.sim.url
-
-    def submit(
-        self, phone: str, group: str | None = "101", *, origin: str | None = None, **extra: Any
-    ) -> requests.Response:
-        body = {"phone": phone, "consent": True, "page_url": f"{self.shop_url}/"}
-        if group is not None:
-            body["group"] = group
-        body.update(extra)
-        return self.session.post(
-            f"{self.service_url}/api/v1/widgets/{self.widget_key}/requests",
-            json=body,
-            headers={"Origin": origin or self.shop_url},
-            timeout=10,
-        )
-
-    def wait_status(self, handle: str, status: str, timeout: float = 15.0) -> dict[str, Any]:
-        return self.wait_until(
-            lambda: self.status(handle)["status"] == status,
-            timeout=timeout,
-            message=f"status {status}",
-            interval=0.3,
-        )
-
-    def status(self, handle: str) -> dict[str, Any]:
-        response = self.session.get(
-            f"{self.service_url}/api/v1/requests/{handle}",
-            headers={"Origin": self.shop_url},
-            timeout=10,
-        )
-        response.raise_for_status()
-        return response.json()
-
-    def wait_final(self, handle: str, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        seen: list[str] = []
-        while time.monotonic() < deadline:
-            status = self.status(handle)
-            if not seen or seen[-1] != status["status"]:
-                seen.append(status["status"])
-            if status["final"]:
-                status["seen"] = seen
-                return status
-            time.sleep(0.26)  # the status endpoint allows 4 polls a second per request
-        raise AssertionError(f"request {handle} not final after {timeout}s; statuses seen: {seen}")
-
-    def sim_requests(self, method: str | None = None) -> list[dict[str, Any]]:
-        items = self.session.get(f"{self.sim_url}/_sim/requests", timeout=5).json()
-        return [i for i in items if method is None or i["method"] == method]
-
-    def wait_until(
-        self, predicate, timeout: float = 10.0, message: str = "condition", interval: float = 0.05
-    ):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(interval)
-        raise AssertionError(f"timed out waiting for {message}")
+def _stack_site(sim, shop_url: str, *, group_rounds: int, **widget_options):
+    """The owner, the PBX account on the simulator and the shop's widget (in an app context)."""
+    owner = setup.create_owner("owner@example.com", "correct horse")
+    account = setup.add_pbx(owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru")
+    requests.post(
+        f"{sim.url}/_sim/config", json={"webhook_base": setup.webhook_base(account)}, timeout=5
+    )
+    setup.sync_groups(account)
+    widget = setup.add_widget(
+        account,
+        [shop_url],
+        [("101", "Отдел продаж"), ("102", "Сервис")],
+        privacy_policy_url=f"{shop_url}/privacy",
+        **widget_options,
+    )
+    widget.group_rounds = group_rounds
+    widget.round_pause = 1
+    widget.hours, widget.public_holidays = ALWAYS_OPEN, False  # callable at any time
+    db.session.commit()
+    return account, widget
 
 
 def build_stack(
@@ -300,76 +241,35 @@ def build_stack(
     sim_overrides: dict | None = None,
     app_overrides: dict | None = None,
 ):
-    sim_config = {
-        "CLIENT_ID": SIM_CLIENT_ID,
-        "SIGN_KEY": SIM_SIGN_KEY,
-        "TIME_SCALE": time_scale,
-        "SLOW_SECONDS": 3,
-    }
-    sim_config.update(sim_overrides or {})
-    sim = start_sim_thread(sim_config)
-    placeholder = ServerThread(lambda env, start: [])  # reserve the port first
-    service_port = placeholder.server.server_port
-    placeholder.stop()
-    service_url = f"http://127.0.0.1:{service_port}"
-    overrides = {
-        "PUBLIC_URL": service_url,
-        "PBX_TIMEOUT": 1.5,
-        "PBX_CONNECT_TIMEOUT": 1.0,
-        "RATELIMIT_NUMBER": "100/minute",
-        "RATELIMIT_IP": "1000/minute",
-        "RATELIMIT_IP_GLOBAL": "1000/minute",
-        "RATELIMIT_WIDGET_NUMBER": "100/minute",
-        "RATELIMIT_PREFIX": "1000/minute",
-        "NEW_WIDGET_CAP": "1000/minute",
-        # Real-time waits scaled down for tests (production: 15 min, 3 min, 90 s).
-        "DISPATCH_DEADLINE": 4,
-        "VISITOR_RETRY_DELAY": 1,
-        "UNKNOWN_CALL_GRACE": 2,
-    }
-    overrides.update(app_overrides or {})
-    app = make_app(tmp_path, **overrides)
+    sim_config = {"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": time_scale}
+    sim = start_sim_thread({**sim_config, "SLOW_SECONDS": 3, **(sim_overrides or {})})
+    # Both listen before their apps exist (these need each other's URL), so no port is
+    # ever let go and taken by a parallel test.
+    apps: dict[str, Any] = {}
+    service = ServerThread(lambda env, start: apps["service"](env, start))
+    shop = ServerThread(lambda env, start: apps["shop"](env, start))
+    config = {"PUBLIC_URL": service.url, **STACK_CONFIG, **(app_overrides or {})}
+    app = make_app(tmp_path, **config)
     with app.app_context():
-        owner = setup.create_owner("owner@example.com", "correct horse")
-        account = setup.add_pbx(owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru")
-        requests.post(
-            f"{sim.url}/_sim/config",
-            json={"webhook_base": setup.webhook_base(account)},
-            timeout=5,
-        )
-        setup.sync_groups(account)
-        service = make_server("127.0.0.1", service_port, app, threaded=True)
-        threading.Thread(
-            target=service.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        shop_holder: dict[str, Any] = {}
-        widget_key_holder: dict[str, str] = {}
-        shop = ServerThread(lambda env, start: shop_holder["app"](env, start))
-        widget = setup.add_widget(
-            account,
-            [shop.url],
-            [("101", "Отдел продаж"), ("102", "Сервис")],
+        account, widget = _stack_site(
+            sim,
+            shop.url,
+            group_rounds=group_rounds,
             ring_timeout=ring_timeout,
             ring_strategy=ring_strategy,
-            privacy_policy_url=f"{shop.url}/privacy",
         )
-        widget.group_rounds = group_rounds
-        widget.round_pause = 1
-        widget.hours, widget.public_holidays = ALWAYS_OPEN, False  # callable at any time
-        db.session.commit()
-        widget_key_holder["key"] = widget.public_key
-        shop_holder["app"] = create_shop_app(service_url, widget.public_key)
-        public_id = account.public_id
+        widget_key, public_id = widget.public_key, account.public_id
+    apps["shop"] = create_shop_app(service.url, widget_key)
+    apps["service"] = app
     consumer = app.extensions["queue"].consumer(workers=3)
     if start_consumer:
         start_consumer_threads(consumer)
-    stack = Stack(app, sim, service_url, shop.url, widget_key_holder["key"], public_id)
+    stack = Stack(app, sim, service.url, shop.url, widget_key, public_id)
 
     def stop():
         consumer.stop(graceful=False)
         sim.stop()
-        service.shutdown()
-        service.server_close()
+        service.stop()
         shop.stop()
 
     return stack, stop
