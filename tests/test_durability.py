@@ -86,7 +86,8 @@ def test_the_widget_gets_its_answer_at_once_even_when_the_pbx_is_slow(stack):
     started = time.monotonic()
     response = stack.submit("+7 900 000-00-05")  # the PBX stalls for seconds
     assert response.status_code == 202
-    assert time.monotonic() - started < 1.0
+    # Well under the PBX's 3 s stall (build_stack), with room for a loaded machine.
+    assert time.monotonic() - started < 2.0
 
 
 def test_when_nobody_answers_the_group_is_rung_again_after_a_pause(tmp_path):

@@ -113,6 +113,17 @@ class _ImportCollector(ast.NodeVisitor):
     def visit_ClassDef(self, node):
         self._visit_scope(node, False)
 
+    def visit_If(self, node):
+        # ``if TYPE_CHECKING:`` imports never run, so they make no loop.
+        test = node.test
+        if getattr(test, "id", None) == "TYPE_CHECKING" or getattr(test, "attr", None) == (
+            "TYPE_CHECKING"
+        ):
+            for child in node.orelse:
+                self.visit(child)
+            return
+        self.generic_visit(node)
+
     def visit_Import(self, node):
         function = self.functions[-1] if self.functions else None
         for target, names in _targets(node, self.importer, self.modules):
@@ -387,9 +398,10 @@ def test_a_loop_through_a_package_init_is_found_and_printed(tmp_path):
             "__init__.py": "",
             "models.py": "def f():\n    from .admin import views\n",
             "admin/__init__.py": "from . import views\n",
-            "admin/views.py": "from ..notify import mail\n",
+            "admin/views.py": "from ..notify import mail\nfrom .. import typed\n",
             "notify/__init__.py": "",
             "notify/mail.py": "import widget_server.models\n",
+            "typed.py": "if TYPE_CHECKING:\n    from .admin import views\n",
         },
     )
     graph = import_graph(modules, collect_imports(modules))
