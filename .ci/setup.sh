@@ -8,9 +8,10 @@
 
 _setup_main() {
   local packages missing pkg
-  # Chromium and its fonts for the browser tests; redis-server and nginx are started by
-  # the tests themselves, never as services; PHP with gd and curl for the plugin tests.
-  packages="chromium fonts-dejavu-core redis-server nginx-light postgresql openssl make"
+  # python3-venv for .venv; Chromium and its fonts for the browser tests; redis-server
+  # and nginx are started by the tests themselves, never as services; PHP with gd and
+  # curl for the plugin tests.
+  packages="python3-venv chromium fonts-dejavu-core redis-server nginx-light postgresql openssl make"
   packages="$packages wordpress wordpress-theme-twentytwentythree php-cli php-cgi php-mysql"
   packages="$packages php-xml php-mbstring php-zip php-twig php-gd php-curl mariadb-server gettext"
   missing=""

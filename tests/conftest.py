@@ -18,6 +18,7 @@ for tests that hand it to a subprocess or the command line.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from pathlib import Path
@@ -144,6 +145,23 @@ def pytest_sessionfinish(session, exitstatus):
         POSTGRES.drop_all()
 
 
+# flask-limiter's one Limiter keeps what the first app's config set (default limits, the
+# strategy, on or off) for every later app in the process; each test app starts afresh.
+_LIMITER_SETTINGS = [name for name in vars(limiter) if name.startswith("_default_limits_")]
+_LIMITER_SETTINGS += [name for name in vars(limiter) if name.startswith("_application_limits_")]
+_LIMITER_SETTINGS += ["enabled", "_swallow_errors", "_fail_on_first_breach", "_headers_enabled"]
+_LIMITER_SETTINGS += ["_strategy", "_retry_after", "_key_prefix", "_request_identifier"]
+_LIMITER_SETTINGS += ["_storage_options", "_header_mapping"]
+_LIMITER_PRISTINE = {name: copy.deepcopy(getattr(limiter, name)) for name in _LIMITER_SETTINGS}
+
+
+def _fresh_limiter() -> None:
+    for name, value in _LIMITER_PRISTINE.items():
+        setattr(limiter, name, copy.deepcopy(value))
+    limiter.limit_manager.set_default_limits([])
+    limiter.limit_manager.set_application_limits([])
+
+
 def make_app(tmp_path: Path, **overrides: Any):
     fresh_copy = database_url(tmp_path)
     config = {
@@ -166,6 +184,7 @@ def make_app(tmp_path: Path, **overrides: Any):
     new_sqlite = POSTGRES is None and not sqlite_file.exists()
     if new_sqlite and config["SQLALCHEMY_DATABASE_URI"] == fresh_copy:
         _fresh_sqlite(sqlite_file)
+    _fresh_limiter()
     app = create_app(config)
     _test_apps.append(app)
     # A test database copied from the template is already at head; any other gets migrated.
