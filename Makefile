@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # `source` in the test recipe; the setup scripts are bash.
 SHELL := /bin/bash
 # Tests that need a server or binary of the machine (pyproject.toml lists the markers).
-SERVICE_MARKERS := browser or redis or nginx or postgres or php or wordpress or mariadb or gettext
+SERVICE_MARKERS := browser or redis or nginx or postgres or php or wordpress or mariadb
 # pytest-xdist workers: one per core.
 JOBS ?= auto
 

@@ -3,10 +3,11 @@
 The live stack is our service, the PBX simulator and the sample shop, each a
 real HTTP server on its own port, plus the task-queue consumer.
 
-Tests that need something of the machine carry a marker (``browser``, ``redis``, ``nginx``,
-``postgres``, ``php``, ``wordpress``, ``mariadb``, ``gettext``); when it is missing such a test
-is skipped with the reason, or fails under ``CI=true``. ``stack`` marks tests that start our
-own servers as subprocesses (they need nothing installed, only time).
+Tests that need something of the machine carry a marker (``browser``, ``redis``,
+``nginx``, ``postgres``, ``php``, ``wordpress``, ``mariadb``, ``gettext``, ``openssl``);
+when it is missing, the test is skipped with the reason, or fails under ``CI=true``.
+``stack`` marks tests that start our own servers as subprocesses (they need nothing
+installed, only time); ``csrf`` turns CSRF protection on for a test's apps.
 
 Databases: a SQLite file in the test's ``tmp_path`` (a copy of one migrated per session),
 or, when ``TEST_DATABASE_URL``

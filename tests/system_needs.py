@@ -44,6 +44,7 @@ NEEDS = {
     ),
     "mariadb": ("a running MariaDB that lets root in over its socket", _have_mariadb),
     "gettext": ("xgettext (gettext)", lambda: bool(shutil.which("xgettext"))),
+    "openssl": ("the openssl command", lambda: bool(shutil.which("openssl"))),
 }
 
 
@@ -63,6 +64,7 @@ MARKER_OF_BINARY = {
     "mysql": "mariadb",
     "mariadb-admin": "mariadb",
     "xgettext": "gettext",
+    "openssl": "openssl",
     "chromium": "browser",
     "psql": "postgres",
 }

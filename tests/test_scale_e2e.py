@@ -407,6 +407,7 @@ def wait_final(cluster: Cluster, phones: list[str], seconds: float = 90) -> dict
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.stack
+@pytest.mark.openssl
 def test_fifty_racing_requests_over_two_instances_get_exactly_the_limit_and_each_is_dialled_once(
     cluster,
 ):
@@ -459,6 +460,7 @@ def test_fifty_racing_requests_over_two_instances_get_exactly_the_limit_and_each
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.stack
+@pytest.mark.openssl
 def test_a_visitor_served_by_one_instance_sees_the_call_whose_events_reached_the_other(
     cluster, browser
 ):
