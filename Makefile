@@ -1,9 +1,16 @@
-# widget_server — `make demo` runs everything locally, `make test` runs every test.
+# widget_server — `make demo` runs everything locally, `make check` runs the fast tests,
+# `make test` sets the machine up and runs every test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# `source` in the test recipe; the setup scripts are bash.
+SHELL := /bin/bash
+# Tests that need a server or binary of the machine (pyproject.toml lists the markers).
+SERVICE_MARKERS := browser or redis or nginx or postgres or php or wordpress or mariadb
+# pytest-xdist workers: one per core.
+JOBS ?= auto
 
-.PHONY: demo test lint format bench plugins clean messages translations
+.PHONY: demo check test test-passes lint format bench plugins clean messages translations
 
 $(BIN)/widget-server: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,17 +25,26 @@ lint: $(BIN)/widget-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Lint and every test that needs nothing but Python: no root, no servers, minutes.
+check: lint
+	$(BIN)/python -m pytest -m "not ($(SERVICE_MARKERS))" -n $(JOBS) -q
+
+# Everything. .ci/setup.sh first: as root it installs and starts what the tests need;
+# otherwise it stops at once with the command to run. It exports the PostgreSQL URLs.
+test:
+	@source .ci/setup.sh && $(MAKE) --no-print-directory test-passes
+
 # A second pass runs on PostgreSQL when TEST_DATABASE_URL names a server (every test
 # that builds an app gets a fresh database there); the browser tests exercise the
-# widget's UI, not the database, so they run on SQLite only. CI must not skip it:
-# .ci/setup-postgres.sh exports the variable.
-test: lint
+# widget's UI, not the database, so they run on SQLite only. CI must not skip it.
+# Modules stay on one worker (loadscope), so module-wide servers start once.
+test-passes: lint
 	@if [ "$$CI" = "true" ] && [ -z "$$TEST_DATABASE_URL" ]; then \
 		echo "CI=true but TEST_DATABASE_URL is unset: the PostgreSQL pass would be skipped" >&2; \
 		exit 1; fi
-	TEST_DATABASE_URL= $(BIN)/python -m pytest
+	TEST_DATABASE_URL= $(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "PostgreSQL pass"; $(BIN)/python -m pytest -m "not browser"; fi
+		echo "PostgreSQL pass"; $(BIN)/python -m pytest -m "not browser" -n $(JOBS) --dist loadscope; fi
 
 format: $(BIN)/widget-server
 	$(BIN)/ruff format .

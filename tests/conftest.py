@@ -3,7 +3,14 @@
 The live stack is our service, the PBX simulator and the sample shop, each a
 real HTTP server on its own port, plus the task-queue consumer.
 
-Databases: a SQLite file in the test's ``tmp_path``, or, when ``TEST_DATABASE_URL``
+Tests that need something of the machine carry a marker (``browser``, ``redis``,
+``nginx``, ``postgres``, ``php``, ``wordpress``, ``mariadb``, ``gettext``, ``openssl``);
+when it is missing, the test is skipped with the reason, or fails under ``CI=true``.
+``stack`` marks tests that start our own servers as subprocesses (they need nothing
+installed, only time); ``csrf`` turns CSRF protection on for a test's apps.
+
+Databases: a SQLite file in the test's ``tmp_path`` (a copy of one migrated per session),
+or, when ``TEST_DATABASE_URL``
 names a PostgreSQL server (``postgresql+psycopg://widget:widget@127.0.0.1:5432/postgres``),
 a fresh PostgreSQL database per test, cloned from a template migrated once per session
 and dropped when the test ends. ``database_url(tmp_path)`` is the URL ``make_app`` uses,
@@ -12,35 +19,72 @@ for tests that hand it to a subprocess or the command line.
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import os
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
-from werkzeug.serving import make_server
 
-from widget_server import create_app
-from widget_server import setup as provisioning
+from widget_server import create_app, setup
 from widget_server.database import upgrade_to_head
 from widget_server.dev.sample_shop import create_shop_app
-from widget_server.dispatch.hours import ALWAYS_OPEN
 from widget_server.dispatch.queue import start_consumer_threads
+from widget_server.dispatch.schedule import ALWAYS_OPEN
 from widget_server.extensions import db, limiter
 from widget_server.pbx import directory
 from widget_server.pbx.sim import start_sim_thread
 
+from .live_stack import ServerThread, Stack
+from .pg_databases import PostgresDatabases
+from .system_needs import CHROMIUM, NEEDS, SETUP_HINT, PopenGuard, missing
+
 SIM_CLIENT_ID = "TESTCLIENT000000000000000000001"
 SIM_SIGN_KEY = "TESTKEY00000000000000000000000001"
 TEST_SECRET = "test-secret-key-0123456789abcdef"
+
+
+_popen_guard = PopenGuard()
+
+
+def pytest_configure(config):
+    _popen_guard.install()
+
+
+def pytest_collection_modifyitems(items):
+    # The browser fixtures are here, so every test using them is a browser test.
+    for item in items:
+        if {"browser", "page"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    # Fixtures of any scope start during their first test, so that test answers for them.
+    _popen_guard.item = item
+    try:
+        return (yield)
+    finally:
+        _popen_guard.item = None
+
+
+def _running_test_marked(name: str) -> bool:
+    item = _popen_guard.item
+    return item is not None and item.get_closest_marker(name) is not None
+
+
+def pytest_runtest_setup(item):
+    """A marked test whose binary or server is missing: skipped, or failed under CI=true."""
+    for marker in sorted({m.name for m in item.iter_markers()} & NEEDS.keys()):
+        what = missing(marker)
+        if what is None:
+            continue
+        reason = f"needs {what} (marker {marker}); {SETUP_HINT}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -50,107 +94,32 @@ def _clean_environment(monkeypatch):
             monkeypatch.delenv(name)
 
 
-class PostgresDatabases:
-    """Per-test PostgreSQL databases on the server ``TEST_DATABASE_URL`` names.
-
-    Names carry this process's id, so concurrent test sessions never share a
-    database, and databases left by a session that died can be told apart and dropped.
-    """
-
-    PREFIX = "wt_"
-
-    def __init__(self, url: str):
-        self.url = make_url(url)
-        self.tag = f"{self.PREFIX}{os.getpid()}_"
-        self.template: str | None = None
-        self.created: list[str] = []  # by the running test, dropped at its end
-        self._admin = None
-
-    def admin(self):
-        if self._admin is None:
-            # CREATE/DROP DATABASE cannot run inside a transaction.
-            self._admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        return self._admin
-
-    def url_for(self, name: str) -> str:
-        return self.url.set(database=name).render_as_string(hide_password=False)
-
-    def name_for(self, tmp_path: Path) -> str:
-        # The same tmp_path gives the same database, as it gives the same SQLite file.
-        return self.tag + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16]
-
-    def _exists(self, conn, name: str) -> bool:
-        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        return found.first() is not None
-
-    def _ensure_template(self) -> str:
-        if self.template is None:
-            self._drop_leftovers()
-            name = f"{self.tag}tpl_{uuid.uuid4().hex[:8]}"
-            with self.admin().connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            # Migrated once; every test's database is a copy, so no test pays for it.
-            upgrade_to_head(self.url_for(name))
-            self.template = name
-        return self.template
-
-    def database_for(self, tmp_path: Path) -> str:
-        """The URL of this test's database, created from the template if new."""
-        name = self.name_for(tmp_path)
-        template = self._ensure_template()
-        with self.admin().connect() as conn:
-            if not self._exists(conn, name):
-                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-                self.created.append(name)
-        return self.url_for(name)
-
-    def drop(self, name: str) -> None:
-        with self.admin().connect() as conn:
-            # FORCE ends what still holds a connection: a pool, a killed worker's session.
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    def drop_created(self) -> None:
-        while self.created:
-            self.drop(self.created.pop())
-
-    def drop_all(self) -> None:
-        self.drop_created()
-        if self.template:
-            self.drop(self.template)
-            self.template = None
-        if self._admin is not None:
-            self._admin.dispose()
-
-    def _drop_leftovers(self) -> None:
-        """Drop the databases of test sessions whose process is gone."""
-        with self.admin().connect() as conn:
-            names = conn.execute(
-                text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                {"p": self.PREFIX.replace("_", "\\_") + "%"},
-            ).scalars()
-            stale = [n for n in names if not _process_alive(n.split("_")[1])]
-        for name in stale:
-            self.drop(name)
-
-
-def _process_alive(pid: str) -> bool:
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 POSTGRES = (
     PostgresDatabases(os.environ["TEST_DATABASE_URL"])
     if os.environ.get("TEST_DATABASE_URL")
     else None
 )
 _test_apps: list[Any] = []
+
+
+_sqlite_template: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_template_dir(tmp_path_factory):
+    """Where this session (this xdist worker) keeps its migrated SQLite database."""
+    _sqlite_template["dir"] = tmp_path_factory.mktemp("template")
+
+
+def _fresh_sqlite(path: Path) -> None:
+    """Put a database at head at ``path``: a copy of one migrated once per session."""
+    template = _sqlite_template.get("file")
+    if template is None:
+        template = _sqlite_template["dir"] / "widget.sqlite3"
+        upgrade_to_head(f"sqlite:///{template}")
+        _sqlite_template["file"] = template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
 
 
 def database_url(tmp_path: Path) -> str:
@@ -178,6 +147,23 @@ def pytest_sessionfinish(session, exitstatus):
         POSTGRES.drop_all()
 
 
+# flask-limiter's one Limiter keeps what the first app's config set (default limits, the
+# strategy, on or off) for every later app in the process; each test app starts afresh.
+_LIMITER_SETTINGS = [name for name in vars(limiter) if name.startswith("_default_limits_")]
+_LIMITER_SETTINGS += [name for name in vars(limiter) if name.startswith("_application_limits_")]
+_LIMITER_SETTINGS += ["enabled", "_swallow_errors", "_fail_on_first_breach", "_headers_enabled"]
+_LIMITER_SETTINGS += ["_strategy", "_retry_after", "_key_prefix", "_request_identifier"]
+_LIMITER_SETTINGS += ["_storage_options", "_header_mapping"]
+_LIMITER_PRISTINE = {name: copy.deepcopy(getattr(limiter, name)) for name in _LIMITER_SETTINGS}
+
+
+def _fresh_limiter() -> None:
+    for name, value in _LIMITER_PRISTINE.items():
+        setattr(limiter, name, copy.deepcopy(value))
+    limiter.limit_manager.set_default_limits([])
+    limiter.limit_manager.set_application_limits([])
+
+
 def make_app(tmp_path: Path, **overrides: Any):
     fresh_copy = database_url(tmp_path)
     config = {
@@ -191,13 +177,20 @@ def make_app(tmp_path: Path, **overrides: Any):
         "NIGHT_GUARD": False,
         # Tests that post without the widget need no form token; bot-defence tests turn it on.
         "FORM_TOKENS": False,
+        # Admin tests post forms without first fetching a token; tests marked csrf have it on.
+        "WTF_CSRF_ENABLED": _running_test_marked("csrf"),
     }
     config.update(overrides)
     os.environ["WIDGET_INSTANCE_PATH"] = str(tmp_path / "instance")
+    sqlite_file = tmp_path / "widget.sqlite3"
+    new_sqlite = POSTGRES is None and not sqlite_file.exists()
+    if new_sqlite and config["SQLALCHEMY_DATABASE_URI"] == fresh_copy:
+        _fresh_sqlite(sqlite_file)
+    _fresh_limiter()
     app = create_app(config)
     _test_apps.append(app)
-    # A PostgreSQL test database is a copy of the template, already at head.
-    if POSTGRES is None or app.config["SQLALCHEMY_DATABASE_URI"] != fresh_copy:
+    # A test database copied from the template is already at head; any other gets migrated.
+    if app.config["SQLALCHEMY_DATABASE_URI"] != fresh_copy or (POSTGRES is None and not new_sqlite):
         upgrade_to_head(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
         limiter.reset()
@@ -219,99 +212,43 @@ def runner(app):
     return app.test_cli_runner()
 
 
-class ServerThread:
-    """A WSGI app on a free loopback port, served from a thread."""
-
-    def __init__(self, wsgi_app):
-        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+# The live stack's settings: generous limits, real-time waits scaled down
+# (production: 15 min, 3 min, 90 s).
+STACK_CONFIG = {
+    "PBX_TIMEOUT": 1.5,
+    "PBX_CONNECT_TIMEOUT": 1.0,
+    "RATELIMIT_NUMBER": "100/minute",
+    "RATELIMIT_IP": "1000/minute",
+    "RATELIMIT_IP_GLOBAL": "1000/minute",
+    "RATELIMIT_WIDGET_NUMBER": "100/minute",
+    "RATELIMIT_PREFIX": "1000/minute",
+    "NEW_WIDGET_CAP": "1000/minute",
+    "DISPATCH_DEADLINE": 4,
+    "VISITOR_RETRY_DELAY": 1,
+    "UNKNOWN_CALL_GRACE": 2,
+}
 
 
-@dataclass
-class Stack:
-    """Our service, the simulator and the shop, running together."""
-
-    app: Any
-    sim: Any
-    service_url: str
-    shop_url: str
-    widget_key: str
-    account_public_id: str
-    session: requests.Session = field(default_factory=requests.Session)
-
-    @property
-    def sim_url(self) -> str:
-        return self.sim.url
-
-    def submit(
-        self, phone: str, group: str | None = "101", *, origin: str | None = None, **extra: Any
-    ) -> requests.Response:
-        body = {"phone": phone, "consent": True, "page_url": f"{self.shop_url}/"}
-        if group is not None:
-            body["group"] = group
-        body.update(extra)
-        return self.session.post(
-            f"{self.service_url}/api/v1/widgets/{self.widget_key}/requests",
-            json=body,
-            headers={"Origin": origin or self.shop_url},
-            timeout=10,
-        )
-
-    def wait_status(self, handle: str, status: str, timeout: float = 15.0) -> dict[str, Any]:
-        return self.wait_until(
-            lambda: self.status(handle)["status"] == status,
-            timeout=timeout,
-            message=f"status {status}",
-            interval=0.3,
-        )
-
-    def status(self, handle: str) -> dict[str, Any]:
-        response = self.session.get(
-            f"{self.service_url}/api/v1/requests/{handle}",
-            headers={"Origin": self.shop_url},
-            timeout=10,
-        )
-        response.raise_for_status()
-        return response.json()
-
-    def wait_final(self, handle: str, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        seen: list[str] = []
-        while time.monotonic() < deadline:
-            status = self.status(handle)
-            if not seen or seen[-1] != status["status"]:
-                seen.append(status["status"])
-            if status["final"]:
-                status["seen"] = seen
-                return status
-            time.sleep(0.26)  # the status endpoint allows 4 polls a second per request
-        raise AssertionError(f"request {handle} not final after {timeout}s; statuses seen: {seen}")
-
-    def sim_requests(self, method: str | None = None) -> list[dict[str, Any]]:
-        items = self.session.get(f"{self.sim_url}/_sim/requests", timeout=5).json()
-        return [i for i in items if method is None or i["method"] == method]
-
-    def wait_until(
-        self, predicate, timeout: float = 10.0, message: str = "condition", interval: float = 0.05
-    ):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(interval)
-        raise AssertionError(f"timed out waiting for {message}")
+def _stack_site(sim, shop_url: str, *, group_rounds: int, **widget_options):
+    """The owner, the PBX account on the simulator and the shop's widget (in an app context)."""
+    owner = setup.create_owner("owner@example.com", "correct horse")
+    account = directory.add_pbx(owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru")
+    requests.post(
+        f"{sim.url}/_sim/config", json={"webhook_base": directory.webhook_base(account)}, timeout=5
+    )
+    directory.sync_groups(account)
+    widget = setup.add_widget(
+        account,
+        [shop_url],
+        [("101", "Отдел продаж"), ("102", "Сервис")],
+        privacy_policy_url=f"{shop_url}/privacy",
+        **widget_options,
+    )
+    widget.group_rounds = group_rounds
+    widget.round_pause = 1
+    widget.hours, widget.public_holidays = ALWAYS_OPEN, False  # callable at any time
+    db.session.commit()
+    return account, widget
 
 
 def build_stack(
@@ -325,78 +262,35 @@ def build_stack(
     sim_overrides: dict | None = None,
     app_overrides: dict | None = None,
 ):
-    sim_config = {
-        "CLIENT_ID": SIM_CLIENT_ID,
-        "SIGN_KEY": SIM_SIGN_KEY,
-        "TIME_SCALE": time_scale,
-        "SLOW_SECONDS": 3,
-    }
-    sim_config.update(sim_overrides or {})
-    sim = start_sim_thread(sim_config)
-    placeholder = ServerThread(lambda env, start: [])  # reserve the port first
-    service_port = placeholder.server.server_port
-    placeholder.stop()
-    service_url = f"http://127.0.0.1:{service_port}"
-    overrides = {
-        "PUBLIC_URL": service_url,
-        "PBX_TIMEOUT": 1.5,
-        "PBX_CONNECT_TIMEOUT": 1.0,
-        "RATELIMIT_NUMBER": "100/minute",
-        "RATELIMIT_IP": "1000/minute",
-        "RATELIMIT_IP_GLOBAL": "1000/minute",
-        "RATELIMIT_WIDGET_NUMBER": "100/minute",
-        "RATELIMIT_PREFIX": "1000/minute",
-        "NEW_WIDGET_CAP": "1000/minute",
-        # Real-time waits scaled down for tests (production: 15 min, 3 min, 90 s).
-        "DISPATCH_DEADLINE": 4,
-        "VISITOR_RETRY_DELAY": 1,
-        "UNKNOWN_CALL_GRACE": 2,
-    }
-    overrides.update(app_overrides or {})
-    app = make_app(tmp_path, **overrides)
+    sim_config = {"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": time_scale}
+    sim = start_sim_thread({**sim_config, "SLOW_SECONDS": 3, **(sim_overrides or {})})
+    # Both listen before their apps exist (these need each other's URL), so no port is
+    # ever let go and taken by a parallel test.
+    apps: dict[str, Any] = {}
+    service = ServerThread(lambda env, start: apps["service"](env, start))
+    shop = ServerThread(lambda env, start: apps["shop"](env, start))
+    config = {"PUBLIC_URL": service.url, **STACK_CONFIG, **(app_overrides or {})}
+    app = make_app(tmp_path, **config)
     with app.app_context():
-        owner = provisioning.create_owner("owner@example.com", "correct horse")
-        account = directory.add_pbx(
-            owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru"
-        )
-        requests.post(
-            f"{sim.url}/_sim/config",
-            json={"webhook_base": directory.webhook_base(account)},
-            timeout=5,
-        )
-        directory.sync_groups(account)
-        service = make_server("127.0.0.1", service_port, app, threaded=True)
-        threading.Thread(
-            target=service.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        shop_holder: dict[str, Any] = {}
-        widget_key_holder: dict[str, str] = {}
-        shop = ServerThread(lambda env, start: shop_holder["app"](env, start))
-        widget = provisioning.add_widget(
-            account,
-            [shop.url],
-            [("101", "Отдел продаж"), ("102", "Сервис")],
+        account, widget = _stack_site(
+            sim,
+            shop.url,
+            group_rounds=group_rounds,
             ring_timeout=ring_timeout,
             ring_strategy=ring_strategy,
-            privacy_policy_url=f"{shop.url}/privacy",
         )
-        widget.group_rounds = group_rounds
-        widget.round_pause = 1
-        widget.hours, widget.public_holidays = ALWAYS_OPEN, False  # callable at any time
-        db.session.commit()
-        widget_key_holder["key"] = widget.public_key
-        shop_holder["app"] = create_shop_app(service_url, widget.public_key)
-        public_id = account.public_id
+        widget_key, public_id = widget.public_key, account.public_id
+    apps["shop"] = create_shop_app(service.url, widget_key)
+    apps["service"] = app
     consumer = app.extensions["queue"].consumer(workers=3)
     if start_consumer:
         start_consumer_threads(consumer)
-    stack = Stack(app, sim, service_url, shop.url, widget_key_holder["key"], public_id)
+    stack = Stack(app, sim, service.url, shop.url, widget_key, public_id)
 
     def stop():
         consumer.stop(graceful=False)
         sim.stop()
-        service.shutdown()
-        service.server_close()
+        service.stop()
         shop.stop()
 
     return stack, stop
@@ -409,7 +303,6 @@ def stack(tmp_path):
     stop()
 
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -423,11 +316,9 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser():
     """One Chromium for every browser test (Playwright allows one sync instance at a time)."""
+    # Imported here so that a session without browser tests never loads Playwright.
     from playwright.sync_api import sync_playwright
 
-    assert os.path.exists(CHROMIUM), (
-        "Chromium is needed for browser tests: apt-get install chromium"
-    )
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

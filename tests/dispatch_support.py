@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from widget_server import setup as provisioning
 from widget_server.dispatch import events
-from widget_server.dispatch.hours import ALWAYS_OPEN
+from widget_server.dispatch.schedule import ALWAYS_OPEN
 from widget_server.extensions import db
 from widget_server.models import (
     CallAttempt,

@@ -84,7 +84,7 @@ def redis_url():
     stop_redis(server)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def store(request) -> str:
     """Each limit test runs on the in-process store and on the shared Redis."""
     if request.param == "memory":
@@ -262,6 +262,7 @@ def test_a_widget_older_than_a_week_gets_the_higher_cap(tmp_path):
 
 
 # -- the limit store down ------------------------------------------------------------------
+@pytest.mark.redis
 def test_with_the_limit_store_down_a_request_is_held_and_the_owner_told(tmp_path, caplog):
     server, url = start_redis()
     try:
@@ -374,6 +375,8 @@ def _fire(url: str, key: str, phones: list[str]) -> list[int]:
     return codes
 
 
+@pytest.mark.redis
+@pytest.mark.stack
 def test_fifty_identical_submits_across_four_worker_processes_give_exactly_one_call(gunicorn):
     url, keys, app = gunicorn
     codes = _fire(url, keys[0], ["+79161234567"] * 50)
@@ -384,6 +387,8 @@ def test_fifty_identical_submits_across_four_worker_processes_give_exactly_one_c
         assert db.session.scalar(select(func.count(CallbackRequest.id))) == 1
 
 
+@pytest.mark.redis
+@pytest.mark.stack
 def test_fifty_submits_racing_for_the_widget_cap_dial_exactly_the_cap(gunicorn):
     url, keys, app = gunicorn
     codes = _fire(url, keys[1], [number(i) for i in range(50)])

@@ -178,6 +178,7 @@ def test_a_file_that_is_not_a_certificate_is_refused_as_the_ca_bundle(app, clien
         assert db.session.scalar(db.select(PbxAccount)) is None
 
 
+@pytest.mark.openssl
 def test_a_real_pem_certificate_is_stored_as_the_ca_bundle(app, client, tmp_path):
     pem = self_signed_pem(tmp_path)
     page = client.get("/admin/pbx/new")
@@ -357,6 +358,7 @@ def _is_brand(text: str) -> bool:
     return any(text.strip().startswith(b) for b in brands) or text.strip() == "Русский"
 
 
+@pytest.mark.openssl
 def test_a_pbx_behind_an_unknown_ca_fails_the_tls_check_until_its_certificate_is_uploaded(
     app, client, tmp_path
 ):

@@ -476,6 +476,7 @@ def test_reporting_junk_blocks_the_number_so_its_next_request_is_held(live):
         assert held.status == "held" and held.held_reason == "number blocked"
 
 
+@pytest.mark.csrf
 def test_reporting_junk_without_the_form_token_changes_nothing(live):
     stack, client = live
     with stack.app.app_context():

@@ -21,6 +21,9 @@ from .admin_support import (
 )
 from .conftest import make_app
 
+# CSRF on, as in production: these tests are about it (the test config has it off).
+pytestmark = pytest.mark.csrf
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",

@@ -99,6 +99,7 @@ def test_w4_a_used_token_is_refused_the_second_time(site):
     assert site.stored() == 1
 
 
+@pytest.mark.redis
 def test_w4_a_token_used_on_one_app_is_refused_on_another_sharing_redis(tmp_path, redis_url):
     import redis
 
@@ -278,6 +279,7 @@ def test_the_widget_solves_a_challenge_and_the_call_goes_through(page, challenge
     assert any("428" in e for e in page.console_errors)  # the challenge was really asked
 
 
+@pytest.mark.redis
 def test_with_the_limit_store_down_a_tokened_request_is_held_not_refused(tmp_path):
     server, url = limit_tests.start_redis()
     try:

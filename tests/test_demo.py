@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 
@@ -74,6 +75,7 @@ def _solve(challenge: dict) -> dict:
     return {"salt": salt, "number": n}
 
 
+@pytest.mark.stack
 def test_the_demo_starts_everything_places_a_call_and_stops_on_ctrl_c_twice_in_a_row(tmp_path):
     ports = (_free_port(), _free_port(), _free_port())
     service, shop, sim = (f"http://127.0.0.1:{p}" for p in ports)

@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import select, update
 
@@ -87,7 +88,8 @@ def test_the_widget_gets_its_answer_at_once_even_when_the_pbx_is_slow(stack):
     started = time.monotonic()
     response = stack.submit("+7 900 000-00-05")  # the PBX stalls for seconds
     assert response.status_code == 202
-    assert time.monotonic() - started < 1.0
+    # Well under the PBX's 3 s stall (build_stack), with room for a loaded machine.
+    assert time.monotonic() - started < 2.0
 
 
 def test_when_nobody_answers_the_group_is_rung_again_after_a_pause(tmp_path):
@@ -232,6 +234,7 @@ def test_the_database_being_unavailable_gives_503_never_a_false_accepted(stack):
     assert stack.sim_requests("call_back") == []
 
 
+@pytest.mark.stack
 def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_path):
     # The web app runs here; the queue worker is a real process we SIGKILL while
     # the PBX is still answering its call_back.
@@ -280,6 +283,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
         stop()
 
 
+@pytest.mark.stack
 def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_twice(tmp_path):
     from widget_server import setup as provisioning
 

@@ -15,6 +15,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -57,6 +58,7 @@ def test_healthz_answers_while_readyz_names_a_database_nobody_listens_for(tmp_pa
     assert "pw" not in ready.get_data(as_text=True)  # the URL's password is never shown
 
 
+@pytest.mark.redis
 def test_readyz_is_ready_with_redis_and_names_redis_and_the_queue_once_it_stops(tmp_path):
     server, url = start_redis()
     try:
@@ -120,7 +122,11 @@ def test_metrics_count_requests_pbx_calls_webhooks_outcomes_and_refusals_by_labe
         refused_by_pbx = stack.submit("+7 900 000-00-04")  # call_back answers -20
         assert stack.wait_final(ok.json()["handle"])["status"] == "finished"
         assert stack.wait_final(refused_by_pbx.json()["handle"])["status"] == "pbx_error"
-        after = scrape()
+        # "finished" shows as soon as `end` is stored; the webhook's own count and the
+        # call_info fetched after it land a moment later, so wait for both.
+        after = stack.wait_until(
+            lambda: settled(before, scrape()), message="the end event and its call_info"
+        )
     finally:
         stop()
 
@@ -142,6 +148,15 @@ def test_metrics_count_requests_pbx_calls_webhooks_outcomes_and_refusals_by_labe
     assert "widget_queue_oldest_due_seconds" in after
 
 
+def settled(before: str, now: str) -> str | None:
+    """``now`` once the work after a call's ``end`` (its count, call_info) shows in it."""
+    ends = sample(now, "widget_webhook_events_total", state="end", outcome="applied")
+    infos = sample(now, "widget_pbx_api_call_duration_seconds_count", method="call_info")
+    ends_before = sample(before, "widget_webhook_events_total", state="end", outcome="applied")
+    infos_before = sample(before, "widget_pbx_api_call_duration_seconds_count", method="call_info")
+    return now if ends > ends_before and infos > infos_before else None
+
+
 def _wait_up(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -156,6 +171,8 @@ def _wait_up(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise AssertionError("widget-server run did not come up")
 
 
+@pytest.mark.redis
+@pytest.mark.stack
 def test_metrics_under_run_add_up_every_gunicorn_worker_and_the_queue_worker(tmp_path):
     redis_server, redis_url = start_redis()
     sim = start_sim_thread(

@@ -322,6 +322,7 @@ def tls_pbx(self_signed_cert):
     thread.join(timeout=5)
 
 
+@pytest.mark.openssl
 def test_a_tls_server_with_an_unknown_ca_fails_with_a_tls_error(tls_pbx):
     with pytest.raises(PbxError) as caught:
         _client(tls_pbx.url).users_info()
@@ -331,6 +332,7 @@ def test_a_tls_server_with_an_unknown_ca_fails_with_a_tls_error(tls_pbx):
     assert tls_pbx.seen == []
 
 
+@pytest.mark.openssl
 def test_the_accounts_ca_bundle_makes_that_tls_server_trusted(tls_pbx, self_signed_cert):
     cert, _key = self_signed_cert
     data = _client(tls_pbx.url, ca_bundle=cert.read_text()).users_info()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from huey import SqliteHuey
 
 from tests.conftest import make_app
@@ -38,6 +39,7 @@ def test_two_consumers_on_one_sqlite_queue_enqueue_each_periodic_job_once_a_minu
     _check_once_per_minute(*_two_schedulers(tmp_path))
 
 
+@pytest.mark.redis
 def test_two_consumers_on_one_redis_queue_enqueue_each_periodic_job_once_a_minute(tmp_path):
     server, url = start_redis()
     try:

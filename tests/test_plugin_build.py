@@ -112,6 +112,7 @@ def test_the_russian_translation_covers_every_string_of_the_pot():
     assert catalog.gettext("Call me back") == "Перезвоните мне"
 
 
+@pytest.mark.gettext
 def test_the_pot_lists_every_translatable_string_of_the_plugin():
     assert shutil.which("xgettext"), "gettext is needed: source .ci/setup-wordpress.sh"
     sources = sorted(str(p.relative_to(WP)) for p in WP.rglob("*.php"))

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from embed.build_plugins import build
-from widget_server.dispatch.hours import ALWAYS_OPEN
+from widget_server.dispatch.schedule import ALWAYS_OPEN
 from widget_server.extensions import db
 from widget_server.setup import add_widget, find_pbx
 from widget_server.visitor.embed import snippets

@@ -24,14 +24,14 @@ import pytest
 import requests
 
 from embed.build_plugins import build
-from widget_server.dispatch.hours import ALWAYS_OPEN
+from widget_server.dispatch.schedule import ALWAYS_OPEN
 from widget_server.extensions import db
 from widget_server.setup import add_widget, find_pbx
 from widget_server.visitor.embed import snippets
 
 from .conftest import build_stack
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.php, pytest.mark.wordpress, pytest.mark.mariadb]
 
 WORDPRESS = Path("/usr/share/wordpress")
 ADMIN_PASSWORD = "wp-admin-" + secrets.token_hex(8)

@@ -33,24 +33,28 @@ def test_there_are_php_files_of_all_three_plugins_to_check():
     assert len(PHP_FILES) >= 20
 
 
+@pytest.mark.php
 @pytest.mark.parametrize("path", PHP_FILES, ids=lambda p: str(p.relative_to(EMBED)))
 def test_every_php_file_of_the_plugins_passes_php_lint(path):
     done = php("-l", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.php
 def test_the_wordpress_plugin_validates_settings_and_excludes_pages():
     done = php(str(EMBED / "wordpress/tests/run.php"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("OK ")
 
 
+@pytest.mark.php
 def test_the_bitrix_module_installs_saves_its_settings_and_adds_the_script():
     done = php(str(EMBED / "bitrix/tests/run.php"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("OK ")
 
 
+@pytest.mark.php
 # 4.0.0.0 adds events field by field, 4.0.1.x from an array; both join route and method with "|".
 @pytest.mark.parametrize("version", ["4.0.0.0", "4.0.1.1"])
 def test_the_opencart_extension_registers_its_event_and_refuses_bad_settings_in_older_releases(
@@ -61,6 +65,7 @@ def test_the_opencart_extension_registers_its_event_and_refuses_bad_settings_in_
     assert done.stdout.startswith(f"OK {version} ")
 
 
+@pytest.mark.php
 def test_wordpress_plugin_files_refuse_direct_access():
     plugin = EMBED / "wordpress/callback-widget"
     for path in plugin.rglob("*.php"):
@@ -74,6 +79,7 @@ def test_wordpress_plugin_files_refuse_direct_access():
             assert done.returncode == 0 and done.stdout == "", (path, done.stdout + done.stderr)
 
 
+@pytest.mark.php
 def test_bitrix_pages_refuse_direct_access():
     done = php("-d", "display_errors=1", str(EMBED / "bitrix/widgetserver.callback/options.php"))
     assert done.stdout == ""

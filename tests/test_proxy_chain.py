@@ -19,6 +19,8 @@ from widget_server.pbx.signing import encode_body, signed_headers
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack
 from .test_durability import _free_port
 
+pytestmark = [pytest.mark.nginx, pytest.mark.openssl]
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 CONFIG = """

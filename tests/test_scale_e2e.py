@@ -403,6 +403,11 @@ def wait_final(cluster: Cluster, phones: list[str], seconds: float = 90) -> dict
         time.sleep(0.5)
 
 
+@pytest.mark.nginx
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.stack
+@pytest.mark.openssl
 def test_fifty_racing_requests_over_two_instances_get_exactly_the_limit_and_each_is_dialled_once(
     cluster,
 ):
@@ -451,6 +456,11 @@ def test_fifty_racing_requests_over_two_instances_get_exactly_the_limit_and_each
 
 
 @pytest.mark.browser
+@pytest.mark.nginx
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.stack
+@pytest.mark.openssl
 def test_a_visitor_served_by_one_instance_sees_the_call_whose_events_reached_the_other(
     cluster, browser
 ):

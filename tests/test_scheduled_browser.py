@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from widget_server.dispatch.hours import ALWAYS_OPEN
+from widget_server.dispatch.schedule import ALWAYS_OPEN
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Widget
 
