@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from widget_server import setup as provisioning
+from widget_server import setup
 from widget_server.dispatch import events
 from widget_server.dispatch.schedule import ALWAYS_OPEN
 from widget_server.extensions import db
@@ -164,12 +164,12 @@ class World:
         self.jobs = Jobs(self.app)
         self._clock = itertools.count(1)
         with self.app.app_context():
-            owner = provisioning.create_owner("owner@example.com", "correct horse")
+            owner = setup.create_owner("owner@example.com", "correct horse")
             # A channel, so what the owner would be told is recorded.
             owner.webhook_url, owner.webhook_secret = "https://owner.example/hook", "s" * 32
             account = directory.add_pbx(owner, "http://pbx.test", "CLIENT", "KEY")
             directory.sync_groups(account)
-            widget = provisioning.add_widget(account, ["https://shop.example"], [(GROUP, None)])
+            widget = setup.add_widget(account, ["https://shop.example"], [(GROUP, None)])
             widget.hours, widget.public_holidays = ALWAYS_OPEN, False
             widget.group_rounds, widget.round_pause = 1, 30
             db.session.commit()

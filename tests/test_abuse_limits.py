@@ -22,7 +22,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from widget_server import setup as provisioning
+from widget_server import setup
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Notification, Owner, PbxGroup, Widget, utcnow
 from widget_server.pbx import directory
@@ -151,7 +151,7 @@ def provision(app, widgets: int) -> list[str]:
         db.session.add(PbxGroup(account=account, pin="101", name="Продажи", member_pins=["201"]))
         db.session.commit()
         return [
-            provisioning.add_widget(account, [SHOP], [("101", "Продажи")]).public_key
+            setup.add_widget(account, [SHOP], [("101", "Продажи")]).public_key
             for _ in range(widgets)
         ]
 

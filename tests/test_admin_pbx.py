@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from widget_server import setup as provisioning
+from widget_server import setup
 from widget_server.extensions import db
 from widget_server.models import PbxAccount, Widget
 from widget_server.pbx import directory
@@ -40,7 +40,7 @@ def client(app):
 
 def add_account(app, api_url, *, key=SIM_SIGN_KEY, email="owner@example.com", domain=None):
     with app.app_context():
-        owner = provisioning.find_owner(email)
+        owner = setup.find_owner(email)
         account = directory.add_pbx(owner, api_url, SIM_CLIENT_ID, key, domain)
         return account.id
 
@@ -309,7 +309,7 @@ def test_an_account_that_widgets_use_is_not_deleted(app, client, sim):
     with app.app_context():
         account = db.session.get(PbxAccount, account_id)
         directory.sync_groups(account)
-        provisioning.add_widget(account, ["https://shop.example"], [("101", None)])
+        setup.add_widget(account, ["https://shop.example"], [("101", None)])
     response = post_form(
         client, f"/admin/pbx/{account_id}/delete", {}, page_url=f"/admin/pbx/{account_id}"
     )

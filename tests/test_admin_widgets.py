@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from widget_server import setup as provisioning
+from widget_server import setup
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Owner, PbxAccount, PbxGroup, Widget
 from widget_server.pbx import directory
@@ -29,7 +29,7 @@ def add_account(app, email="owner@example.com") -> int:
     """A PBX account with two groups, as sync-groups leaves it (no PBX needed here)."""
     with app.app_context():
         account = directory.add_pbx(
-            provisioning.find_owner(email), "https://api.cloudpbx.rt.ru", "ID", "KEY"
+            setup.find_owner(email), "https://api.cloudpbx.rt.ru", "ID", "KEY"
         )
         account.groups.append(PbxGroup(pin="101", name="Отдел продаж", member_pins=["201"]))
         account.groups.append(PbxGroup(pin="102", name="Сервис", member_pins=["202"]))
@@ -309,7 +309,7 @@ def test_another_owners_widget_is_not_found(app, client, account_id):
     theirs_account = add_account(app, "other@example.com")
     with app.app_context():
         account = db.session.get(PbxAccount, theirs_account)
-        theirs = provisioning.add_widget(account, ["https://other.example"], [("101", None)]).id
+        theirs = setup.add_widget(account, ["https://other.example"], [("101", None)]).id
     token = csrf_token(client.get("/admin/widgets").data)
     assert client.get(f"/admin/widgets/{theirs}").status_code == 404
     assert client.get(f"/admin/widgets/preview?widget={theirs}").status_code == 404
@@ -363,7 +363,7 @@ def test_a_test_call_without_the_owners_number_points_to_the_profile(app, client
 
 def test_a_test_call_goes_the_visitors_way_and_is_marked_as_a_test(app, client, account_id):
     with app.app_context():
-        owner = provisioning.find_owner("owner@example.com")
+        owner = setup.find_owner("owner@example.com")
         owner.phone = "+79161234567"
         db.session.commit()
     post_widget(client, hours_mode="always")

@@ -7,7 +7,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from widget_server import setup as provisioning
+from widget_server import setup
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, PbxGroup, Widget
 from widget_server.pbx import directory
@@ -133,7 +133,7 @@ def test_an_owner_connects_the_simulator_and_sees_its_groups_and_members(page, l
 def test_the_preview_follows_colour_text_and_position_without_saving(page, live):
     with live.app.app_context():
         account = directory.add_pbx(
-            provisioning.find_owner("owner@example.com"), "https://api.cloudpbx.rt.ru", "I", "K"
+            setup.find_owner("owner@example.com"), "https://api.cloudpbx.rt.ru", "I", "K"
         )
         account.groups.append(PbxGroup(pin="101", name="Отдел продаж", member_pins=[]))
         account.groups.append(PbxGroup(pin="102", name="Сервис", member_pins=[]))
@@ -207,7 +207,7 @@ def test_the_copied_snippet_places_a_call_from_another_site(page, tmp_path):
     site = None
     try:
         with stack.app.app_context():
-            owner = provisioning.find_owner("owner@example.com")
+            owner = setup.find_owner("owner@example.com")
             owner.phone = "+79165550011"
             db.session.commit()
         sign_in(page, stack.service_url, password="correct horse")
@@ -269,7 +269,7 @@ def test_the_copied_snippet_places_a_call_from_another_site(page, tmp_path):
 def test_the_widget_editor_is_usable_on_a_phone(browser, live):
     with live.app.app_context():
         account = directory.add_pbx(
-            provisioning.find_owner("owner@example.com"), "https://api.cloudpbx.rt.ru", "I", "K"
+            setup.find_owner("owner@example.com"), "https://api.cloudpbx.rt.ru", "I", "K"
         )
         account.groups.append(PbxGroup(pin="101", name="Отдел продаж", member_pins=[]))
         db.session.commit()

@@ -285,7 +285,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
 
 @pytest.mark.stack
 def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_twice(tmp_path):
-    from widget_server import setup as provisioning
+    from widget_server import setup
 
     from .conftest import SIM_CLIENT_ID as CID
     from .conftest import make_app
@@ -307,7 +307,7 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
         UNKNOWN_CALL_GRACE=1,
     )
     with app.app_context():
-        owner = provisioning.create_owner("owner@example.com", "correct horse")
+        owner = setup.create_owner("owner@example.com", "correct horse")
         account = directory.add_pbx(owner, sim.url, CID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru")
         requests.post(
             f"{sim.url}/_sim/config",
@@ -315,7 +315,7 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
             timeout=5,
         )
         directory.sync_groups(account)
-        widget = provisioning.add_widget(account, ["https://shop.example"], [("101", "Продажи")])
+        widget = setup.add_widget(account, ["https://shop.example"], [("101", "Продажи")])
         widget.group_rounds = 1
         db.session.commit()
         key = widget.public_key

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from widget_server import setup as provisioning
+from widget_server import setup
 from widget_server.extensions import db
 from widget_server.models import Owner, PbxGroup
 from widget_server.pbx import directory
@@ -65,9 +65,7 @@ class LiveApi:
                 ]
             )
             db.session.commit()
-            widget = provisioning.add_widget(
-                account, [SHOP], [("101", "Продажи"), ("102", "Сервис")]
-            )
+            widget = setup.add_widget(account, [SHOP], [("101", "Продажи"), ("102", "Сервис")])
             self.key = widget.public_key
         accepted = requests.post(
             f"{self.url}/api/v1/widgets/{self.key}/requests",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from widget_server import setup as provisioning
+from widget_server import setup
 from widget_server.abuse import blocklist
 from widget_server.extensions import db
 from widget_server.models import NumberBlock
@@ -56,8 +56,8 @@ def test_opt_outs_from_one_address_are_rate_limited(client):
 
 def test_owner_blocks_apply_to_that_owner_only(app):
     with app.app_context():
-        one = provisioning.create_owner("one@example.com", "password-one")
-        two = provisioning.create_owner("two@example.com", "password-two")
+        one = setup.create_owner("one@example.com", "password-one")
+        two = setup.create_owner("two@example.com", "password-two")
         assert blocklist.block("+79165550013", owner_id=one.id, source="owner")
         assert not blocklist.block("+79165550013", owner_id=one.id, source="owner")
         assert blocklist.is_blocked(one.id, "+79165550013")

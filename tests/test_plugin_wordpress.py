@@ -26,7 +26,8 @@ import requests
 from embed.build_plugins import build
 from widget_server.dispatch.schedule import ALWAYS_OPEN
 from widget_server.extensions import db
-from widget_server.setup import add_widget, find_pbx
+from widget_server.pbx.directory import find_pbx
+from widget_server.setup import add_widget
 from widget_server.visitor.embed import snippets
 
 from .conftest import build_stack

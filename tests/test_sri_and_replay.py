@@ -19,7 +19,7 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from widget_server import setup as provisioning
+from widget_server import setup
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Owner, PbxGroup
 from widget_server.pbx import directory
@@ -56,7 +56,7 @@ class SriSite:
             )
             db.session.add(PbxGroup(account=account, pin="101", name="Продажи", member_pins=[]))
             db.session.commit()
-            widget = provisioning.add_widget(account, [self.host.url], [("101", "Продажи")])
+            widget = setup.add_widget(account, [self.host.url], [("101", "Продажи")])
             self.pinned = embed_assets.snippets(self.service.url, widget.public_key)["pinned"]
         self.integrity = INTEGRITY.search(self.pinned)[1]
         self.tampered = self.pinned.replace(self.integrity, flip_one_character(self.integrity))

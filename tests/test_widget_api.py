@@ -14,8 +14,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from widget_server import __version__
-from widget_server import setup as provisioning
+from widget_server import __version__, setup
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, Owner, PbxGroup, Widget
 from widget_server.pbx import directory
@@ -66,8 +65,8 @@ def build_site(tmp_path, **overrides) -> Site:
             ]
         )
         db.session.commit()
-        ru = provisioning.add_widget(account, [SHOP], [("101", "Продажи"), ("102", "Сервис")])
-        en = provisioning.add_widget(
+        ru = setup.add_widget(account, [SHOP], [("101", "Продажи"), ("102", "Сервис")])
+        en = setup.add_widget(
             account, [SHOP], [("101", "Sales"), ("102", "Service")], language="en"
         )
         keys = ru.public_key, en.public_key

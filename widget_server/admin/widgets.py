@@ -18,8 +18,8 @@ from flask import abort, current_app, flash, g, jsonify, redirect, render_templa
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from .. import setup as provisioning
-from ..dispatch import schedule as wh
+from .. import setup
+from ..dispatch import schedule
 from ..extensions import db, limiter
 from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
 from ..visitor import intake
@@ -101,7 +101,11 @@ def _apply(widget: Widget, form: WidgetForm, week, groups) -> None:
     }
     mode = form.hours_mode.data
     widget.hours = (
-        None if mode == "default" else wh.parse_hours(wh.ALWAYS_OPEN) if mode == "always" else week
+        None
+        if mode == "default"
+        else schedule.parse_hours(schedule.ALWAYS_OPEN)
+        if mode == "always"
+        else week
     )
     widget.timezone = form.timezone.data.strip()
     widget.days_off = form.days_off.clean
@@ -213,7 +217,7 @@ def widget_new():
     ok, week, rows, groups, groups_error = _validate(form, account)
     if not ok:
         return _editor(form, account, None, rows, groups_error, 400)
-    widget = provisioning.add_widget(
+    widget = setup.add_widget(
         account,
         form.origins.clean,
         groups,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..dispatch import schedule as hours
+from ..dispatch import schedule
 from .cli_setup import setup_errors
 
 # Where a refused hours setting points the user (``SetupError.field``).
@@ -50,7 +50,7 @@ def set_hours(widget_ref, **change) -> None:
             raise click.BadParameter(str(exc), param_hint=_HOURS_OPTIONS[exc.field]) from None
         raise
     click.echo(f"Widget {widget.public_key}:")
-    click.echo(hours.describe(widget))
+    click.echo(schedule.describe(widget))
 
 
 @click.command("set-limits")
