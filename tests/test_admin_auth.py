@@ -17,7 +17,7 @@ from widget_server.ops.cli import main
 
 from .admin_support import PASSWORD, csrf_token, make_owner, post_form, sign_in, switch_language
 from .conftest import make_app
-from .test_notifications import SmtpServer, free_port
+from .test_notify import SmtpServer, free_port
 
 NEW_PASSWORD = "a brand new passphrase"
 

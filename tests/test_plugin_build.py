@@ -114,7 +114,7 @@ def test_the_russian_translation_covers_every_string_of_the_pot():
 
 @pytest.mark.gettext
 def test_the_pot_lists_every_translatable_string_of_the_plugin():
-    assert shutil.which("xgettext"), "gettext is needed: source .ci/setup-wordpress.sh"
+    assert shutil.which("xgettext"), "gettext is needed: sudo .ci/setup.sh"
     sources = sorted(str(p.relative_to(WP)) for p in WP.rglob("*.php"))
     keywords = [f"--keyword={k}" for k in XGETTEXT_KEYWORDS]
     fresh = subprocess.run(

@@ -3,8 +3,8 @@
 The store is the shared copy of OpenCart's ``upload/`` folder unpacked into a temporary folder,
 installed by its own ``install/cli_install.php`` into a MariaDB database of its own and served
 by ``php -S``; the widget on its storefront places a callback against the PBX simulator.
-Needs PHP with gd, curl, zip, mbstring, xml and mysql (.ci/setup-opencart.sh), the running
-MariaDB of .ci/setup-wordpress.sh, and ``../shared/vendor/opencart-4.0.2.3.tar.xz`` beside the
+Needs PHP with gd, curl, zip, mbstring, xml and mysql (.ci/setup.sh installs them), the running
+MariaDB that .ci/setup.sh starts, and ``../shared/vendor/opencart-4.0.2.3.tar.xz`` beside the
 repository.
 """
 
@@ -118,14 +118,14 @@ def _tarball() -> Path:
 def _check_needs() -> Path:
     """Skip (or fail, in CI) unless PHP, MariaDB and the OpenCart copy are at hand; the copy."""
     tarball = _tarball()
-    _require(shutil.which("php") is not None, "PHP is needed: source .ci/setup-opencart.sh")
+    _require(shutil.which("php") is not None, "PHP is needed: sudo .ci/setup.sh")
     modules = set(subprocess.run(["php", "-m"], capture_output=True, text=True).stdout.split())
     missing = PHP_MODULES - modules
-    _require(not missing, f"PHP lacks {sorted(missing)}: source .ci/setup-opencart.sh")
+    _require(not missing, f"PHP lacks {sorted(missing)}: sudo .ci/setup.sh")
     ping = shutil.which("mariadb-admin") and subprocess.run(
         ["mariadb-admin", "--user=root", "ping"], capture_output=True, timeout=30
     )
-    _require(bool(ping) and ping.returncode == 0, "MariaDB is needed: see .ci/setup-wordpress.sh")
+    _require(bool(ping) and ping.returncode == 0, "MariaDB is needed: sudo .ci/setup.sh")
     return tarball
 
 

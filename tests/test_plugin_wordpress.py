@@ -2,7 +2,7 @@
 
 The site is Debian's WordPress copied to a temporary folder with its own MariaDB database,
 served by ``php -S``; the widget on it places a callback against the PBX simulator.
-Needs the packages and the running MariaDB of .ci/setup-wordpress.sh.
+Needs the packages and the running MariaDB that .ci/setup.sh installs and starts.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _mariadb(sql: str) -> str:
     if done.returncode != 0:
         pytest.fail(
             "MariaDB is needed for the WordPress test (as root over its Unix socket); "
-            f"source .ci/setup-wordpress.sh first: {done.stderr.strip()}"
+            f"run sudo .ci/setup.sh first: {done.stderr.strip()}"
         )
     return done.stdout.strip()
 
@@ -119,7 +119,7 @@ def _free_port() -> int:
 
 def _copy_wordpress(root: Path) -> None:
     assert (WORDPRESS / "wp-settings.php").is_file(), (
-        "Debian's wordpress package is needed: source .ci/setup-wordpress.sh"
+        "Debian's wordpress package is needed: sudo .ci/setup.sh"
     )
     # wp-admin and the top-level files are copied so their __DIR__ is the new site;
     # wp-includes is only ever reached through ABSPATH, so a link will do.

@@ -23,7 +23,7 @@ PHP_FILES = sorted(
 
 
 def php(*args: str) -> subprocess.CompletedProcess:
-    assert shutil.which("php"), "PHP is needed: source .ci/setup-wordpress.sh"
+    assert shutil.which("php"), "PHP is needed: sudo .ci/setup.sh"
     return subprocess.run(["php", *args], capture_output=True, text=True, timeout=120)
 
 

@@ -20,7 +20,7 @@ from widget_server.notify import digest, outbox
 from widget_server.ops.cli import main
 
 from .conftest import database_url
-from .test_notifications import add_request, make_site
+from .test_notify import add_request, make_site
 
 NOW = datetime(2026, 6, 1, 12, 0)
 OTHER = "+79035550011"

@@ -14,7 +14,7 @@ from widget_server.models import CallbackRequest, Widget
 from widget_server.visitor import intake
 from widget_server.visitor.texts import API_ERRORS
 
-from .test_widget_api import SHOP, build_site
+from .test_visitor_api import SHOP, build_site
 
 BODY = {"phone": "+7 916 123-45-67", "consent": True, "group": "101"}
 FRIDAY_EVENING = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)  # 20:00 MSK, closed

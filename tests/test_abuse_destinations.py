@@ -12,7 +12,7 @@ from widget_server.ops.cli import main
 from widget_server.phones import PhoneError, normalize_phone
 from widget_server.setup import parse_countries
 
-from .test_widget_api import build_site
+from .test_visitor_api import build_site
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from widget_server.models import CallAttempt, CallbackRequest, Widget
 from widget_server.ops.cli import main
 
 from .conftest import TEST_SECRET, database_url
-from .test_widget_api import SHOP, build_site
+from .test_visitor_api import SHOP, build_site
 
 MSK = ZoneInfo("Europe/Moscow")
 VLADIVOSTOK = "Asia/Vladivostok"  # UTC+10: 7 hours ahead of Moscow

@@ -14,7 +14,7 @@ from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Widget
 
 from .conftest import build_stack
-from .test_widget_browser import RECORD_STATUSES
+from .test_visitor_widget_browser import RECORD_STATUSES
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from widget_server.models import CallbackRequest, CallEvent
 from widget_server.pbx.signing import encode_body, signed_headers
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack
-from .test_durability import _free_port
+from .test_dispatch_durability import _free_port
 
 pytestmark = [pytest.mark.nginx, pytest.mark.openssl]
 

@@ -15,10 +15,10 @@ from widget_server.models import CallbackRequest, Notification, Widget
 from widget_server.visitor.texts import API_ERRORS
 
 from . import test_abuse_limits as limit_tests
-from . import test_widget_browser as browser_tests
+from . import test_visitor_widget_browser as browser_tests
 from .conftest import build_stack, make_app
-from .test_widget_api import SHOP, build_site
-from .test_widget_browser import open_shop
+from .test_visitor_api import SHOP, build_site
+from .test_visitor_widget_browser import open_shop
 
 redis_url = limit_tests.redis_url  # a real redis-server for the module
 

@@ -71,7 +71,7 @@ def postgres_server_url() -> str:
             "this test needs a PostgreSQL server where it may CREATE DATABASE: set "
             "POSTGRES_TEST_SERVER (or TEST_DATABASE_URL) to a SQLAlchemy URL such as "
             "postgresql+psycopg://widget:widget@127.0.0.1:5432/postgres "
-            "(.ci/setup-postgres.sh starts one)"
+            "(sudo .ci/setup.sh starts one)"
         )
     return url
 

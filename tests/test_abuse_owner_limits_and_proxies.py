@@ -10,7 +10,7 @@ from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Widget
 from widget_server.ops.cli import main
 
-from .test_widget_api import SHOP, build_site
+from .test_visitor_api import SHOP, build_site
 
 VALID = {"consent": True, "group": "101"}
 
