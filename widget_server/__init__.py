@@ -18,7 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # __init__, which must neither build the app nor load all of it.
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import admin, config, database, errors, extensions, retention  # in the factory
+    from . import admin, config, database, errors, extensions, instance, retention  # in the factory
     from .dispatch import queue  # in the factory (see above)
     from .dispatch import tasks as dispatch_tasks  # in the factory (see above)
     from .notify import tasks as notify_tasks  # in the factory (see above)
@@ -36,8 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.from_mapping(config.load_settings())
     app.config.from_mapping(test_config or {})
-    os.makedirs(app.instance_path, exist_ok=True)
     config.apply_defaults(app, chosen=test_config or {})
+    instance.secure(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", database.engine_options(uri))
     logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"] or "text")

@@ -20,6 +20,7 @@ from .. import create_app, setup
 from ..database import upgrade_to_head
 from ..dispatch.schedule import ALWAYS_OPEN
 from ..extensions import db
+from ..instance import private_dir, write_private
 from ..models import Owner, PbxAccount, Widget
 from ..pbx import directory
 from .sample_shop import create_shop_app
@@ -73,11 +74,10 @@ def _demo_environment(service_port: int) -> dict[str, str]:
     if not env.get("WIDGET_SECRET_KEY"):
         # A per-machine random key, kept so a second run keeps working.
         instance = Path(env.get("WIDGET_INSTANCE_PATH") or _default_instance())
-        instance.mkdir(parents=True, exist_ok=True)
+        private_dir(instance)
         key_file = instance / "demo-secret-key"
         if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+            write_private(key_file, secrets.token_hex(32))
         env["WIDGET_SECRET_KEY"] = key_file.read_text().strip()
     return env
 
