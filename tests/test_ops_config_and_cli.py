@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -89,7 +90,7 @@ def test_a_malformed_value_stops_with_an_error_naming_the_variable(name, value):
 
 # -- production checks ------------------------------------------------------------------------
 def _prod(**changes):
-    settings = load_settings({"WIDGET_SECRET_KEY": "p" * 40})
+    settings = load_settings({"WIDGET_SECRET_KEY": "3f9c2a7be14d8065c91fa3b27d4e6081"})
     settings.update(changes)
     return settings
 
@@ -99,11 +100,33 @@ def test_sound_production_settings_pass():
     check_production_settings(_prod(WORKERS=4, REDIS_URL="redis://127.0.0.1:6379/0"))
 
 
-@pytest.mark.parametrize("key", ["dev", "DEV", "change-me", "secret", "", None, "short-key-123"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "dev",
+        "DEV",
+        "change-me",
+        "secret",
+        "",
+        None,
+        "short-key-123",
+        "aaaaaaaaaaaaaaaa",  # 16 characters, as the old rule allowed
+        "0123456789abcdef",
+        "a" * 64,
+        "abababababababababababababababababab",
+    ],
+)
 def test_production_refuses_a_placeholder_or_short_secret_key(key):
     assert has_placeholder_secret({"SECRET_KEY": key})
     with pytest.raises(RuntimeError, match="WIDGET_SECRET_KEY"):
         check_production_settings(_prod(SECRET_KEY=key))
+
+
+@pytest.mark.parametrize(
+    "key", [secrets.token_hex(32), secrets.token_urlsafe(32)], ids=["token_hex", "token_urlsafe"]
+)
+def test_production_takes_a_key_of_32_random_bytes(key):
+    assert not has_placeholder_secret({"SECRET_KEY": key})
 
 
 def test_the_placeholder_key_is_allowed_in_dev_mode():

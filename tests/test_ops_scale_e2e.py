@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
 DOCS_NGINX = ROOT / "docs" / "deploy" / "nginx.conf"
 CLI = [sys.executable, "-m", "widget_server.ops.cli"]
-SECRET = "scale-e2e-secret-" + "k" * 32
+SECRET = "scale-e2e-secret-5b0e8f13c7a24d96e1f0a3b8c6d2"
 # Shipped per-number limits (one call per number per 2 minutes); a prefix limit of 5 an hour
 # to count a limit above one, across instances, without the one-active-call rule in the way.
 NUMBER_LIMIT = "1/2minute;3/hour;5/day"

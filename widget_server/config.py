@@ -266,10 +266,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     return settings
 
 
+# A production key must be worth at least 32 random bytes' guessing: 32 characters or
+# more (secrets.token_hex(32) gives 64, token_urlsafe(32) 43) and not a repeated few
+# (a random hex key of that length shows all but a few of its 16 digits).
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 10
+
+
 def has_placeholder_secret(config: Mapping[str, Any]) -> bool:
-    """True when the secret key is missing, a known placeholder or too short."""
+    """True when the secret key is missing, a known placeholder, too short or not random."""
     key = str(config.get("SECRET_KEY") or "")
-    return key.lower() in PLACEHOLDER_SECRET_KEYS or len(key) < 16
+    return (
+        key.lower() in PLACEHOLDER_SECRET_KEYS
+        or len(key) < MIN_SECRET_LENGTH
+        or len(set(key)) < MIN_SECRET_DISTINCT
+    )
 
 
 def resource_dir(name: str) -> Path:

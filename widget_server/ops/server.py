@@ -26,7 +26,8 @@ def check_production_settings(config: dict[str, Any]) -> None:
     """
     if has_placeholder_secret(config) and not config.get("DEV"):
         raise RuntimeError(
-            "WIDGET_SECRET_KEY is missing or a placeholder. Set it to a long random value, e.g. "
+            "WIDGET_SECRET_KEY is missing, a placeholder or not random enough (at least 32 "
+            "random characters). Set it to a long random value, e.g. "
             "`python -c 'import secrets; print(secrets.token_hex(32))'`."
         )
     if config["WORKERS"] > 1 and not config.get("REDIS_URL"):
