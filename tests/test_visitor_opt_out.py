@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -115,3 +118,22 @@ def test_a_blocked_number_gets_the_same_answer_as_any_request_and_is_never_diall
         )
         assert held.status == "held" and held.held_reason == "number blocked"
         assert db.session.scalars(select(Notification)).all() == []
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.mark.csrf
+def test_a_hostile_page_cannot_opt_numbers_out_from_its_visitors_browsers(app, client):
+    # A cross-site form post carries no token (and no SameSite=Lax session cookie).
+    forged = client.post("/opt-out?lang=en", data={"phone": "+7 916 555-00-12"})
+    assert forged.status_code == 400
+    assert "The form has expired" in forged.get_data(as_text=True)
+    with app.app_context():
+        assert not blocklist.is_blocked(None, "+79165550012")
+    page = client.get("/opt-out").get_data(as_text=True)
+    real = client.post("/opt-out", data={"phone": "+7 916 555-00-12", "csrf_token": _token(page)})
+    assert real.status_code == 200
+    with app.app_context():
+        assert blocklist.is_blocked(None, "+79165550012")

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import refresh
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
 
 from ..abuse.blocklist import block
 from ..extensions import limiter
@@ -20,47 +24,61 @@ from ..phones import PhoneError, mask_phone, normalize_phone
 log = logging.getLogger(__name__)
 bp = Blueprint("opt_out", __name__)
 
-TEXTS = {
-    "ru": {
-        "title": "Больше не звонить на мой номер",
-        "intro": "Введите номер, и этот сервис обратных звонков больше не будет на него звонить "
-        "ни с одного сайта.",
-        "label": "Номер телефона",
-        "submit": "Больше не звонить",
-        "done": "Готово. Если на этот номер собирались звонить через этот сервис, больше звонков "
-        "не будет.",
-        "bad": "Проверьте номер: нужен российский номер, 10 цифр после +7.",
-        "lang": "English",
-    },
-    "en": {
-        "title": "Stop calls to my number",
-        "intro": "Enter a number and this callback service will not call it again from any site.",
-        "label": "Phone number",
-        "submit": "Stop calls",
-        "done": "Done. If this number was going to be called through this service, it will not be.",
-        "bad": "Check the number: a Russian number with 10 digits after +7 is needed.",
-        "lang": "Русский",
-    },
-}
+LANGUAGES = ("ru", "en")
+
+
+def _texts() -> dict[str, str]:
+    """The page's words in the current language (gettext; Russian is the source)."""
+    return {
+        "title": _("Больше не звонить на мой номер"),
+        "intro": _(
+            "Введите номер, и этот сервис обратных звонков больше не будет на него звонить "
+            "ни с одного сайта."
+        ),
+        "label": _("Номер телефона"),
+        "submit": _("Больше не звонить"),
+        "done": _(
+            "Готово. Если на этот номер собирались звонить через этот сервис, больше звонков "
+            "не будет."
+        ),
+        "bad": _("Проверьте номер: нужен российский номер, 10 цифр после +7."),
+        "expired": _("Форма устарела. Обновите страницу и отправьте её ещё раз."),
+        "lang": "English" if g.lang == "ru" else "Русский",
+    }
 
 
 def _lang() -> str:
     asked = request.values.get("lang")
-    if asked in TEXTS:
+    if asked in LANGUAGES:
         return asked
-    best = request.accept_languages.best_match(["ru", "en"])
+    best = request.accept_languages.best_match(LANGUAGES)
     return best or "ru"
+
+
+def _token_ok() -> bool:
+    """The form's CSRF token (flask-wtf, kept in the session cookie, SameSite=Lax)."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
 
 
 @bp.route("/opt-out", methods=["GET", "POST"])
 @limiter.limit("5/hour", methods=["POST"])
 def page():
     """The public page where anyone stops calls to their number."""
-    lang = _lang()
-    texts = TEXTS[lang]
+    g.lang = lang = _lang()
+    refresh()  # the locale was looked up before the language was known
+    texts = _texts()
     status, error, value = 200, None, ""
     done = False
-    if request.method == "POST":
+    if request.method == "POST" and not _token_ok():
+        # A hostile page must not opt its visitors' numbers out from their browsers.
+        error, status = texts["expired"], 400
+    elif request.method == "POST":
         value = (request.form.get("phone") or "")[:40]
         try:
             phone = normalize_phone(value)
