@@ -179,6 +179,9 @@ def make_app(tmp_path: Path, **overrides: Any):
         "FORM_TOKENS": False,
         # Admin tests post forms without first fetching a token; tests marked csrf have it on.
         "WTF_CSRF_ENABLED": _running_test_marked("csrf"),
+        # Test stand-ins (simulator, webhook receivers) listen on loopback; the outbound
+        # policy's own tests turn this off.
+        "ALLOW_PRIVATE_NETWORKS": True,
     }
     config.update(overrides)
     os.environ["WIDGET_INSTANCE_PATH"] = str(tmp_path / "instance")

@@ -219,6 +219,11 @@ def test_a_new_webhook_gets_a_secret_that_is_shown_exactly_once(app, signed_in, 
             "Адрес должен начинаться с https://",
         ),
         ({"webhook_url": "https://crm.example/" + "a" * 500}, "webhook_url", "Не длиннее 500"),
+        (
+            {"webhook_url": "https://127.0.0.1/h"},
+            "webhook_url",
+            "Это адрес внутренней сети",
+        ),
         ({"retention_days": "0"}, "retention_days", "От 1 до 3650 дней."),
         ({"retention_days": "9999"}, "retention_days", "От 1 до 3650 дней."),
         ({"retention_days": "abc"}, "retention_days", "Введите целое число дней."),
@@ -228,6 +233,7 @@ def test_a_new_webhook_gets_a_secret_that_is_shown_exactly_once(app, signed_in, 
 def test_bad_notification_settings_get_a_message_next_to_the_field(
     app, signed_in, owner_id, data, field_id, message
 ):
+    app.config["ALLOW_PRIVATE_NETWORKS"] = False  # the policy of a real installation
     response = post_account(signed_in, "notifications", {**NOTIFY_DEFAULTS, **data})
     assert response.status_code == 400
     assert (error_of(response.text, field_id) or "").startswith(message)

@@ -238,6 +238,12 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "Bearer token for /metrics (at least 16 characters); unset, /metrics answers 404.",
     ),
     "DEV": (_bool, False, "Local development mode (allows the placeholder secret key)."),
+    "ALLOW_PRIVATE_NETWORKS": (
+        _bool,
+        False,
+        "Let owner-supplied addresses (webhooks, PBX API) be private, loopback or plain http "
+        "(a PBX stand-in or relay on your own network; the demo and tests).",
+    ),
 }
 
 

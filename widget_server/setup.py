@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from urllib.parse import urlsplit
 
 import phonenumbers
 from argon2 import PasswordHasher
@@ -19,6 +18,7 @@ from flask import current_app
 from limits import parse_many
 from sqlalchemy import select
 
+from . import outbound
 from .dispatch import schedule
 from .extensions import db
 from .models import (
@@ -317,24 +317,20 @@ def set_hours(
 
 
 # -- owner notification settings -------------------------------------------------------
-_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def validate_webhook_url(url: str) -> str:
-    """https:// anywhere; http:// only to this machine (tests, a local relay).
+    """An https:// address that resolves to public addresses only (``outbound``); plain
+    http:// and private networks only where ``WIDGET_ALLOW_PRIVATE_NETWORKS`` allows.
 
     :raise SettingsError: any other address.
     """
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:
-        return url
-    raise SettingsError(
-        f"{url!r} is not a webhook URL: it must start with https:// "
-        "(http:// only for 127.0.0.1 or localhost)"
-    )
+    try:
+        return outbound.check_url(url)
+    except outbound.OutboundError as exc:
+        error = SettingsError(f"not a webhook URL: {exc}")
+        error.reason = exc.reason  # the config page words each reason its own way
+        raise error from None
 
 
 def _check_owner_settings(email, no_email, webhook_url, no_webhook, retention_days):

@@ -49,9 +49,8 @@ PHONE_ERRORS = {
     "invalid": N_("Введите номер, например +7 916 123-45-67."),
     "not_allowed": N_("Это не российский мобильный или городской номер."),
 }
-WEBHOOK_ERROR = N_(
-    "Адрес должен начинаться с https:// (http:// — только для 127.0.0.1 или localhost)."
-)
+WEBHOOK_ERROR = N_("Адрес должен начинаться с https://.")
+WEBHOOK_PRIVATE = N_("Это адрес внутренней сети: сервис обращается только к адресам в интернете.")
 INTEGER_ERROR = N_("Введите целое число дней.")
 
 
@@ -124,8 +123,9 @@ class NotificationsForm(FlaskForm):
         if field.data:
             try:
                 field.data = validate_webhook_url(field.data)
-            except SettingsError:
-                raise ValidationError(WEBHOOK_ERROR) from None
+            except SettingsError as exc:
+                private = getattr(exc, "reason", None) == "private"
+                raise ValidationError(WEBHOOK_PRIVATE if private else WEBHOOK_ERROR) from None
 
 
 class ForgetNumberForm(FlaskForm):

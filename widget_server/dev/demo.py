@@ -71,6 +71,8 @@ def _demo_environment(service_port: int) -> dict[str, str]:
     env.setdefault("WIDGET_PUBLIC_URL", f"http://{HOST}:{service_port}")
     # The demo only rings the simulator: it takes calls at any hour of any day.
     env.setdefault("WIDGET_NIGHT_GUARD", "0")
+    # The simulator and the sample shop listen on this machine.
+    env.setdefault("WIDGET_ALLOW_PRIVATE_NETWORKS", "1")
     if not env.get("WIDGET_SECRET_KEY"):
         # A per-machine random key, kept so a second run keeps working.
         instance = Path(env.get("WIDGET_INSTANCE_PATH") or _default_instance())

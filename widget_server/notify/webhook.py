@@ -13,9 +13,7 @@ import hmac
 import json
 from typing import Any
 
-import requests
-
-from ..version import __version__
+from .. import outbound
 from .message import DeliveryError, iso
 
 WEBHOOK_TIMEOUT = (3, 10)  # connect, read
@@ -48,19 +46,21 @@ def send_webhook(message: dict[str, Any]) -> None:
     if not url or not secret:
         raise DeliveryError("the owner has no webhook URL and secret")
     body = webhook_body(message)
-    response = requests.post(
-        url,
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": f"widget-server/{__version__}",
-            "X-Widget-Event": message["kind"],
-            "X-Widget-Delivery": str(message["id"]),
-            "X-Widget-Signature": sign(secret, body),
-        },
-        timeout=WEBHOOK_TIMEOUT,
-        allow_redirects=False,
-    )
-    response.close()
+    # The owner typed this address: public addresses only, the one checked, no redirects.
+    with outbound.session(WEBHOOK_TIMEOUT) as http:
+        try:
+            response = http.post(
+                url,
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Widget-Event": message["kind"],
+                    "X-Widget-Delivery": str(message["id"]),
+                    "X-Widget-Signature": sign(secret, body),
+                },
+            )
+        except outbound.InvalidIPAddress:
+            raise DeliveryError("the webhook address is not a public internet address") from None
+        response.close()
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"the webhook answered HTTP {response.status_code}")
