@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +19,7 @@ from flask import current_app
 from .. import __version__
 from ..ops import metrics
 from .signing import encode_body, signed_headers
+from .tls import mount_bundle
 
 if TYPE_CHECKING:
     from ..models import PbxAccount
@@ -104,9 +103,10 @@ class PbxClient:
         self.timeout = (connect_timeout, read_timeout)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = f"widget-server/{__version__}"
-        self._verify: str | bool = True
+        # Verification is always on; a pasted bundle is added to the usual CAs (tls.py).
+        self._verify = True
         if credentials.ca_bundle:
-            self._verify = _ca_file(credentials.ca_bundle)
+            mount_bundle(self.session, credentials.ca_bundle)
 
     # -- methods ------------------------------------------------------------
     def users_info(self) -> dict[str, Any]:
@@ -276,9 +276,6 @@ class PbxClient:
         return data
 
 
-_CA_FILES: dict[int, str] = {}
-
-
 def client_for(account: PbxAccount) -> PbxClient:
     """The PBX client for an account, with the app's timeouts.
 
@@ -299,16 +296,3 @@ def client_for(account: PbxAccount) -> PbxClient:
         connect_timeout=current_app.config["PBX_CONNECT_TIMEOUT"],
         read_timeout=current_app.config["PBX_TIMEOUT"],
     )
-
-
-def _ca_file(pem: str) -> str:
-    """requests wants a path: keep one temp file per distinct bundle."""
-    key = hash(pem)
-    path = _CA_FILES.get(key)
-    if path and os.path.exists(path):
-        return path
-    fd, path = tempfile.mkstemp(prefix="widget-ca-", suffix=".pem")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(pem)
-    _CA_FILES[key] = path
-    return path
