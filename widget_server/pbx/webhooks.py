@@ -14,12 +14,12 @@ import logging
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from ..dispatch.events import caller_info, record_event
+from ..dispatch.events import record_event
 from ..extensions import db
 from ..models import PbxAccount
 from ..ops import metrics
-from ..phones import digits_of
 from .events import field
+from .inbound import number_info
 from .signing import verify
 
 log = logging.getLogger(__name__)
@@ -73,17 +73,11 @@ def call_events(public_id: str):
 
 @bp.post("/<public_id>/get_number_info")
 def get_number_info(public_id: str):
-    """Who is calling: a recent callback requester gets a name and their last operator.
-
-    Answers from the database alone, since the PBX waits for us before routing.
-    """
+    """Who is calling: empty unless the account routes returning callers (``pbx.inbound``)."""
     account, payload = _verified_payload(public_id)
     if account is None:
         return payload
-    digits = digits_of(str(payload.get("from_number") or ""))
-    if not digits:
-        return jsonify(OK)
-    return jsonify(dict(OK, **caller_info(account, digits)))
+    return jsonify(dict(OK, **number_info(account, payload)))
 
 
 @bp.post("/<public_id>/history_file_completed")
