@@ -11,6 +11,7 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -18,6 +19,7 @@ from flask import current_app
 
 from .. import __version__
 from ..ops import metrics
+from .journal import utc_to_moscow
 from .signing import encode_body, signed_headers
 from .tls import mount_bundle
 
@@ -182,6 +184,56 @@ class PbxClient:
             )
         return response
 
+    # -- the call journal (pbx/journal.py reads the file) ----------------------
+    def domain_call_history(self, start: datetime, end: datetime) -> str:
+        """Order the journal of every call from ``start`` to ``end`` (naive UTC); the order id.
+
+        The PBX announces the file with ``history_file_completed``.
+        """
+        payload: dict[str, Any] = {
+            "date_start": utc_to_moscow(start),
+            "date_end": utc_to_moscow(end),
+            "direction": 0,
+            "state": 0,
+        }
+        if self.credentials.domain:
+            payload["domain"] = self.credentials.domain
+        order_id = self.call("domain_call_history", payload).get("order_id")
+        if not order_id:
+            raise PbxError(
+                "domain_call_history answered without an order_id",
+                result="bad-response",
+                retryable=True,
+            )
+        return str(order_id)
+
+    @_instrumented
+    def _download(self, method: str, payload: dict[str, Any]) -> bytes:
+        response = self._send(method, payload)
+        body = response.content
+        kind = response.headers.get("Content-Type", "")
+        if response.status_code == 404 or (
+            b"not found" in body[:500].lower() and body[:2] != b"PK"
+        ):
+            raise PbxError(
+                f"{method}: the file is not ready yet", result="not-ready", retryable=True
+            )
+        if "json" in kind:
+            self._parse(method, response)  # raises on a non-zero result
+            raise PbxError(
+                f"{method}: JSON instead of a file", result="bad-response", retryable=False
+            )
+        if response.status_code != 200:
+            self._parse(method, response)
+        return body
+
+    def download_call_history(self, order_id: str) -> bytes:
+        """The journal file of an order (a ZIP of a CSV), as bytes.
+
+        :raise PbxError: ``result`` "not-ready" while the PBX is still making it.
+        """
+        return self._download("download_call_history", {"order_id": order_id})
+
     # -- transport ----------------------------------------------------------
     @_instrumented
     def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -189,6 +241,10 @@ class PbxClient:
 
         :raise PbxError: on any transport, HTTP or PBX-level failure.
         """
+        return self._parse(method, self._send(method, payload))
+
+    def _send(self, method: str, payload: dict[str, Any]) -> requests.Response:
+        """POST the signed payload; transport failures become ``PbxError``."""
         creds = self.credentials
         body = encode_body(payload)
         url = f"{creds.api_url.rstrip('/')}/{method}"
@@ -229,7 +285,7 @@ class PbxClient:
                 retryable=True,
                 ambiguous=True,
             ) from None
-        return self._parse(method, response)
+        return response
 
     def _parse(self, method: str, response: requests.Response) -> dict[str, Any]:
         status = response.status_code

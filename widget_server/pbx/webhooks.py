@@ -15,6 +15,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from ..dispatch.events import record_event
+from ..dispatch.reconcile import journal_ready
 from ..extensions import db
 from ..models import PbxAccount
 from ..ops import metrics
@@ -82,9 +83,12 @@ def get_number_info(public_id: str):
 
 @bp.post("/<public_id>/history_file_completed")
 def history_file_completed(public_id: str):
-    """A call-journal export is ready; we do not order exports yet, so just acknowledge."""
+    """A call-journal export we ordered is ready: fetch and reconcile it in the queue."""
     account, payload = _verified_payload(public_id)
     if account is None:
         return payload
-    log.info("history_file_completed for account %s: order %s", account.id, payload.get("order_id"))
+    order_id = payload.get("order_id")
+    log.info("history_file_completed for account %s: order %s", account.id, order_id)
+    if order_id:
+        journal_ready(account, str(order_id))
     return jsonify(OK)
