@@ -94,3 +94,60 @@ def test_routing_returning_callers_is_off_unless_the_owner_ticks_it(app, client,
     assert post_form(client, "/admin/pbx/new", form).status_code == 302
     with app.app_context():
         assert db.session.scalar(db.select(PbxAccount.route_inbound)) is ticked
+
+
+# -- the journal reconciliation on the PBX page ------------------------------------------
+class _GarbledJournalPbx:
+    """A PBX whose journal download is a broken ZIP."""
+
+    def __init__(self, _account):
+        pass
+
+    def domain_call_history(self, start, end):
+        return "order-1"
+
+    def download_call_history(self, order_id):
+        return b"PK\x03\x04 not a zip at all"
+
+
+def test_reconciling_with_the_simulators_journal_reports_the_counts(app, client, sim):
+    account_id = add_account(app, sim.url)
+    page = f"/admin/pbx/{account_id}"
+    response = post_form(client, f"{page}/journal", {}, page_url=page)
+    assert response.status_code == 302
+    shown = client.get(page)
+    assert "Журнал сверен: звонков 0, наших 0, досчитано 0, неизвестных нам 0." in text_of(shown)
+    assert 'data-status="done"' in shown.get_data(as_text=True)
+    assert any(r["method"] == "download_call_history" for r in _requests_seen(sim))
+
+
+def _requests_seen(sim):
+    import requests
+
+    return requests.get(f"{sim.url}/_sim/requests", timeout=5).json()
+
+
+def test_a_malformed_journal_is_explained_in_words_on_the_page(app, client, sim):
+    account_id = add_account(app, sim.url)
+    app.extensions["pbx_client_factory"] = _GarbledJournalPbx
+    page = f"/admin/pbx/{account_id}"
+    post_form(client, f"{page}/journal", {}, page_url=page)
+    text = text_of(client.get(page))
+    assert "Сверка не удалась. Файл журнала повреждён: он не открывается как архив." in text
+    assert "не удалось" in text
+
+
+def test_a_day_in_the_future_is_not_ordered(app, client, sim):
+    account_id = add_account(app, sim.url)
+    page = f"/admin/pbx/{account_id}"
+    post_form(client, f"{page}/journal", {"day": "2999-01-01"}, page_url=page)
+    assert "Выберите день не позже сегодняшнего" in text_of(client.get(page))
+    assert not any(r["method"] == "domain_call_history" for r in _requests_seen(sim))
+
+
+def test_the_pbx_page_says_how_to_set_up_the_panel(app, client, sim):
+    text = text_of(client.get(f"/admin/pbx/{add_account(app, sim.url)}"))
+    for needed in ("call_events", "get_number_info", "history_file_completed"):
+        assert needed in text
+    assert "режим без событий" in text and "WIDGET_EGRESS_IP" in text
+    assert "заглушка" in text and "разрешённых IP-адресов" in text

@@ -19,13 +19,15 @@ from wtforms.validators import Length, ValidationError
 from wtforms.widgets import PasswordInput
 
 from ..extensions import db, limiter
-from ..models import CallEvent, PbxAccount, PbxJournal, Widget
+from ..models import CallEvent, PbxAccount, PbxJournal, Widget, utcnow
 from ..pbx import directory
 from ..pbx.client import PRODUCTION_API, TEST_API, PbxError, client_for
+from ..pbx.journal import MOSCOW_OFFSET
 from ..setup import SetupError
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import N_, _
+from .pbx_journal import recent_journals
 
 WEBHOOK_METHODS = ("call_events", "get_number_info", "history_file_completed")
 MAX_CA_BYTES = 256 * 1024
@@ -185,6 +187,8 @@ def _detail(account: PbxAccount, *, check=None, status: int = 200):
         users=sorted(account.users, key=lambda u: u.pin),
         check=check,
         widget_count=_widget_count(account),
+        journals=recent_journals(account),
+        today=(utcnow() + MOSCOW_OFFSET).date().isoformat(),
     ), status
 
 
