@@ -14,8 +14,15 @@ import requests
 from widget_server.dispatch import reconcile
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, PbxAccount, PbxJournal, utcnow
+from widget_server.ops.cli_pbx import pbx_reconcile
 from widget_server.pbx.client import client_for
-from widget_server.pbx.journal import COLUMNS, JournalError, journal_csv, parse_journal
+from widget_server.pbx.journal import (
+    COLUMNS,
+    MOSCOW_OFFSET,
+    JournalError,
+    journal_csv,
+    parse_journal,
+)
 from widget_server.statuses import Status
 
 from .conftest import build_stack
@@ -247,3 +254,29 @@ def test_ordering_the_same_period_twice_fails_in_words(quiet):
         assert reconcile.order_journal(account, start, start + timedelta(days=1)).order_id
         again = reconcile.order_journal(account, start, start + timedelta(days=1))
         assert again.status == "failed" and again.error.startswith("already-ordered")
+
+
+def test_the_cli_reconciles_a_day_and_prints_what_it_found(quiet, monkeypatch):
+    monkeypatch.setattr(reconcile, "STALE_AFTER", timedelta(seconds=1))
+    session_id = sim_call(quiet, "+7 916 123-45-67")
+    request_id = stuck_request(quiet, "+7 916 123-45-67", session_id, hours_ago=0.01)
+    stuck_request(quiet, "+7 916 555-44-33", None)
+    sim_call(quiet, "+7 916 555-44-33")
+    with quiet.app.app_context():
+        account_id = db.session.scalar(db.select(PbxAccount.id))
+        today = (utcnow() + MOSCOW_OFFSET).date().isoformat()
+    runner = quiet.app.test_cli_runner()
+    result = runner.invoke(pbx_reconcile, [str(account_id), "--day", today, "--wait", "0"])
+    assert result.exit_code == 0, result.output
+    assert "2 calls in the journal, 1 ours, 1 settled, 1 unknown to us." in result.output
+    assert "visitor …4433" in result.output
+    assert request_of(quiet, request_id)[0] == Status.FINISHED
+
+
+def test_the_cli_refuses_a_day_that_has_not_come(quiet):
+    with quiet.app.app_context():
+        account_id = db.session.scalar(db.select(PbxAccount.id))
+    result = quiet.app.test_cli_runner().invoke(
+        pbx_reconcile, [str(account_id), "--day", "2999-01-01"]
+    )
+    assert result.exit_code != 0 and "has not come" in result.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_wtf import FlaskForm
@@ -65,12 +65,6 @@ def recent_journals(account: PbxAccount) -> list[dict]:
     ]
 
 
-def moscow_day(day: date) -> tuple[datetime, datetime]:
-    """A Moscow calendar day as naive UTC (start, end); today's ends now."""
-    start = datetime(day.year, day.month, day.day) - MOSCOW_OFFSET
-    return start, min(start + timedelta(days=1), utcnow())
-
-
 def _owner_key() -> str:
     return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
 
@@ -91,7 +85,7 @@ def pbx_journal(account_id: int):
     if day is None or day > today or day < today - timedelta(days=90):
         flash(_("Выберите день не позже сегодняшнего и не раньше чем 90 дней назад."), "error")
         return redirect(url_for("admin.pbx_detail", account_id=account.id) + "#journal")
-    run = reconcile.reconcile_now(account, *moscow_day(day))
+    run = reconcile.reconcile_now(account, *reconcile.moscow_day(day))
     if run.status == "done":
         flash(
             _(

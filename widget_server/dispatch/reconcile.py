@@ -14,7 +14,7 @@ listed for the owner. Nightly (``nightly_reconcile``) and on demand (the PBX pag
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -104,6 +104,17 @@ def fetch_pending_journals() -> None:
     """Periodic: try every journal still waiting for its file."""
     for run_id in db.session.scalars(select(PbxJournal.id).where(PbxJournal.status == "ordered")):
         fetch_journal(run_id)
+
+
+def moscow_day(day: date) -> tuple[datetime, datetime]:
+    """A Moscow calendar day as naive UTC (start, end); today's ends at the next minute.
+
+    The PBX takes whole seconds, so "now" is rounded up rather than cutting off the
+    calls of the current second.
+    """
+    start = datetime(day.year, day.month, day.day) - MOSCOW_OFFSET
+    soon = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return start, min(start + timedelta(days=1), soon)
 
 
 def nightly_reconcile() -> None:
