@@ -477,6 +477,7 @@ COMMANDS = {
     "run": {"--host", "--port"},
     "worker": set(),
     "pbx-sim": {"--host", "--port"},
+    "pbx-reconcile": {"--day", "--wait"},
     "demo": {"--service-port", "--shop-port", "--sim-port"},
 }
 
