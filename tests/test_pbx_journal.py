@@ -15,7 +15,7 @@ from widget_server.dispatch import reconcile
 from widget_server.extensions import db
 from widget_server.models import CallAttempt, CallbackRequest, PbxAccount, PbxJournal, utcnow
 from widget_server.ops.cli_pbx import pbx_reconcile
-from widget_server.pbx.client import client_for
+from widget_server.pbx.client import PbxError, client_for
 from widget_server.pbx.journal import (
     COLUMNS,
     MOSCOW_OFFSET,
@@ -280,3 +280,11 @@ def test_the_cli_refuses_a_day_that_has_not_come(quiet):
         pbx_reconcile, [str(account_id), "--day", "2999-01-01"]
     )
     assert result.exit_code != 0 and "has not come" in result.output
+
+
+def test_downloading_an_order_the_pbx_has_not_made_is_not_ready_yet(quiet):
+    with quiet.app.app_context():
+        client = client_for(db.session.scalar(db.select(PbxAccount)))
+        with pytest.raises(PbxError) as caught:
+            client.download_call_history("no-such-order")
+    assert caught.value.result == "not-ready" and caught.value.retryable

@@ -137,8 +137,8 @@ def pbx_error_text(exc: PbxError) -> str:
         )
     if result == "tls":
         return _(
-            "Не удалось проверить сертификат АТС. Загрузите «Сертификат API» из панели ВАТС "
-            "(Russian Trusted CA) в поле сертификата."
+            "Не удалось проверить сертификат АТС. Загрузите в поле сертификата Russian Trusted "
+            "Root CA и Russian Trusted Sub CA или «Сертификат API» из панели ВАТС."
         )
     if result == "connection":
         return _(

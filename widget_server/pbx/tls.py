@@ -58,6 +58,13 @@ class TrustAdapter(HTTPAdapter):
         kwargs["ssl_context"] = self._context
         return super().proxy_manager_for(*args, **kwargs)
 
+    def cert_verify(self, conn, url, verify, cert):
+        super().cert_verify(conn, url, verify, cert)
+        if verify is True:
+            # The context already holds certifi's CAs: requests would have urllib3
+            # load them into it again on every new connection.
+            conn.ca_certs = conn.ca_cert_dir = None
+
 
 def mount_bundle(session, pem: str) -> None:
     """Make ``session`` trust ``pem`` on top of the usual CAs for every https:// address."""
