@@ -151,3 +151,12 @@ def test_the_pbx_page_says_how_to_set_up_the_panel(app, client, sim):
         assert needed in text
     assert "режим без событий" in text and "WIDGET_EGRESS_IP" in text
     assert "заглушка" in text and "разрешённых IP-адресов" in text
+
+
+def test_the_pbx_page_says_where_a_customers_return_call_goes(app, client, sim):
+    account_id = add_account(app, sim.url)
+    assert "идёт по правилам домена" in text_of(client.get(f"/admin/pbx/{account_id}"))
+    with app.app_context():
+        db.session.get(PbxAccount, account_id).route_inbound = True
+        db.session.commit()
+    assert "направляем его оператору" in text_of(client.get(f"/admin/pbx/{account_id}"))
