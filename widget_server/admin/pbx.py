@@ -192,6 +192,10 @@ def _detail(account: PbxAccount, *, check=None, status: int = 200):
     ), status
 
 
+def _owner_key() -> str:
+    return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
+
+
 @bp.get("/pbx")
 @login_required
 def pbx_list():
@@ -201,6 +205,7 @@ def pbx_list():
 
 @bp.route("/pbx/new", methods=["GET", "POST"])
 @login_required
+@limiter.limit("20/minute", key_func=_owner_key, methods=["POST"])  # saving asks the PBX
 def pbx_new():
     form = PbxForm()
     if form.validate_on_submit():
@@ -267,6 +272,7 @@ def _form_page(form: PbxForm, account: PbxAccount | None, problem: str | None = 
 
 @bp.route("/pbx/<int:account_id>/edit", methods=["GET", "POST"])
 @login_required
+@limiter.limit("20/minute", key_func=_owner_key, methods=["POST"])  # saving asks the PBX
 def pbx_edit(account_id: int):
     account = owned_or_404(PbxAccount, account_id)
     form = PbxForm(account=account)
@@ -309,10 +315,6 @@ def _apply_form(account: PbxAccount, form: PbxForm) -> None:
 @login_required
 def pbx_detail(account_id: int):
     return _detail(owned_or_404(PbxAccount, account_id))
-
-
-def _owner_key() -> str:
-    return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
 
 
 @bp.post("/pbx/<int:account_id>/check")
