@@ -209,12 +209,12 @@ class PbxClient:
 
     @_instrumented
     def _download(self, method: str, payload: dict[str, Any]) -> bytes:
+        """A file answer's bytes; a 404 or a "File [...] not found" page means not ready."""
         response = self._send(method, payload)
         body = response.content
         kind = response.headers.get("Content-Type", "")
-        if response.status_code == 404 or (
-            b"not found" in body[:500].lower() and body[:2] != b"PK"
-        ):
+        page = "html" in kind or body[:64].lstrip().startswith((b"<", b"File"))
+        if response.status_code == 404 or (page and b"not found" in body[:500].lower()):
             raise PbxError(
                 f"{method}: the file is not ready yet", result="not-ready", retryable=True
             )
