@@ -248,11 +248,23 @@ def test_the_history_file_completed_webhook_fetches_and_reconciles_the_order(qui
     assert request_of(quiet, request_id)[0] == Status.FINISHED
 
 
-def test_ordering_the_same_period_twice_fails_in_words(quiet):
+def test_a_period_we_ordered_before_is_fetched_again_without_a_new_order(quiet):
     with quiet.app.app_context():
         account = db.session.scalar(db.select(PbxAccount))
         start = datetime(2026, 11, 1)
-        assert reconcile.order_journal(account, start, start + timedelta(days=1)).order_id
+        first = reconcile.reconcile_now(account, start, start + timedelta(days=1))
+        again = reconcile.reconcile_now(account, start, start + timedelta(days=1))
+        assert (first.status, again.status) == ("done", "done")
+        assert again.order_id == first.order_id
+    assert len(quiet.sim_requests("domain_call_history")) == 1
+    assert len(quiet.sim_requests("download_call_history")) == 2
+
+
+def test_a_period_ordered_elsewhere_fails_in_words(quiet):
+    with quiet.app.app_context():
+        account = db.session.scalar(db.select(PbxAccount))
+        start = datetime(2026, 11, 1)
+        client_for(account).domain_call_history(start, start + timedelta(days=1))  # a CRM did
         again = reconcile.order_journal(account, start, start + timedelta(days=1))
         assert again.status == "failed" and again.error.startswith("already-ordered")
 

@@ -38,10 +38,25 @@ JOURNAL_OUTCOMES = ("journal_answered", "journal_not_answered")
 
 # -- ordering and fetching -------------------------------------------------------
 def order_journal(account: PbxAccount, start: datetime, end: datetime) -> PbxJournal:
-    """Order the journal of ``start``..``end`` (naive UTC); the stored run. Commits."""
+    """Order the journal of ``start``..``end`` (naive UTC); the stored run. Commits.
+
+    A period ordered before is not ordered again (the PBX refuses: "уже существует"):
+    the new run downloads the earlier order's file.
+    """
     run = PbxJournal(pbx_account_id=account.id, period_start=start, period_end=end)
+    run.order_id = db.session.scalar(
+        select(PbxJournal.order_id)
+        .where(
+            PbxJournal.pbx_account_id == account.id,
+            PbxJournal.period_start == start,
+            PbxJournal.period_end == end,
+            PbxJournal.order_id.is_not(None),
+        )
+        .order_by(PbxJournal.id.desc())
+        .limit(1)
+    )
     try:
-        run.order_id = client_for(account).domain_call_history(start, end)
+        run.order_id = run.order_id or client_for(account).domain_call_history(start, end)
     except PbxError as exc:
         code = "already-ordered" if "уже существует" in exc.message else "pbx"
         _finish(run, "failed", f"{code}: {exc.message}")
