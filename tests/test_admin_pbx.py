@@ -127,7 +127,7 @@ def test_the_production_address_is_the_default_choice(app, client):
     response = post_form(
         client,
         "/admin/pbx/new",
-        {"api_choice": "production", "client_id": "ABC", "sign_key": "KEY1"},
+        {"api_choice": "production", "client_id": "ABC", "sign_key": "KEY1", "save_unchecked": "y"},
     )
     assert response.status_code == 302
     with app.app_context():
@@ -191,6 +191,7 @@ def test_a_real_pem_certificate_is_stored_as_the_ca_bundle(app, client, tmp_path
             "api_choice": "test",
             "client_id": "A",
             "sign_key": "B",
+            "save_unchecked": "y",
             "ca_bundle": (io.BytesIO(pem.encode()), "rt-ca.pem"),
         },
         content_type="multipart/form-data",
@@ -281,7 +282,13 @@ def test_editing_with_an_empty_key_keeps_the_old_key(app, client, sim):
     response = post_form(
         client,
         f"/admin/pbx/{account_id}/edit",
-        {"api_choice": "custom", "custom_url": sim.url, "client_id": "NEWID", "sign_key": ""},
+        {
+            "api_choice": "custom",
+            "custom_url": sim.url,
+            "client_id": "NEWID",
+            "sign_key": "",
+            "save_unchecked": "y",  # the simulator knows only its own id
+        },
     )
     assert response.status_code == 302
     with app.app_context():
@@ -397,6 +404,7 @@ def test_the_signing_key_never_reaches_the_logs(app, client, sim, caplog):
             "custom_url": sim.url,
             "client_id": SIM_CLIENT_ID,
             "sign_key": key,
+            "save_unchecked": "y",
         },
     )
     with app.app_context():

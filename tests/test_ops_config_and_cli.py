@@ -500,6 +500,7 @@ COMMANDS = {
     "run": {"--host", "--port"},
     "worker": set(),
     "pbx-sim": {"--host", "--port"},
+    "pbx-reconcile": {"--day", "--wait"},
     "demo": {"--service-port", "--shop-port", "--sim-port"},
 }
 

@@ -400,8 +400,30 @@ def test_no_webhook_forged_or_valid_causes_a_call_back(quiet_stack):
 
 
 # -- get_number_info and history_file_completed ---------------------------------------------
+def route_inbound(stack) -> None:
+    """Switch on routing returning callers to their operator (off by default)."""
+    with stack.app.app_context():
+        account = db.session.scalar(
+            select(PbxAccount).where(PbxAccount.public_id == stack.account_public_id)
+        )
+        account.route_inbound = True
+        db.session.commit()
+
+
+def test_get_number_info_is_answered_empty_while_routing_is_off(quiet_stack):
+    stack = quiet_stack
+    handle, _session_id, events = place_call(stack)
+    for payload in events:
+        post_signed(stack, payload)
+    assert stack.wait_final(handle)["status"] == "finished"
+    response = post_signed(stack, {"from_number": "79161234567"}, "get_number_info")
+    assert response.status_code == 200
+    assert response.json() == OK
+
+
 def test_get_number_info_names_a_recent_requester_and_routes_to_their_operator(quiet_stack):
     stack = quiet_stack
+    route_inbound(stack)
     handle, _session_id, events = place_call(stack)
     for payload in events:
         post_signed(stack, payload)
@@ -417,15 +439,17 @@ def test_get_number_info_names_a_recent_requester_and_routes_to_their_operator(q
         "get_number_info",
     )
     assert response.status_code == 200
-    assert response.json() == dict(OK, displayName="Обратный звонок: 127.0.0.1", PIN=operator)
+    shown = "+79161234567 · Обратный звонок: 127.0.0.1"
+    assert response.json() == dict(OK, displayName=shown, PIN=operator)
     assert operator == "201"
 
 
 def test_get_number_info_gives_no_pin_when_nobody_talked_to_the_caller(quiet_stack):
     stack = quiet_stack
+    route_inbound(stack)
     place_call(stack)  # rang, but no events: nobody got connected
     response = post_signed(stack, {"from_number": "89161234567"}, "get_number_info")
-    assert response.json() == dict(OK, displayName="Обратный звонок: 127.0.0.1")
+    assert response.json() == dict(OK, displayName="+79161234567 · Обратный звонок: 127.0.0.1")
 
 
 def test_get_number_info_for_an_unknown_number_is_just_ok(quiet_stack):

@@ -85,6 +85,10 @@ class PbxAccount(db.Model):
     def user_by_pin(self, pin: str) -> PbxUser | None:
         return next((u for u in self.users if u.pin == pin), None)
 
+    # Answer get_number_info with the caller's last operator (skips the domain's IVR
+    # and queues, so the owner switches it on).
+    route_inbound: Mapped[bool] = mapped_column(default=False)
+
 
 class PbxUser(db.Model):
     """A domain user as ``users_info`` lists it."""
@@ -325,3 +329,26 @@ class NumberBlock(db.Model):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(16))  # opt_out | owner | junk
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PbxJournal(db.Model):
+    """One call-journal export ordered from the PBX, and what reconciling it found."""
+
+    __tablename__ = "pbx_journals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pbx_account_id: Mapped[int] = mapped_column(
+        ForeignKey("pbx_accounts.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    period_start: Mapped[datetime]  # naive UTC, like every timestamp here
+    period_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="ordered")  # ordered | done | failed
+    error: Mapped[str | None] = mapped_column(String(500))
+    rows: Mapped[int] = mapped_column(default=0)
+    matched: Mapped[int] = mapped_column(default=0)
+    settled: Mapped[int] = mapped_column(default=0)
+    # Calls the PBX made to our visitors that we have no attempt for (numbers masked).
+    unknown_calls: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

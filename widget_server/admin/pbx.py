@@ -1,4 +1,9 @@
-"""PBX connection: credentials, connection check, webhook address, group and user sync."""
+"""PBX connection: credentials, connection check, webhook address, group and user sync.
+
+Saving an account asks the PBX first (``users_info``) and syncs its groups; when the
+PBX refuses, the form comes back with the reason in words and nothing is stored,
+unless the owner ticks "save without checking".
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,18 @@ from sqlalchemy import delete, func, select
 from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
+from wtforms.widgets import PasswordInput
 
 from ..extensions import db, limiter
-from ..models import CallEvent, PbxAccount, Widget
+from ..models import CallEvent, PbxAccount, PbxJournal, Widget, utcnow
 from ..pbx import directory
 from ..pbx.client import PRODUCTION_API, TEST_API, PbxError, client_for
+from ..pbx.journal import MOSCOW_OFFSET
 from ..setup import SetupError
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import N_, _
+from .pbx_journal import recent_journals
 
 WEBHOOK_METHODS = ("call_events", "get_number_info", "history_file_completed")
 MAX_CA_BYTES = 256 * 1024
@@ -38,10 +46,17 @@ class PbxForm(FlaskForm):
     )
     custom_url = StringField(N_("Другой адрес API"), validators=[Length(max=255)])
     client_id = StringField(N_("Уникальный код идентификации"), validators=[Length(max=128)])
-    sign_key = PasswordField(N_("Уникальный ключ для подписи"), validators=[Length(max=255)])
+    # Shown again only on the page that refused it, so the owner need not retype it.
+    sign_key = PasswordField(
+        N_("Уникальный ключ для подписи"),
+        validators=[Length(max=255)],
+        widget=PasswordInput(hide_value=False),
+    )
     domain = StringField(N_("Домен ВАТС"), validators=[Length(max=255)])
     ca_bundle = FileField(N_("Сертификат API (PEM)"))
     remove_ca = BooleanField(N_("Убрать загруженный сертификат"))
+    route_inbound = BooleanField(N_("Направлять повторный звонок клиента его оператору"))
+    save_unchecked = BooleanField(N_("Сохранить без проверки подключения"))
 
     def __init__(self, *args, account: PbxAccount | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -122,8 +137,8 @@ def pbx_error_text(exc: PbxError) -> str:
         )
     if result == "tls":
         return _(
-            "Не удалось проверить сертификат АТС. Загрузите «Сертификат API» из панели ВАТС "
-            "(Russian Trusted CA) в поле сертификата."
+            "Не удалось проверить сертификат АТС. Загрузите в поле сертификата Russian Trusted "
+            "Root CA и Russian Trusted Sub CA или «Сертификат API» из панели ВАТС."
         )
     if result == "connection":
         return _(
@@ -172,7 +187,13 @@ def _detail(account: PbxAccount, *, check=None, status: int = 200):
         users=sorted(account.users, key=lambda u: u.pin),
         check=check,
         widget_count=_widget_count(account),
+        journals=recent_journals(account),
+        today=(utcnow() + MOSCOW_OFFSET).date().isoformat(),
     ), status
+
+
+def _owner_key() -> str:
+    return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
 
 
 @bp.get("/pbx")
@@ -184,9 +205,20 @@ def pbx_list():
 
 @bp.route("/pbx/new", methods=["GET", "POST"])
 @login_required
+@limiter.limit("20/minute", key_func=_owner_key, methods=["POST"])  # saving asks the PBX
 def pbx_new():
     form = PbxForm()
     if form.validate_on_submit():
+        trial = PbxAccount(
+            api_url=form.api_url(),
+            client_id=form.client_id.data.strip(),
+            sign_key=form.sign_key.data.strip(),
+            domain=(form.domain.data or "").strip() or None,
+            ca_bundle=form.ca_pem,
+        )
+        directory_data, problem = _ask_pbx(trial)
+        if problem and not form.save_unchecked.data:
+            return _form_page(form, None, problem)
         account = directory.add_pbx(
             g.owner,
             form.api_url(),
@@ -195,14 +227,52 @@ def pbx_new():
             form.domain.data,
             form.ca_pem,
         )
-        flash(_("АТС подключена. Вставьте адрес внешней системы в панель ВАТС."), "success")
+        account.route_inbound = bool(form.route_inbound.data)
+        db.session.commit()
+        _report_saved(account, directory_data, problem)
         return redirect(url_for("admin.pbx_detail", account_id=account.id))
-    status = 400 if form.errors else 200
-    return render_template("admin/pbx/form.html", form=form, account=None), status
+    return _form_page(form, None)
+
+
+def _ask_pbx(account: PbxAccount) -> tuple[dict | None, str | None]:
+    """(the users_info answer, None), or (None, why the PBX refused in words)."""
+    try:
+        return client_for(account).users_info(), None
+    except PbxError as exc:
+        return None, pbx_error_text(exc)
+
+
+def _report_saved(account: PbxAccount, data: dict | None, problem: str | None) -> None:
+    """Sync the groups from the answer already had and say what the PBX gave; commits."""
+    if data is None:
+        flash(_("Сохранено без проверки: АТС не ответила.") + " " + (problem or ""), "error")
+        return
+    users, groups = directory.sync_groups(account, data)
+    flash(
+        _(
+            "АТС ответила: сотрудников %(users)s, групп %(groups)s. "
+            "Вставьте адрес внешней системы в панель ВАТС.",
+            users=users,
+            groups=groups,
+        ),
+        "success",
+    )
+
+
+def _form_page(form: PbxForm, account: PbxAccount | None, problem: str | None = None):
+    status = 400 if (form.errors or problem) else 200
+    return render_template(
+        "admin/pbx/form.html",
+        form=form,
+        account=account,
+        key_tail=key_tail(account.sign_key) if account else None,
+        problem=problem,
+    ), status
 
 
 @bp.route("/pbx/<int:account_id>/edit", methods=["GET", "POST"])
 @login_required
+@limiter.limit("20/minute", key_func=_owner_key, methods=["POST"])  # saving asks the PBX
 def pbx_edit(account_id: int):
     account = owned_or_404(PbxAccount, account_id)
     form = PbxForm(account=account)
@@ -215,33 +285,36 @@ def pbx_edit(account_id: int):
             form.api_choice.data, form.custom_url.data = "custom", account.api_url
         form.client_id.data = account.client_id
         form.domain.data = account.domain
+        form.route_inbound.data = account.route_inbound
     if form.validate_on_submit():
-        account.api_url = form.api_url()
-        account.client_id = form.client_id.data.strip()
-        if (form.sign_key.data or "").strip():
-            account.sign_key = form.sign_key.data.strip()
-        account.domain = (form.domain.data or "").strip() or None
-        if form.ca_pem:
-            account.ca_bundle = form.ca_pem
-        elif form.remove_ca.data:
-            account.ca_bundle = None
+        _apply_form(account, form)
+        directory_data, problem = _ask_pbx(account)
+        if problem and not form.save_unchecked.data:
+            db.session.rollback()  # the stored connection stays as it was
+            return _form_page(form, account, problem)
         db.session.commit()
-        flash(_("Изменения сохранены."), "success")
+        _report_saved(account, directory_data, problem)
         return redirect(url_for("admin.pbx_detail", account_id=account.id))
-    status = 400 if form.errors else 200
-    return render_template(
-        "admin/pbx/form.html", form=form, account=account, key_tail=key_tail(account.sign_key)
-    ), status
+    return _form_page(form, account)
+
+
+def _apply_form(account: PbxAccount, form: PbxForm) -> None:
+    account.api_url = form.api_url()
+    account.client_id = form.client_id.data.strip()
+    if (form.sign_key.data or "").strip():
+        account.sign_key = form.sign_key.data.strip()
+    account.domain = (form.domain.data or "").strip() or None
+    if form.ca_pem:
+        account.ca_bundle = form.ca_pem
+    elif form.remove_ca.data:
+        account.ca_bundle = None
+    account.route_inbound = bool(form.route_inbound.data)
 
 
 @bp.get("/pbx/<int:account_id>")
 @login_required
 def pbx_detail(account_id: int):
     return _detail(owned_or_404(PbxAccount, account_id))
-
-
-def _owner_key() -> str:
-    return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
 
 
 @bp.post("/pbx/<int:account_id>/check")
@@ -315,6 +388,7 @@ def pbx_delete(account_id: int):
         return redirect(url_for("admin.pbx_detail", account_id=account.id))
     # Events with no call of ours (e.g. calls made from the PBX itself) go with the account.
     db.session.execute(delete(CallEvent).where(CallEvent.pbx_account_id == account.id))
+    db.session.execute(delete(PbxJournal).where(PbxJournal.pbx_account_id == account.id))
     db.session.delete(account)
     db.session.commit()
     flash(_("Подключение удалено."), "success")

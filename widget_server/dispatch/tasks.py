@@ -7,6 +7,7 @@ from typing import Any
 from huey import crontab
 
 from .events import finish_attempt, prune_orphan_events, resolve_attempt
+from .reconcile import fetch_journal, fetch_pending_journals, nightly_reconcile
 from .recordings import fetch_recording
 from .ringing import check_ring_timeout, place_next_call
 from .sweep import sweep
@@ -30,4 +31,8 @@ def register_tasks(huey, in_app) -> dict[str, Any]:
         "fetch_recording": task(fetch_recording, retries=5, retry_delay=30),
         "sweep": every(crontab(minute="*"), sweep),
         "prune_orphan_events": every(crontab(minute="*/5"), prune_orphan_events),
+        # The call journal (reconcile.py): 00:30 UTC is 03:30 in Moscow, after its day ends.
+        "fetch_journal": task(fetch_journal),
+        "fetch_pending_journals": every(crontab(minute="*/10"), fetch_pending_journals),
+        "nightly_reconcile": every(crontab(hour="0", minute="30"), nightly_reconcile),
     }

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -20,7 +19,9 @@ from flask import current_app
 
 from ..ops import metrics
 from ..version import __version__
+from .journal import utc_to_moscow
 from .signing import encode_body, signed_headers
+from .tls import mount_bundle
 
 if TYPE_CHECKING:
     from ..models import PbxAccount
@@ -104,9 +105,10 @@ class PbxClient:
         self.timeout = (connect_timeout, read_timeout)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = f"widget-server/{__version__}"
-        self._verify: str | bool = True
+        # Verification is always on; a pasted bundle is added to the usual CAs (tls.py).
+        self._verify = True
         if credentials.ca_bundle:
-            self._verify = _ca_file(credentials.ca_bundle)
+            mount_bundle(self.session, credentials.ca_bundle)
 
     # -- methods ------------------------------------------------------------
     def users_info(self) -> dict[str, Any]:
@@ -182,6 +184,56 @@ class PbxClient:
             )
         return response
 
+    # -- the call journal (pbx/journal.py reads the file) ----------------------
+    def domain_call_history(self, start: datetime, end: datetime) -> str:
+        """Order the journal of every call from ``start`` to ``end`` (naive UTC); the order id.
+
+        The PBX announces the file with ``history_file_completed``.
+        """
+        payload: dict[str, Any] = {
+            "date_start": utc_to_moscow(start),
+            "date_end": utc_to_moscow(end),
+            "direction": 0,
+            "state": 0,
+        }
+        if self.credentials.domain:
+            payload["domain"] = self.credentials.domain
+        order_id = self.call("domain_call_history", payload).get("order_id")
+        if not order_id:
+            raise PbxError(
+                "domain_call_history answered without an order_id",
+                result="bad-response",
+                retryable=True,
+            )
+        return str(order_id)
+
+    @_instrumented
+    def _download(self, method: str, payload: dict[str, Any]) -> bytes:
+        """A file answer's bytes; a 404 or a "File [...] not found" page means not ready."""
+        response = self._send(method, payload)
+        body = response.content
+        kind = response.headers.get("Content-Type", "")
+        page = "html" in kind or body[:64].lstrip().startswith((b"<", b"File"))
+        if response.status_code == 404 or (page and b"not found" in body[:500].lower()):
+            raise PbxError(
+                f"{method}: the file is not ready yet", result="not-ready", retryable=True
+            )
+        if "json" in kind:
+            self._parse(method, response)  # raises on a non-zero result
+            raise PbxError(
+                f"{method}: JSON instead of a file", result="bad-response", retryable=False
+            )
+        if response.status_code != 200:
+            self._parse(method, response)
+        return body
+
+    def download_call_history(self, order_id: str) -> bytes:
+        """The journal file of an order (a ZIP of a CSV), as bytes.
+
+        :raise PbxError: ``result`` "not-ready" while the PBX is still making it.
+        """
+        return self._download("download_call_history", {"order_id": order_id})
+
     # -- transport ----------------------------------------------------------
     @_instrumented
     def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -189,6 +241,10 @@ class PbxClient:
 
         :raise PbxError: on any transport, HTTP or PBX-level failure.
         """
+        return self._parse(method, self._send(method, payload))
+
+    def _send(self, method: str, payload: dict[str, Any]) -> requests.Response:
+        """POST the signed payload; transport failures become ``PbxError``."""
         creds = self.credentials
         body = encode_body(payload)
         url = f"{creds.api_url.rstrip('/')}/{method}"
@@ -229,7 +285,7 @@ class PbxClient:
                 retryable=True,
                 ambiguous=True,
             ) from None
-        return self._parse(method, response)
+        return response
 
     def _parse(self, method: str, response: requests.Response) -> dict[str, Any]:
         status = response.status_code
@@ -276,9 +332,6 @@ class PbxClient:
         return data
 
 
-_CA_FILES: dict[int, str] = {}
-
-
 def client_for(account: PbxAccount) -> PbxClient:
     """The PBX client for an account, with the app's timeouts.
 
@@ -299,16 +352,3 @@ def client_for(account: PbxAccount) -> PbxClient:
         connect_timeout=current_app.config["PBX_CONNECT_TIMEOUT"],
         read_timeout=current_app.config["PBX_TIMEOUT"],
     )
-
-
-def _ca_file(pem: str) -> str:
-    """requests wants a path: keep one temp file per distinct bundle."""
-    key = hash(pem)
-    path = _CA_FILES.get(key)
-    if path and os.path.exists(path):
-        return path
-    fd, path = tempfile.mkstemp(prefix="widget-ca-", suffix=".pem")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(pem)
-    _CA_FILES[key] = path
-    return path

@@ -82,12 +82,15 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes"}
 
 
-def sync_groups(account: PbxAccount) -> tuple[int, int]:
+def sync_groups(account: PbxAccount, data: dict[str, Any] | None = None) -> tuple[int, int]:
     """Refresh the account's users and groups from ``users_info``; return their counts.
+
+    ``data`` is a ``users_info`` answer already had (saving a form just asked).
 
     :raise PbxError: the PBX could not be asked.
     """
-    data = client_for(account).users_info()
+    if data is None:
+        data = client_for(account).users_info()
     users = {str(u.get("pin")): u for u in _as_list(data.get("users")) if u.get("pin")}
     groups = {str(g.get("pin")): g for g in _as_list(data.get("groups")) if g.get("pin")}
     _sync_users(account, users)

@@ -14,12 +14,13 @@ import logging
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from ..dispatch.events import caller_info, record_event
+from ..dispatch.events import record_event
+from ..dispatch.reconcile import journal_ready
 from ..extensions import db
 from ..models import PbxAccount
 from ..ops import metrics
-from ..phones import digits_of
 from .events import field
+from .inbound import number_info
 from .signing import verify
 
 log = logging.getLogger(__name__)
@@ -73,24 +74,21 @@ def call_events(public_id: str):
 
 @bp.post("/<public_id>/get_number_info")
 def get_number_info(public_id: str):
-    """Who is calling: a recent callback requester gets a name and their last operator.
-
-    Answers from the database alone, since the PBX waits for us before routing.
-    """
+    """Who is calling: empty unless the account routes returning callers (``pbx.inbound``)."""
     account, payload = _verified_payload(public_id)
     if account is None:
         return payload
-    digits = digits_of(str(payload.get("from_number") or ""))
-    if not digits:
-        return jsonify(OK)
-    return jsonify(dict(OK, **caller_info(account, digits)))
+    return jsonify(dict(OK, **number_info(account, payload)))
 
 
 @bp.post("/<public_id>/history_file_completed")
 def history_file_completed(public_id: str):
-    """A call-journal export is ready; we do not order exports yet, so just acknowledge."""
+    """A call-journal export we ordered is ready: fetch and reconcile it in the queue."""
     account, payload = _verified_payload(public_id)
     if account is None:
         return payload
-    log.info("history_file_completed for account %s: order %s", account.id, payload.get("order_id"))
+    order_id = payload.get("order_id")
+    log.info("history_file_completed for account %s: order %s", account.id, order_id)
+    if order_id:
+        journal_ready(account, str(order_id))
     return jsonify(OK)

@@ -14,6 +14,7 @@ from flask import Flask, Response, jsonify, request
 from widget_server.pbx.signing import verify
 
 from . import scenarios
+from .journal import SimJournal
 from .phones import mask_phone, normalise_number
 from .player import start_playing
 from .recordings import tone_wav
@@ -41,6 +42,7 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]
     app.extensions["pbx_sim"] = state
+    journal = SimJournal(state)
 
     @app.post("/<method>")
     def api(method: str) -> Answer:
@@ -65,7 +67,7 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
             return jsonify(result="-400", resultMessage="Некорректный формат запроса"), 400
         state.record_request(method, body, True)
         log.info("sim <- %s %s", method, mask_phone(json.dumps(body, ensure_ascii=False)))
-        handler = HANDLERS.get(method)
+        handler = HANDLERS.get(method) or journal.handlers.get(method)
         if handler is None:
             return jsonify(result="-404", resultMessage="Метод не найден"), 404
         return handler(state, body)
