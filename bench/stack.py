@@ -52,6 +52,7 @@ class BenchStack:
             WIDGET_INSTANCE_PATH=str(self.tmp),
             WIDGET_SECRET_KEY="bench-7d1c9e40f2a85b36c0e94d7a1f3b6e52",  # noqa: S106 - bench only
             WIDGET_PUBLIC_URL=self.service_url,
+            WIDGET_ALLOW_PRIVATE_NETWORKS="1",  # the simulator listens on loopback
             WIDGET_LOG_LEVEL="WARNING",
             WIDGET_RATELIMIT_NUMBER="100000/minute",
             WIDGET_RATELIMIT_IP="1000000/minute",

@@ -92,6 +92,9 @@ def _clean_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith("WIDGET_"):
             monkeypatch.delenv(name)
+    # The simulator and the webhook receivers listen on loopback; subprocesses inherit
+    # this. The outbound policy's own tests build apps with it off.
+    monkeypatch.setenv("WIDGET_ALLOW_PRIVATE_NETWORKS", "1")
 
 
 POSTGRES = (

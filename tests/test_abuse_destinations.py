@@ -75,6 +75,7 @@ def test_the_set_countries_command_allows_and_resets_countries(tmp_path):
         "WIDGET_DATABASE_URL": site.app.config["SQLALCHEMY_DATABASE_URI"],
         "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
         "WIDGET_SECRET_KEY": "cli-secret-key-0123456789abcdef",
+        "WIDGET_ALLOW_PRIVATE_NETWORKS": "1",
     }
     runner = CliRunner()
     done = runner.invoke(main, ["set-countries", "--widget", site.ru_key, "KZ=20", "BY=5"], env=env)

@@ -300,6 +300,7 @@ def gunicorn(tmp_path, redis_url):
     db_url = app.config["SQLALCHEMY_DATABASE_URI"]
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    env["WIDGET_ALLOW_PRIVATE_NETWORKS"] = "1"  # the simulator is on loopback
     env.update(
         WIDGET_REDIS_URL=redis_url,
         WIDGET_DATABASE_URL=db_url,

@@ -202,6 +202,7 @@ def test_the_demo_owner_is_an_installation_admin_so_the_demo_shows_the_users_pag
     env = {
         "WIDGET_DEV": "1",
         "WIDGET_SECRET_KEY": TEST_SECRET,
+        "WIDGET_ALLOW_PRIVATE_NETWORKS": "1",
         "WIDGET_DATABASE_URL": database_url(tmp_path),
         "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
     }

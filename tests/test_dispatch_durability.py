@@ -246,6 +246,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
         app_overrides={"QUEUE_PATH": str(instance / "queue.sqlite3"), "PBX_TIMEOUT": 10},
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    env["WIDGET_ALLOW_PRIVATE_NETWORKS"] = "1"  # the simulator is on loopback
     env.update(
         WIDGET_INSTANCE_PATH=str(instance),
         WIDGET_DATABASE_URL=database_url(tmp_path),
@@ -320,6 +321,7 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
         db.session.commit()
         key = widget.public_key
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    env["WIDGET_ALLOW_PRIVATE_NETWORKS"] = "1"  # the simulator is on loopback
     env.update(
         WIDGET_INSTANCE_PATH=str(instance),
         WIDGET_DATABASE_URL=db_url,

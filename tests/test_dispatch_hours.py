@@ -551,6 +551,7 @@ def _set_hours(tmp_path, *args):
         "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
         "WIDGET_DATABASE_URL": database_url(tmp_path),
         "WIDGET_SECRET_KEY": TEST_SECRET,
+        "WIDGET_ALLOW_PRIVATE_NETWORKS": "1",
     }
     return CliRunner().invoke(main, ["set-hours", *args], env=env)
 

@@ -670,11 +670,12 @@ def test_an_smtp_password_without_a_user_is_refused_without_showing_it():
     assert "hunter2-secret" not in str(error.value)
 
 
-def _cli(tmp_path, *args):
+def _cli(tmp_path, *args, private_networks: bool = True):
     env = {
         "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
         "WIDGET_DATABASE_URL": database_url(tmp_path),
         "WIDGET_SECRET_KEY": "cli-test-secret-0123456789abcdef",
+        "WIDGET_ALLOW_PRIVATE_NETWORKS": "1" if private_networks else "0",
     }
     return CliRunner().invoke(main, list(args), env=env)
 
@@ -725,6 +726,7 @@ def test_set_notifications_prints_a_new_webhook_secret_once_and_stores_the_setti
     [
         (["--webhook-url", "http://crm.shop.example/hook"], "https://"),
         (["--webhook-url", "ftp://crm.shop.example/hook"], "https://"),
+        (["--webhook-url", "https://127.0.0.1:8000/readyz"], "not a public internet address"),
         (["--email", "not-an-address"], "not an e-mail address"),
         (["--email", "a@b.example", "--no-email"], "either --email or --no-email"),
         (["--retention-days", "0"], "retention-days"),
@@ -733,7 +735,9 @@ def test_set_notifications_prints_a_new_webhook_secret_once_and_stores_the_setti
 def test_set_notifications_refuses_bad_values(app, tmp_path, args, message):
     with app.app_context():
         make_site()
-    result = _cli(tmp_path, "set-notifications", "--owner", "owner@shop.example", *args)
+    # The CLI is under the same outbound policy as the config page.
+    owner_args = ("set-notifications", "--owner", "owner@shop.example", *args)
+    result = _cli(tmp_path, *owner_args, private_networks=False)
     assert result.exit_code != 0
     assert message in result.output
     with app.app_context():

@@ -153,6 +153,7 @@ class Cli:
             "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"),
             "WIDGET_DATABASE_URL": f"sqlite:///{self.db_path}",
             "WIDGET_SECRET_KEY": SECRET,
+            "WIDGET_ALLOW_PRIVATE_NETWORKS": "1",
             "WIDGET_PUBLIC_URL": "https://widgets.example",
         }
         self.runner = CliRunner()

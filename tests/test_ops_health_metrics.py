@@ -196,6 +196,7 @@ def test_metrics_under_run_add_up_every_gunicorn_worker_and_the_queue_worker(tmp
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    env["WIDGET_ALLOW_PRIVATE_NETWORKS"] = "1"  # the simulator is on loopback
     env.update(
         TMPDIR=str(temp),
         WIDGET_DATABASE_URL=database_url(tmp_path),

@@ -189,6 +189,7 @@ def cluster(tmp_path_factory):
         shop_port = _free_port()
         shop_url = f"http://127.0.0.1:{shop_port}"
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+        base_env["WIDGET_ALLOW_PRIVATE_NETWORKS"] = "1"  # the simulator is on loopback
         base_env.update(
             WIDGET_DATABASE_URL=db_url,
             WIDGET_REDIS_URL=redis_url,

@@ -13,6 +13,7 @@ from flask import Flask
 from widget_server import outbound, setup
 from widget_server.notify.message import DeliveryError
 from widget_server.notify.webhook import send_webhook
+from widget_server.pbx.client import PbxClient, PbxCredentials, PbxError
 
 # What an owner might type to reach the service's own machine or network.
 INTERNAL = [
@@ -164,3 +165,77 @@ def test_is_public_knows_the_ranges():
     assert outbound.is_public("93.184.216.34") and outbound.is_public("2a00:1450:4010::65")
     for address in ["127.0.0.1", "10.1.2.3", "::1", "fd00::1", "169.254.1.1", "224.0.0.1"]:
         assert not outbound.is_public(address), address
+
+
+# -- the PBX API and its recording links ----------------------------------------------
+class _FileServer(_Receiver):
+    """Answers every GET with ``body`` of type ``kind``."""
+
+    def __init__(self, kind: str, body: bytes = b"RIFF....WAVE"):
+        super().__init__()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                outer.hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server.RequestHandlerClass = Handler
+
+
+def _client(api_url: str) -> PbxClient:
+    return PbxClient(PbxCredentials(api_url=api_url, client_id="id", sign_key="k" * 32))
+
+
+def test_a_recording_link_away_from_the_pbx_api_is_never_fetched(receiver):
+    local = receiver()
+    with _app(True).app_context():
+        client = _client("https://api.cloudpbx.rt.ru")
+        for link in (local.url + "/readyz", "http://169.254.169.254/latest/meta-data/"):
+            with pytest.raises(PbxError, match="points away from the PBX API"):
+                client.open_record(link)
+    assert local.hits == []
+
+
+def test_a_recording_link_must_answer_audio():
+    page = _FileServer("text/html", b"<h1>the simulator's call list</h1>")
+    wav = _FileServer("audio/wav")
+    try:
+        with _app(True).app_context():
+            client = _client(page.url)
+            with pytest.raises(PbxError, match="not audio"):
+                client.open_record(page.url + "/calls")
+            answer = _client(wav.url).open_record(wav.url + "/rec.wav")
+            assert answer.content == b"RIFF....WAVE"
+            answer.close()
+    finally:
+        page.close()
+        wav.close()
+
+
+def test_a_pbx_api_address_on_this_machine_is_refused_before_anything_is_sent(receiver):
+    local = receiver()
+    with (
+        _app(False).app_context(),
+        pytest.raises(PbxError, match="not a public internet address") as refused,
+    ):
+        _client(local.url).users_info()
+    assert refused.value.result == "forbidden-address" and not refused.value.retryable
+    assert local.hits == []
+
+
+def test_recording_links_may_come_from_a_sibling_host_of_the_api():
+    assert outbound.same_site("https://records.cloudpbx.rt.ru/x", "https://api.cloudpbx.rt.ru")
+    assert outbound.same_site("https://api.cloudpbx.rt.ru/x", "https://api.cloudpbx.rt.ru")
+    assert not outbound.same_site("https://evil.example/x", "https://api.cloudpbx.rt.ru")
+    assert not outbound.same_site(
+        "https://cloudpbx.rt.ru.evil.example/", "https://api.cloudpbx.rt.ru"
+    )
+    assert not outbound.same_site("http://10.0.0.1/x", "http://127.0.0.1:8002")

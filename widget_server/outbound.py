@@ -16,6 +16,7 @@ stand-in or relay lives on their own network (the demo, the simulator, tests).
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from urllib.parse import urlsplit
 
@@ -23,7 +24,9 @@ import requests
 from flask import current_app, has_app_context
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
+from .pbx.tls import TrustAdapter, trust_context
 from .version import __version__
 
 __all__ = ["InvalidIPAddress", "OutboundError", "allow_private", "check_url", "session"]
@@ -39,8 +42,12 @@ class OutboundError(ValueError):
 
 
 def allow_private() -> bool:
-    """True when this installation lets owners point the service at private networks."""
-    return bool(has_app_context() and current_app.config.get("ALLOW_PRIVATE_NETWORKS"))
+    """True when this installation lets owners point the service at private networks:
+    the app's setting, or outside an app (a script, a test) the environment's."""
+    if has_app_context():
+        return bool(current_app.config.get("ALLOW_PRIVATE_NETWORKS"))
+    raw = os.environ.get("WIDGET_ALLOW_PRIVATE_NETWORKS", "")
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def is_public(address: str) -> bool:
@@ -83,14 +90,50 @@ def check_url(url: str, *, schemes: tuple[str, ...] = ("https",)) -> str:
     return url
 
 
-def session(timeout: tuple[float, float]) -> requests.Session:
-    """A session for owner-supplied addresses: public addresses only (pinned), no redirects."""
-    return HTTPSession(
+class _PinnedTrustAdapter(TrustAdapter, IPFilterAdapter):
+    """https:// to a checked, pinned public address, trusting a pasted CA bundle too."""
+
+
+def session(timeout: tuple[float, float], *, ca_bundle: str | None = None) -> requests.Session:
+    """A session for owner-supplied addresses: public addresses only (pinned), no redirects.
+
+    ``ca_bundle``: PEM the owner pasted, trusted on top of the usual CAs (``pbx/tls.py``).
+    """
+    filtering = not allow_private()
+    http = HTTPSession(
         Config(
-            ip_filter_enable=not allow_private(),
+            ip_filter_enable=filtering,
             ip_filter_allow_loopback_ips=False,
             never_redirect=True,
             default_timeout=timeout,
             user_agent_override=f"widget-server/{__version__}",
         )
     )
+    if ca_bundle:
+        context = trust_context(ca_bundle)
+        adapter = (
+            _PinnedTrustAdapter(context, is_https_proto=True)
+            if filtering
+            else TrustAdapter(context)
+        )
+        http.mount("https://", adapter)
+    return http
+
+
+def same_site(url: str, api_url: str) -> bool:
+    """Whether ``url`` is on the API's own host or a sibling of it (``api.x.ru`` and
+    ``records.x.ru``): where a ``get_record`` link may point."""
+    host = (urlsplit(url).hostname or "").lower()
+    api_host = (urlsplit(api_url).hostname or "").lower()
+    if not host or not api_host:
+        return False
+    if host == api_host:
+        return True
+    try:
+        ipaddress.ip_address(api_host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return False  # an address literal has no siblings
+    parent = api_host.split(".", 1)[1] if api_host.count(".") >= 2 else api_host
+    return host == parent or host.endswith("." + parent)

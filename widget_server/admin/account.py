@@ -51,6 +51,8 @@ PHONE_ERRORS = {
 }
 WEBHOOK_ERROR = N_("Адрес должен начинаться с https://.")
 WEBHOOK_PRIVATE = N_("Это адрес внутренней сети: сервис обращается только к адресам в интернете.")
+# Why an owner-supplied address was refused (outbound.OutboundError.reason), in words.
+ADDRESS_ERRORS = {"scheme": WEBHOOK_ERROR, "private": WEBHOOK_PRIVATE}
 INTEGER_ERROR = N_("Введите целое число дней.")
 
 
@@ -124,8 +126,8 @@ class NotificationsForm(FlaskForm):
             try:
                 field.data = validate_webhook_url(field.data)
             except SettingsError as exc:
-                private = getattr(exc, "reason", None) == "private"
-                raise ValidationError(WEBHOOK_PRIVATE if private else WEBHOOK_ERROR) from None
+                reason = getattr(exc, "reason", "scheme")
+                raise ValidationError(ADDRESS_ERRORS[reason]) from None
 
 
 class ForgetNumberForm(FlaskForm):

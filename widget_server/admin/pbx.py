@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 from wtforms.widgets import PasswordInput
 
+from .. import outbound
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, PbxJournal, Widget, utcnow
 from ..pbx import directory
@@ -25,6 +26,7 @@ from ..pbx.client import PRODUCTION_API, TEST_API, PbxError, client_for
 from ..pbx.journal import MOSCOW_OFFSET
 from ..setup import SetupError
 from .access import login_required, owned_or_404
+from .account import ADDRESS_ERRORS
 from .blueprint import bp
 from .i18n import N_, _
 from .pbx_journal import recent_journals
@@ -73,10 +75,10 @@ class PbxForm(FlaskForm):
         value = (field.data or "").strip()
         if not value:
             raise ValidationError(_("Укажите адрес API."))
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValidationError(
-                _("Адрес должен начинаться с https:// (или http:// для симулятора).")
-            )
+        try:
+            outbound.check_url(value)
+        except outbound.OutboundError as exc:
+            raise ValidationError(_(ADDRESS_ERRORS[exc.reason])) from None
 
     def validate_client_id(self, field):
         if not (field.data or "").strip():

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from flask import current_app
 
+from .. import outbound
 from ..ops import metrics
 from ..version import __version__
 from .journal import utc_to_moscow
@@ -103,12 +104,15 @@ class PbxClient:
     ):
         self.credentials = credentials
         self.timeout = (connect_timeout, read_timeout)
-        self.session = session or requests.Session()
+        # The API address is the owner's to type: the outbound policy applies (public,
+        # pinned, no redirects); a pasted bundle is added to the usual CAs (tls.py).
+        if session is None:
+            session = outbound.session(self.timeout, ca_bundle=credentials.ca_bundle)
+        elif credentials.ca_bundle:
+            mount_bundle(session, credentials.ca_bundle)
+        self.session = session
         self.session.headers["User-Agent"] = f"widget-server/{__version__}"
-        # Verification is always on; a pasted bundle is added to the usual CAs (tls.py).
         self._verify = True
-        if credentials.ca_bundle:
-            mount_bundle(self.session, credentials.ca_bundle)
 
     # -- methods ------------------------------------------------------------
     def users_info(self) -> dict[str, Any]:
@@ -164,10 +168,24 @@ class PbxClient:
     def open_record(self, url: str) -> requests.Response:
         """GET a ``get_record`` link as a stream; the caller reads and closes it.
 
-        :raise PbxError: when the file cannot be had (link used or expired, no recording).
+        :raise PbxError: when the file cannot be had (link used or expired, no recording),
+            or the link points away from the PBX or at something that is not audio.
         """
+        if not outbound.same_site(url, self.credentials.api_url):
+            log.warning("get_record link to another host than the PBX API refused")
+            raise PbxError(
+                "the recording link points away from the PBX API",
+                result="bad-response",
+                retryable=False,
+            )
         try:
             response = self.session.get(url, stream=True, timeout=self.timeout, verify=self._verify)
+        except outbound.InvalidIPAddress:
+            raise PbxError(
+                "the recording link is not a public internet address",
+                result="bad-response",
+                retryable=False,
+            ) from None
         except requests.exceptions.RequestException as exc:
             raise PbxError(
                 f"recording download failed ({exc.__class__.__name__})",
@@ -181,6 +199,14 @@ class PbxClient:
                 result=f"http-{response.status_code}",
                 retryable=False,
                 http_status=response.status_code,
+            )
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if not kind.startswith("audio/"):
+            response.close()
+            raise PbxError(
+                f"the recording link answered {kind or 'no type'}, not audio",
+                result="bad-response",
+                retryable=False,
             )
         return response
 
@@ -253,6 +279,12 @@ class PbxClient:
             response = self.session.post(
                 url, data=body, headers=headers, timeout=self.timeout, verify=self._verify
             )
+        except outbound.InvalidIPAddress:
+            raise PbxError(
+                f"{method}: the PBX API address is not a public internet address",
+                result="forbidden-address",
+                retryable=False,
+            ) from None
         except requests.exceptions.ConnectTimeout:
             raise PbxError(
                 f"{method}: the PBX API did not accept a connection in time",

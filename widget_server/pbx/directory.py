@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from .. import outbound
 from ..extensions import db
 from ..models import Owner, PbxAccount, PbxGroup, PbxUser, WidgetGroup, utcnow
 from ..setup import SetupError
@@ -33,6 +34,10 @@ def add_pbx(
     api_url = (api_url or "").strip().rstrip("/")
     if not api_url.startswith(("https://", "http://")):
         raise SetupError("the API address must start with https:// (or http:// for the simulator)")
+    try:
+        outbound.check_url(api_url)  # the same policy as every owner-supplied address
+    except outbound.OutboundError as exc:
+        raise SetupError(str(exc)) from None
     if not (client_id or "").strip() or not (sign_key or "").strip():
         raise SetupError("both the identification code and the signing key are needed")
     if ca_bundle is not None and "BEGIN CERTIFICATE" not in ca_bundle:
