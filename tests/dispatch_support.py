@@ -235,17 +235,21 @@ class World:
             return events.record_event(account, payload)
 
     def call_goes(self, session_id: str, *states: str, pin: str = "201") -> None:
-        """A call's events in order: ``operator`` (rings), ``visitor``, ``talk``, ``end``."""
+        """A call's events in order: ``operator`` (rings), ``visitor``, ``talk``, ``end``.
+
+        The shapes are dialect (a) of ``docs/pbx-dialects.md``: ``new``, then a
+        ``calling`` for the operator's leg, then one for the visitor's.
+        """
         shapes = {
-            "operator": ("new", {}),
-            "visitor": ("calling", {}),
-            "talk": ("connected", {}),
-            "busy": ("disconnected", {"disconnect_reason": "3"}),
-            "end": ("end", {}),
+            "operator": [("new", {}), ("calling", {"request_number": f"op{pin}@pbx.test"})],
+            "visitor": [("calling", {})],
+            "talk": [("connected", {})],
+            "busy": [("disconnected", {"disconnect_reason": "3"})],
+            "end": [("end", {})],
         }
         for name in states:
-            state, extra = shapes[name]
-            self.event(session_id, state, pin=pin, **extra)
+            for state, extra in shapes[name]:
+                self.event(session_id, state, pin=pin, **extra)
 
     def request(self, request_id: int) -> Snapshot:
         with self.app.app_context():
@@ -261,6 +265,7 @@ class World:
                     {
                         "pin": a.operator_pin,
                         "session": a.session_id,
+                        "alias": a.event_session_id,
                         "outcome": a.outcome,
                         "stage": a.stage,
                         "round": a.round,

@@ -263,11 +263,16 @@ def test_a_normal_call_plays_the_full_sequence_and_call_info_says_answered(
     assert info["info"]["direction"] == 2
     assert info["info"]["orig_pin"] == "201"
     assert info["info"]["dest_number"] == "79161234567"
-    assert info["info"]["answering_sipuri"] == f"sip:79161234567@{DOMAIN}"
+    # answering_* is the first party to answer: in a callback, the operator.
+    assert info["info"]["answering_sipuri"] == f"sip:anna@{DOMAIN}"
     assert info["info"]["is_record"] is True
     assert 4 <= info["info"]["duration"] <= 8  # TALK_SECONDS 6 in simulated seconds
     assert info["info"]["start_call_date"].isdigit()
-    assert re.fullmatch(r"(\d+:(ct|cc|cd):\w+;)+", info["info"]["session_log"])
+    assert re.fullmatch(
+        r"0:ct:201;\d+:cc:201;\d+:ct:79161234567;\d+:cc:79161234567;\d+:cd:79161234567;",
+        info["info"]["session_log"],
+    )
+    assert (info["info"]["status_code"], info["info"]["status_string"]) == ("0", "")
 
 
 def test_events_carry_moscow_timestamps_and_keep_the_scaled_pace(
@@ -376,7 +381,10 @@ def test_a_call_that_never_connects_plays_its_documented_sequence(
     assert disconnected["request_number"] == disconnected_number
     assert events[-1]["payload"]["is_record"] == "false"
     info = api(sim, "call_info", {"session_id": session_id}).json()["info"]
-    assert (info["state"], info["duration"], info["answering_sipuri"]) == (2, 0, None)
+    assert (info["state"], info["duration"]) == (2, 0)
+    # The visitor never answered: no cc with their digits in the session log.
+    assert ":cc:79" not in info["session_log"]
+    assert (info["answering_sipuri"] is None) == number.endswith("0001")
     # The last leg rings (or reports busy) for its documented simulated time.
     times = [e["time"] for e in sim_call(sim, session_id)["events"]]
     assert times[-2] - times[-3] >= ring_seconds * SCALE * 0.9

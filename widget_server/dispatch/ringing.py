@@ -20,13 +20,12 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, Widget, utcnow
-from ..pbx import events as call_states
 from ..pbx.client import RESULT_CALLBACK_FAILED, PbxError, client_for
 from ..statuses import HeldReason, Status
 from . import hours, retry
 from .events import session_known
 from .queue import queue
-from .state import current_attempt, give_up, in_flight, is_final, lock_request, set_status
+from .state import give_up, in_flight, is_final, lock_request, set_status
 
 log = logging.getLogger(__name__)
 
@@ -198,31 +197,3 @@ def _next_allowed_time(req: CallbackRequest, now: datetime) -> datetime | None:
     if later is None:
         raise LookupError("no working hours ahead")
     return later.astimezone(UTC).replace(tzinfo=None)
-
-
-def check_ring_timeout(attempt_id: int) -> None:
-    """Move on when an operator has been ringing longer than the widget's ring timeout."""
-    attempt = db.session.get(CallAttempt, attempt_id)
-    if attempt is None:
-        return
-    req = lock_request(attempt.request_id)
-    db.session.refresh(attempt)
-    if (
-        is_final(req)
-        or attempt.outcome is not None
-        or current_attempt(req) is not attempt
-        or call_states.STAGE_ORDER[attempt.reached_stage]
-        >= call_states.STAGE_ORDER["visitor_ringing"]
-    ):
-        db.session.rollback()
-        return
-    attempt.outcome = "operator_timeout"
-    req.next_dispatch_at = utcnow()
-    log.info(
-        "request %s: operator %s did not answer in %ss",
-        req.id,
-        attempt.operator_pin,
-        req.widget.ring_timeout,
-    )
-    db.session.commit()
-    queue().place_next_call(req.id)
