@@ -53,17 +53,18 @@ def follow_call(attempt_id: int) -> None:
     widget = req.widget
     account = widget.pbx_account
     seen = call_states.read_call_info(info, req.phone) if info is not None else None
+    if not heard and _events_expected_but_missing(account, attempt):
+        _flag_missing_events(account, req)
     if seen is not None and seen.over:
         log.info("request %s: call_info shows session %s over", req.id, attempt.session_id)
         attempt.stage = "ended"
         attempt.ended_at = utcnow()
         db.session.commit()
+        outbox.kick()  # in case the owner was just told
         queue().finish_attempt(attempt.id)
         return
     if seen is not None and seen.logged:
         move_to_stage(req, attempt, seen.stage)
-    if not heard and _events_expected_but_missing(account, attempt):
-        _flag_missing_events(account, req)
     if (seen is not None and seen.alive) or polled(account):
         db.session.commit()
         outbox.kick()  # in case the owner was just told

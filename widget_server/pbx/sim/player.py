@@ -72,7 +72,7 @@ def _apply(call: Call, step: Step, at: float) -> None:
     elif step.state == "disconnected":
         call.disconnected_at = at
     elif step.state == "end":
-        call.ended = True
+        call.ended, call.ended_at = True, at
         call.is_record = step.is_record == "true"
     if step.status is not None:
         call.status = step.status

@@ -38,6 +38,7 @@ class Call:
     connected_at: float | None = None
     disconnected_at: float | None = None
     ended: bool = False
+    ended_at: float | None = None
     is_record: bool = False
 
     def sim_seconds(self, start: float | None, end: float | None) -> int:
@@ -63,6 +64,7 @@ class Call:
             "request_number": self.request_number,
             "created": self.created,
             "ended": self.ended,
+            "ended_at": self.ended_at,
             "answered": self.visitor_answered(),
             "is_record": self.is_record,
             "events": [dict(event) for event in self.events],
