@@ -52,6 +52,7 @@ class FakePbx:
         self.calls: list[tuple[str, tuple]] = []
         self.answers: list[str] = []
         self.call_infos: dict[str, dict[str, Any]] = {}
+        self.unknown_sessions: set[str] = set()  # call_info answers "Сессия не найдена"
         self.during_call_back = None  # called with the session id before call_back returns
         self._sessions = itertools.count(1)
 
@@ -77,6 +78,8 @@ class FakePbx:
 
     def call_info(self, session_id: str) -> dict[str, Any]:
         self.calls.append(("call_info", (session_id,)))
+        if session_id in self.unknown_sessions:
+            raise PbxError("call_info: Сессия не найдена", result="-1", retryable=False)
         return self.call_infos.get(session_id, {"state": "0", "duration": "0"})
 
     def pins_rung(self) -> list[str]:
