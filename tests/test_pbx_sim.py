@@ -766,3 +766,16 @@ def test_a_second_account_is_served_with_its_own_key_webhook_and_dialect(sim, re
     assert answer["result"] == "1" and wrong.status_code == 403
     assert events[-1]["payload"]["state"] == "end"
     assert _call_back(sim)["result"] == "0"  # the main account keeps its own dialect
+
+
+def test_an_owner_registered_on_the_panel_gets_a_working_pair_and_their_own_events(sim, receiver):
+    page = requests.get(f"{sim.url}/_sim/panel", timeout=5)
+    made = requests.post(
+        f"{sim.url}/_sim/panel", json={"webhook_base": receiver.url, "dialect": "b"}, timeout=5
+    ).json()
+    refused = requests.post(f"{sim.url}/_sim/panel", json={"webhook_base": "x"}, timeout=5)
+
+    assert "Адрес внешней системы" in page.text and refused.status_code == 400
+    answer = _call_back(sim, client_id=made["client_id"], key=made["sign_key"])
+    events = receiver.wait_for_end(answer["session_id"])
+    assert {e["payload"]["request_number"] for e in events} == {"79161234567"}  # dialect b

@@ -3,8 +3,9 @@
 ``pbx.events`` says what an event means (its stage, an attempt's outcome); this
 module applies that to the database under the request's lock: events are stored
 once (duplicates are refused by their key), events that outrun our ``call_back``
-answer are kept briefly and adopted once the session is known, and an attempt
-that ended is settled with ``call_info`` before the request goes on or finishes.
+answer or carry another session id are kept briefly and matched to our call
+(``matching``), and an attempt that ended is settled by ``call_info`` before the
+request goes on or finishes. ``follow`` watches calls events do not settle.
 """
 
 from __future__ import annotations

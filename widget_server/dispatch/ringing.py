@@ -1,12 +1,14 @@
 """How a group is rung: operator order, placing each call, moving on.
 
 A request rings its group's operators one at a time, in the widget's order,
-moving on when an operator does not answer (an ``end`` without the visitor leg,
-or the ring timeout) or a ``call_back`` for that operator fails, until somebody
-answers or everyone was tried; then the group again, ``group_rounds`` times in
-all. With the ``pbx_group`` strategy the group's own PIN is passed and the PBX
-distributes the call. What happens once the PBX answers is in ``events``; when
-to try again is in ``retry``.
+moving on when an operator does not answer (call_info shows no answer after the
+``end``, or nothing shows progress at the ring timeout: ``follow``) or a
+``call_back`` for that operator fails, until somebody answers or everyone was
+tried; then the group again, ``group_rounds`` times in all. With the
+``pbx_group`` strategy the group's own PIN is passed and the PBX distributes the
+call. What happens once the PBX answers is in ``events``; when to try again is
+in ``retry``. A reply naming a session is a placed call whatever its ``result``
+(``docs/pbx-dialects.md``).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from flask import Flask, Response, jsonify, request
 from widget_server.pbx.signing import verify
 
 from . import scenarios
+from .panel import add_panel
 from .phones import mask_phone, normalise_number
 from .player import start_playing
 from .recordings import tone_wav
@@ -71,6 +72,8 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
             return jsonify(result="-404", resultMessage="Метод не найден"), 404
         return handler(state, body)
 
+    add_panel(app, state)
+
     @app.get(f"{RECORD_PATH}/<token>/<digits>")
     def download_record(token: str, digits: str) -> Answer:
         outcome = state.take_record_link(token, digits, request.remote_addr)
@@ -94,6 +97,7 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
             },
             dialects=scenarios.DIALECT_SUMMARIES,
             inspect=["/_sim/requests", "/_sim/calls", "/_sim/config"],
+            panel="/_sim/panel",
         )
 
     @app.get("/_sim/requests")

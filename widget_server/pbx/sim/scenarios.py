@@ -2,7 +2,10 @@
 
 The visitor number picks the scenario (digits, a leading 8 of an 11-digit
 number read as 7). Delays are simulated seconds, multiplied by TIME_SCALE
-when played, and count from the previous event.
+when played, and count from the previous event. The account's ``DIALECT``
+(``DIALECT_SUMMARIES``, ``docs/pbx-dialects.md``) decides how each call is told:
+which events are sent, what they carry, what call_info's ``session_log`` shows.
+The table is dialect (a):
 
 =========== ======================= ================================================
 Number      Scenario                What happens
