@@ -26,8 +26,9 @@ from ..models import CallAttempt, CallEvent, PbxAccount, utcnow
 from ..notify import outbox
 from ..pbx import events as call_states
 from . import retry
-from .events import fetch_call_info, move_to_stage, polled
+from .events import move_to_stage, polled
 from .queue import queue
+from .settle import fetch_call_info
 from .state import current_attempt, is_final, lock_request
 
 log = logging.getLogger(__name__)

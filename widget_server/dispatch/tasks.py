@@ -6,10 +6,11 @@ from typing import Any
 
 from huey import crontab
 
-from .events import finish_attempt, prune_orphan_events, resolve_attempt
+from .events import prune_orphan_events, resolve_attempt
 from .follow import follow_call
 from .recordings import fetch_recording
 from .ringing import place_next_call
+from .settle import finish_attempt
 from .sweep import sweep
 
 
