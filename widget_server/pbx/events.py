@@ -17,8 +17,8 @@ the visitor's number (the operator has answered)
 ``end``                                            ``ended`` + outcome    final status
 =================================================  =====================  ===================
 
-Outcome on ``end`` (``completed`` is final at once; the others are refined by
-``call_info`` first, and a visitor who was not reached gets one more try):
+Outcome on ``end``, from the events (a first guess that ``call_info`` settles,
+see below; a visitor who was not reached gets one more try):
 
 * a ``connected`` was seen → ``completed`` (visitor: finished);
 * the visitor was being rung and the disconnect reason is ``"3"`` (busy) →
@@ -56,17 +56,6 @@ STAGE_ORDER = {
 }
 
 DISCONNECT_BUSY = "3"
-
-# Outcome of one attempt -> request status the visitor sees.
-OUTCOME_STATUS = {
-    "completed": Status.FINISHED,
-    "visitor_busy": Status.VISITOR_BUSY,
-    "visitor_no_answer": Status.VISITOR_NO_ANSWER,
-}
-
-# Outcomes final as soon as ``end`` arrives; the others wait for ``call_info``,
-# which may show a talk whose ``connected`` event was lost or is still on its way.
-SETTLED_ON_END = {"completed"}
 
 # Request statuses while a call is live, by attempt stage.
 STAGE_STATUS = {
