@@ -208,7 +208,6 @@ def call_back(state: SimState, body: dict[str, Any]) -> Answer:
     if not visitor or found is None:
         log.info("sim call_back refused: unknown originator or empty number")
         return jsonify(CALL_BACK_FAILED)
-    user, group_pin = found
     scenario = scenario_for(visitor)
     if scenario.name == scenarios.REFUSED:
         return jsonify(CALL_BACK_FAILED)
@@ -225,23 +224,7 @@ def call_back(state: SimState, body: dict[str, Any]) -> Answer:
 
     with state.lock:
         config = dict(state.config)
-    client_id = request.headers.get("X-Client-ID", "")
-    dialect = (state.account(client_id) or {}).get("dialect") or "a"
-    call = Call(
-        session_id=str(uuid.uuid4()),
-        client_id=client_id,
-        dialect=dialect,
-        event_session_id=("SD" + secrets.token_urlsafe(11)[:14]) if dialect == "e" else "",
-        scenario=scenario.name,
-        script=script,
-        operator_pin=str(user["pin"]),
-        operator_login=user["name"],
-        group_pin=group_pin,
-        visitor=visitor,
-        request_number=str(raw_number),
-        recording=bool(user.get("recording")),
-        time_scale=config["TIME_SCALE"],
-    )
+    call = _new_call(state, scenario.name, script, found, visitor, str(raw_number), config)
     state.add_call(call)
     log.info(
         "sim call_back %s: %s -> %s, scenario %s (%s), dialect %s",
@@ -250,10 +233,10 @@ def call_back(state: SimState, body: dict[str, Any]) -> Answer:
         mask_phone(visitor),
         scenario.name,
         script,
-        dialect,
+        call.dialect,
     )
     response = _ok(session_id=call.session_id)
-    if dialect == "f":  # the guide's sample and the test host: "1" with the success text
+    if call.dialect == "f":  # the guide's sample and the test host: "1" with the success text
         response = jsonify(result="1", resultMessage=OK_MESSAGE, session_id=call.session_id)
     if script != scenarios.PBX_SLOW:
         steps = build_script(
@@ -263,11 +246,33 @@ def call_back(state: SimState, body: dict[str, Any]) -> Answer:
             visitor=visitor,
             recording=call.recording,
             config=config,
-            dialect=dialect,
+            dialect=call.dialect,
         )
         # Start once the answer is written, so `new` doesn't go out before the session_id.
         response.call_on_close(lambda: start_playing(state, call, steps))
     return response
+
+
+def _new_call(state, scenario, script, found, visitor, request_number, config) -> Call:
+    """The call to play, told in the calling account's dialect."""
+    user, group_pin = found
+    client_id = request.headers.get("X-Client-ID", "")
+    dialect = (state.account(client_id) or {}).get("dialect") or "a"
+    return Call(
+        session_id=str(uuid.uuid4()),
+        client_id=client_id,
+        dialect=dialect,
+        event_session_id=("SD" + secrets.token_urlsafe(11)[:14]) if dialect == "e" else "",
+        scenario=scenario,
+        script=script,
+        operator_pin=str(user["pin"]),
+        operator_login=user["name"],
+        group_pin=group_pin,
+        visitor=visitor,
+        request_number=request_number,
+        recording=bool(user.get("recording")),
+        time_scale=config["TIME_SCALE"],
+    )
 
 
 def call_info(state: SimState, body: dict[str, Any]) -> Answer:
