@@ -181,3 +181,28 @@ def test_a_second_dial_job_while_a_call_is_in_flight_does_nothing(world):
     world.jobs.run()
 
     assert world.pbx.pins_rung() == ["201"]
+
+
+def test_a_ring_timeout_over_a_minute_still_notices_missing_events_within_the_minute(world):
+    world.widget(ring_timeout=90)
+    request_id = world.submit()
+    world.jobs.run()
+
+    assert ("follow_call", (1, True), pytest.approx(60, abs=1)) in world.jobs.delayed()
+    world.later("follow_call")
+    assert world.notifications() == ["failed"]  # no event came: the owner is told
+    assert world.pbx.pins_rung() == ["201"]
+    assert world.request(request_id).outcomes == [None]
+
+
+def test_the_early_look_leaves_the_ring_timeout_to_its_own_time(world):
+    world.widget(ring_timeout=90)
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator")
+    world.later("follow_call")
+
+    assert ("follow_call", (1,), pytest.approx(30, abs=1)) in world.jobs.delayed()
+    assert world.pbx.pins_rung() == ["201"]
+    world.later("follow_call")
+    assert world.request(request_id).outcomes == ["operator_timeout", None]

@@ -225,6 +225,10 @@ def follow_later(attempt_id: int) -> None:
         delay = retry.poll_delay(account)
     else:
         delay = retry.ring_check_delay(widget.ring_timeout, account.ring_seconds)
+    if delay > retry.EVENTS_GRACE and not polled(account):
+        # A long ring timeout: the check for missing events comes first, on time.
+        queue().follow_call.schedule(args=(attempt_id, True), delay=retry.EVENTS_GRACE)
+        return
     queue().follow_call.schedule(args=(attempt_id,), delay=delay)
 
 

@@ -34,8 +34,12 @@ from .state import current_attempt, is_final, lock_request
 log = logging.getLogger(__name__)
 
 
-def follow_call(attempt_id: int) -> None:
-    """Look at a live call once: settle it, watch it again, or move on (see above)."""
+def follow_call(attempt_id: int, early: bool = False) -> None:
+    """Look at a live call once: settle it, watch it again, or move on (see above).
+
+    ``early`` is the look at ``retry.EVENTS_GRACE`` before a longer ring timeout:
+    it checks for missing events and the call's end, never moves on.
+    """
     attempt = db.session.get(CallAttempt, attempt_id)
     if (
         attempt is None
@@ -71,6 +75,11 @@ def follow_call(attempt_id: int) -> None:
         outbox.kick()  # in case the owner was just told
         queue().follow_call.schedule(args=(attempt_id,), delay=retry.poll_delay(account))
         return
+    ring_delay = retry.ring_check_delay(widget.ring_timeout, account.ring_seconds)
+    if early:
+        db.session.commit()
+        queue().follow_call.schedule(args=(attempt_id,), delay=ring_delay - retry.EVENTS_GRACE)
+        return
     stage = call_states.STAGE_ORDER[attempt.reached_stage]
     if stage >= call_states.STAGE_ORDER["visitor_ringing"] or widget.ring_strategy == "pbx_group":
         db.session.commit()  # its events are flowing: the end will come
@@ -81,7 +90,7 @@ def follow_call(attempt_id: int) -> None:
         "request %s: operator %s did not answer in %ss",
         req.id,
         attempt.operator_pin,
-        retry.ring_check_delay(widget.ring_timeout, account.ring_seconds),
+        ring_delay,
     )
     db.session.commit()
     queue().place_next_call(req.id)

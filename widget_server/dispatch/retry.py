@@ -68,6 +68,7 @@ def round_pause(req: Any) -> int | None:
 
 
 POLL_CAP = 5  # seconds between call_info polls of a live call, at most
+EVENTS_GRACE = 60  # seconds after which a placed call with no event flags its account
 
 
 def ring_check_delay(ring_timeout: int, pbx_ring_seconds: int) -> int:
