@@ -52,6 +52,7 @@ class FakePbx:
         self.calls: list[tuple[str, tuple]] = []
         self.answers: list[str] = []
         self.call_infos: dict[str, dict[str, Any]] = {}
+        self.unknown_sessions: set[str] = set()  # call_info answers "Сессия не найдена"
         self.during_call_back = None  # called with the session id before call_back returns
         self._sessions = itertools.count(1)
 
@@ -77,6 +78,8 @@ class FakePbx:
 
     def call_info(self, session_id: str) -> dict[str, Any]:
         self.calls.append(("call_info", (session_id,)))
+        if session_id in self.unknown_sessions:
+            raise PbxError("call_info: Сессия не найдена", result="-1", retryable=False)
         return self.call_infos.get(session_id, {"state": "0", "duration": "0"})
 
     def pins_rung(self) -> list[str]:
@@ -235,17 +238,21 @@ class World:
             return events.record_event(account, payload)
 
     def call_goes(self, session_id: str, *states: str, pin: str = "201") -> None:
-        """A call's events in order: ``operator`` (rings), ``visitor``, ``talk``, ``end``."""
+        """A call's events in order: ``operator`` (rings), ``visitor``, ``talk``, ``end``.
+
+        The shapes are dialect (a) of ``docs/pbx-dialects.md``: ``new``, then a
+        ``calling`` for the operator's leg, then one for the visitor's.
+        """
         shapes = {
-            "operator": ("new", {}),
-            "visitor": ("calling", {}),
-            "talk": ("connected", {}),
-            "busy": ("disconnected", {"disconnect_reason": "3"}),
-            "end": ("end", {}),
+            "operator": [("new", {}), ("calling", {"request_number": f"op{pin}@pbx.test"})],
+            "visitor": [("calling", {})],
+            "talk": [("connected", {})],
+            "busy": [("disconnected", {"disconnect_reason": "3"})],
+            "end": [("end", {})],
         }
         for name in states:
-            state, extra = shapes[name]
-            self.event(session_id, state, pin=pin, **extra)
+            for state, extra in shapes[name]:
+                self.event(session_id, state, pin=pin, **extra)
 
     def request(self, request_id: int) -> Snapshot:
         with self.app.app_context():
@@ -261,6 +268,7 @@ class World:
                     {
                         "pin": a.operator_pin,
                         "session": a.session_id,
+                        "alias": a.event_session_id,
                         "outcome": a.outcome,
                         "stage": a.stage,
                         "round": a.round,

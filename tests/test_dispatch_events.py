@@ -41,12 +41,16 @@ def test_events_that_outrun_the_call_back_answer_are_applied_when_it_comes(world
     # its answer names the session: they wait as orphans, then are caught up on.
     outcomes = []
     world.pbx.during_call_back = lambda session: outcomes.extend(
-        [world.event(session, "new", pin=""), world.event(session, "calling", pin="")]
+        [
+            world.event(session, "new", pin=""),
+            world.event(session, "calling", pin="", request_number="op201@pbx.test"),
+            world.event(session, "calling", pin=""),
+        ]
     )
     request_id = world.submit()
     world.jobs.run()
 
-    assert outcomes == ["orphan", "orphan"]
+    assert outcomes == ["orphan", "orphan", "orphan"]
     req = world.request(request_id)
     assert req.status == Status.CALLING_VISITOR
     assert req.attempts[0]["session"] == "s1"
@@ -59,8 +63,12 @@ def test_an_event_naming_our_operator_and_visitor_adopts_an_unanswered_call_back
 
     assert world.event("pbx-77", "new") == "adopted"
     req = world.request(request_id)
-    assert req.attempts[0]["session"] == "pbx-77"
+    assert (req.attempts[0]["session"], req.attempts[0]["alias"]) == (None, "pbx-77")
     assert req.status == Status.CALLING_OPERATOR
+    # Once the grace for the lost answer is over, the events' id is the session.
+    world.later("resolve_attempt")
+    assert world.request(request_id).attempts[0]["session"] == "pbx-77"
+    assert world.pbx.pins_rung() == ["201"]
 
 
 def test_an_ambiguous_call_back_is_never_dialled_again_and_call_info_settles_it(world):
@@ -102,7 +110,8 @@ def test_a_duplicate_event_is_refused_and_changes_nothing(world):
     assert (first, again) == ("applied", "duplicate")
     with world.app.app_context():
         assert db.session.query(CallEvent).count() == 1
-    assert world.request(request_id).status == Status.CALLING_VISITOR
+    # A session's first `calling` is the operator's leg, whatever number it carries.
+    assert world.request(request_id).status == Status.CALLING_OPERATOR
 
 
 def test_a_late_event_never_moves_a_finished_call_backwards(world):

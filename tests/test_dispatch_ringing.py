@@ -33,13 +33,13 @@ def test_an_operator_who_does_not_answer_is_followed_by_the_next_in_order(world)
 
 
 def test_an_operator_ringing_past_the_ring_timeout_is_left_for_the_next(world):
-    world.widget(ring_timeout=17)
+    world.widget(ring_timeout=60)
     request_id = world.submit()
     world.jobs.run()
     world.call_goes("s1", "operator")
 
-    assert ("check_ring_timeout", (1,), pytest.approx(17, abs=1)) in world.jobs.delayed()
-    world.later("check_ring_timeout")
+    assert ("follow_call", (1,), pytest.approx(60, abs=1)) in world.jobs.delayed()
+    world.later("follow_call")
 
     assert world.pbx.pins_rung() == ["201", "202"]
     req = world.request(request_id)
@@ -47,11 +47,20 @@ def test_an_operator_ringing_past_the_ring_timeout_is_left_for_the_next(world):
     assert req.status == Status.CALLING_OPERATOR
 
 
+def test_the_ring_timeout_never_comes_before_the_pbxs_own_ring_time(world):
+    world.widget(ring_timeout=17)
+    world.submit()
+    world.jobs.run()
+
+    # The account's ring time (45 s by default) is above the PBX's usual 30-40 s.
+    assert ("follow_call", (1,), pytest.approx(45, abs=1)) in world.jobs.delayed()
+
+
 def test_the_ring_timeout_leaves_a_call_alone_once_the_visitor_is_rung(world):
     request_id = world.submit()
     world.jobs.run()
     world.call_goes("s1", "operator", "visitor")
-    world.later("check_ring_timeout")
+    world.later("follow_call")
 
     assert world.pbx.pins_rung() == ["201"]
     assert world.request(request_id).status == Status.CALLING_VISITOR
@@ -61,8 +70,9 @@ def test_a_group_nobody_answered_is_rung_again_after_the_round_pause(world):
     world.widget(group_rounds=2, round_pause=30)
     request_id = world.submit()
     world.jobs.run()
-    for _ in range(3):
-        world.later("check_ring_timeout")
+    for session, pin in (("s1", "201"), ("s2", "202"), ("s3", "203")):
+        world.call_goes(session, "operator", pin=pin)
+        world.later("follow_call")
 
     req = world.request(request_id)
     assert req.status == Status.OPERATORS_BUSY
@@ -77,8 +87,9 @@ def test_a_group_nobody_answered_is_rung_again_after_the_round_pause(world):
 def test_nobody_answering_in_the_last_round_is_a_missed_request_for_the_owner(world):
     request_id = world.submit()
     world.jobs.run()
-    for _ in range(3):
-        world.later("check_ring_timeout")
+    for session, pin in (("s1", "201"), ("s2", "202"), ("s3", "203")):
+        world.call_goes(session, "operator", pin=pin)
+        world.later("follow_call")
 
     assert world.request(request_id).status == Status.NO_OPERATOR
     assert world.notifications() == ["missed"]
@@ -115,12 +126,16 @@ def test_a_request_the_pbx_refuses_outright_ends_at_once(world):
     assert world.request(request_id).status == Status.PBX_ERROR
 
 
-def test_a_pbx_group_widget_passes_the_groups_pin_and_sets_no_ring_timeout(world):
+def test_a_pbx_group_widget_passes_the_groups_pin_and_never_gives_up_at_the_ring_timeout(world):
     world.widget(ring_strategy="pbx_group")
-    world.submit()
+    request_id = world.submit()
     world.jobs.run()
+    world.call_goes("s1", "operator", pin=GROUP)
+    world.later("follow_call")
 
+    # The PBX distributes the group's call itself: only its end settles it.
     assert world.pbx.pins_rung() == [GROUP]
+    assert world.request(request_id).outcomes == [None]
     assert world.jobs.delayed() == []
 
 
@@ -166,3 +181,28 @@ def test_a_second_dial_job_while_a_call_is_in_flight_does_nothing(world):
     world.jobs.run()
 
     assert world.pbx.pins_rung() == ["201"]
+
+
+def test_a_ring_timeout_over_a_minute_still_notices_missing_events_within_the_minute(world):
+    world.widget(ring_timeout=90)
+    request_id = world.submit()
+    world.jobs.run()
+
+    assert ("follow_call", (1, True), pytest.approx(60, abs=1)) in world.jobs.delayed()
+    world.later("follow_call")
+    assert world.notifications() == ["failed"]  # no event came: the owner is told
+    assert world.pbx.pins_rung() == ["201"]
+    assert world.request(request_id).outcomes == [None]
+
+
+def test_the_early_look_leaves_the_ring_timeout_to_its_own_time(world):
+    world.widget(ring_timeout=90)
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator")
+    world.later("follow_call")
+
+    assert ("follow_call", (1,), pytest.approx(30, abs=1)) in world.jobs.delayed()
+    assert world.pbx.pins_rung() == ["201"]
+    world.later("follow_call")
+    assert world.request(request_id).outcomes == ["operator_timeout", None]

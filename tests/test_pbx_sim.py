@@ -263,11 +263,16 @@ def test_a_normal_call_plays_the_full_sequence_and_call_info_says_answered(
     assert info["info"]["direction"] == 2
     assert info["info"]["orig_pin"] == "201"
     assert info["info"]["dest_number"] == "79161234567"
-    assert info["info"]["answering_sipuri"] == f"sip:79161234567@{DOMAIN}"
+    # answering_* is the first party to answer: in a callback, the operator.
+    assert info["info"]["answering_sipuri"] == f"sip:anna@{DOMAIN}"
     assert info["info"]["is_record"] is True
     assert 4 <= info["info"]["duration"] <= 8  # TALK_SECONDS 6 in simulated seconds
     assert info["info"]["start_call_date"].isdigit()
-    assert re.fullmatch(r"(\d+:(ct|cc|cd):\w+;)+", info["info"]["session_log"])
+    assert re.fullmatch(
+        r"0:ct:201;\d+:cc:201;\d+:ct:79161234567;\d+:cc:79161234567;\d+:cd:79161234567;",
+        info["info"]["session_log"],
+    )
+    assert (info["info"]["status_code"], info["info"]["status_string"]) == ("0", "")
 
 
 def test_events_carry_moscow_timestamps_and_keep_the_scaled_pace(
@@ -376,7 +381,10 @@ def test_a_call_that_never_connects_plays_its_documented_sequence(
     assert disconnected["request_number"] == disconnected_number
     assert events[-1]["payload"]["is_record"] == "false"
     info = api(sim, "call_info", {"session_id": session_id}).json()["info"]
-    assert (info["state"], info["duration"], info["answering_sipuri"]) == (2, 0, None)
+    assert (info["state"], info["duration"]) == (2, 0)
+    # The visitor never answered: no cc with their digits in the session log.
+    assert ":cc:79" not in info["session_log"]
+    assert (info["answering_sipuri"] is None) == number.endswith("0001")
     # The last leg rings (or reports busy) for its documented simulated time.
     times = [e["time"] for e in sim_call(sim, session_id)["events"]]
     assert times[-2] - times[-3] >= ring_seconds * SCALE * 0.9
@@ -651,3 +659,123 @@ def test_sim_config_from_env_reads_prefixed_variables() -> None:
     assert config["SIGN_KEY"] == "DEMOKEY0000000000000000000000001"
     assert config["DOMAIN"] == "demo.cloudpbx.rt.ru"
     assert config["OPERATOR_RING_SECONDS"] == 30.0
+
+
+# -- dialects (docs/pbx-dialects.md) ---------------------------------------------
+def _call_back(sim: RunningSim, number: str = VISITOR, **auth: str) -> dict[str, Any]:
+    return api(sim, "call_back", {"request_number": number, "from_pin": "201"}, **auth).json()
+
+
+def _events_of(receiver: Receiver, sim: RunningSim, session_id: str) -> list[dict[str, Any]]:
+    events_id = sim_call(sim, session_id)["event_session_id"]
+    return [e["payload"] for e in receiver.wait_for_end(events_id)]
+
+
+def test_dialect_b_sends_no_visitor_leg_calling_and_the_visitor_number_on_every_event(
+    make_sim, receiver
+):
+    sim = make_sim(DIALECT="b")
+    session_id = _call_back(sim)["session_id"]
+    payloads = _events_of(receiver, sim, session_id)
+
+    assert [p["state"] for p in payloads] == ["new", "calling", "connected", "disconnected", "end"]
+    assert {p["request_number"] for p in payloads} == {"79161234567"}
+
+
+@pytest.mark.parametrize("dialect", ["c", "d"])
+def test_dialects_c_and_d_fire_connected_when_the_operator_answers(make_sim, receiver, dialect):
+    sim = make_sim(DIALECT=dialect)
+    session_id = _call_back(sim)["session_id"]
+    payloads = _events_of(receiver, sim, session_id)
+    info = api(sim, "call_info", {"session_id": session_id}).json()["info"]
+
+    assert [p["state"] for p in payloads] == ["new", "calling", "connected", "disconnected", "end"]
+    assert payloads[2]["request_number"] == f"anna@{DOMAIN}"
+    if dialect == "c":
+        assert info["state"] == 1 and ":cc:79161234567;" in info["session_log"]
+    else:  # (d): the visitor never answers
+        assert info["state"] == 2 and ":cc:79161234567;" not in info["session_log"]
+        assert info["session_log"].startswith("0:ct:201;")
+
+
+def test_dialect_e_sends_events_under_another_session_id_than_the_reply(make_sim, receiver):
+    sim = make_sim(DIALECT="e")
+    session_id = _call_back(sim)["session_id"]
+    events_id = sim_call(sim, session_id)["event_session_id"]
+    payloads = _events_of(receiver, sim, session_id)
+
+    assert re.fullmatch(r"[0-9a-f-]{36}", session_id)
+    assert events_id.startswith("SD") and events_id != session_id
+    assert {p["session_id"] for p in payloads} == {events_id}
+    # call_info answers under either id.
+    assert api(sim, "call_info", {"session_id": events_id}).json()["result"] == "0"
+
+
+def test_dialect_f_answers_a_placed_call_back_with_result_1(make_sim):
+    answer = _call_back(make_sim(DIALECT="f"))
+    assert (answer["result"], answer["resultMessage"]) == ("1", "Операция выполнена успешно")
+    assert answer["session_id"]
+
+
+def test_dialect_g_sends_no_events_and_call_info_knows_the_call_once_it_is_over(make_sim, receiver):
+    sim = make_sim(DIALECT="g")
+    session_id = _call_back(sim)["session_id"]
+    assert api(sim, "call_info", {"session_id": session_id}).json()["result"] == "-1"
+    wait_until(lambda: sim_call(sim, session_id)["ended"])
+
+    info = api(sim, "call_info", {"session_id": session_id}).json()["info"]
+    assert info["state"] == 1 and info["session_log"].endswith(":cd:79161234567;")
+    assert receiver.events == []
+
+
+def test_dialect_h_rings_an_unanswering_operator_for_the_pbxs_own_ring_time(make_sim, receiver):
+    sim = make_sim(DIALECT="h", PBX_RING_SECONDS=40, OPERATOR_RING_SECONDS=1)
+    session_id = _call_back(sim, "+79000000001")["session_id"]
+    receiver.wait_for_end(session_id, timeout=10)
+    times = [e["time"] for e in sim_call(sim, session_id)["events"]]
+
+    assert times[-2] - times[1] >= 40 * SCALE * 0.9
+
+
+def test_a_busy_visitor_shows_in_call_info_status_code(sim, receiver):
+    session_id = _call_back(sim, "+79000000002")["session_id"]
+    receiver.wait_for_end(session_id)
+    info = api(sim, "call_info", {"session_id": session_id}).json()["info"]
+    assert (info["status_code"], info["state"]) == ("486", 2)
+
+
+def test_the_dialect_is_set_at_run_time_and_an_unknown_one_is_refused(sim):
+    ok = requests.post(f"{sim.url}/_sim/config", json={"dialect": "E"}, timeout=5)
+    bad = requests.post(f"{sim.url}/_sim/config", json={"dialect": "z"}, timeout=5)
+    assert (ok.json()["config"]["DIALECT"], bad.status_code) == ("e", 400)
+
+
+def test_a_second_account_is_served_with_its_own_key_webhook_and_dialect(sim, receiver):
+    second = {"sign_key": "SECOND-KEY", "webhook_base": receiver.url, "dialect": "f"}
+    changed = requests.post(
+        f"{sim.url}/_sim/config", json={"accounts": {"SECOND": second}}, timeout=5
+    ).json()
+    assert "sign_key" not in changed["config"]["ACCOUNTS"]["SECOND"]
+
+    answer = _call_back(sim, client_id="SECOND", key="SECOND-KEY")
+    wrong = api(
+        sim, "call_back", {"request_number": VISITOR, "from_pin": "201"}, client_id="SECOND"
+    )
+    events = receiver.wait_for_end(answer["session_id"])
+
+    assert answer["result"] == "1" and wrong.status_code == 403
+    assert events[-1]["payload"]["state"] == "end"
+    assert _call_back(sim)["result"] == "0"  # the main account keeps its own dialect
+
+
+def test_an_owner_registered_on_the_panel_gets_a_working_pair_and_their_own_events(sim, receiver):
+    page = requests.get(f"{sim.url}/_sim/panel", timeout=5)
+    made = requests.post(
+        f"{sim.url}/_sim/panel", json={"webhook_base": receiver.url, "dialect": "b"}, timeout=5
+    ).json()
+    refused = requests.post(f"{sim.url}/_sim/panel", json={"webhook_base": "x"}, timeout=5)
+
+    assert "Адрес внешней системы" in page.text and refused.status_code == 400
+    answer = _call_back(sim, client_id=made["client_id"], key=made["sign_key"])
+    events = receiver.wait_for_end(answer["session_id"])
+    assert {e["payload"]["request_number"] for e in events} == {"79161234567"}  # dialect b

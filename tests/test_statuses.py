@@ -53,8 +53,12 @@ REAL_MOVES = {
     (S.CALLING_OPERATOR, S.CALLING_VISITOR),
     (S.CALLING_OPERATOR, S.CONNECTED),
     (S.CALLING_VISITOR, S.CONNECTED),
-    # finish_attempt: the visitor was not reached, one more try.
+    # settle.finish_attempt: the visitor was not reached, one more try; call_info
+    # may show it for a call whose events never showed the visitor leg, or whose
+    # `connected` was the operator's answer (docs/pbx-dialects.md).
     (S.CALLING_VISITOR, S.VISITOR_RETRY),
+    (S.CALLING_OPERATOR, S.VISITOR_RETRY),
+    (S.CONNECTED, S.VISITOR_RETRY),
 }
 
 

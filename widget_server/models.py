@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -71,6 +71,15 @@ class PbxAccount(db.Model):
     domain: Mapped[str | None] = mapped_column(String(255))
     ca_bundle: Mapped[str | None] = mapped_column(Text)  # PEM text
     last_event_at: Mapped[datetime | None]
+    # How the domain speaks (docs/pbx-dialects.md). Events expected, or calls
+    # followed by polling call_info only (a CRM holds the domain's one address).
+    events_expected: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Accepted call_backs got no event within a minute: polled, the owner told.
+    events_missing_at: Mapped[datetime | None]
+    # Events came under another session id than the call_back reply's.
+    session_mismatch_at: Mapped[datetime | None]
+    # The PBX's own operator ring time: our ring timeout never fires before it.
+    ring_seconds: Mapped[int] = mapped_column(default=45, server_default="45")
     synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -248,6 +257,8 @@ class CallAttempt(db.Model):
     seq: Mapped[int]
     operator_pin: Mapped[str] = mapped_column(String(32))
     session_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # The id the PBX's events carry when it is not the reply's session_id.
+    event_session_id: Mapped[str | None] = mapped_column(String(128), index=True)
     stage: Mapped[str] = mapped_column(String(24), default="created")
     # Furthest live stage seen, kept apart from ``stage`` because ``end`` may
     # arrive before ``connected`` and the outcome depends on both.
@@ -261,6 +272,7 @@ class CallAttempt(db.Model):
     duration: Mapped[int | None]
     call_info: Mapped[dict | None] = mapped_column(JSON)
     call_info_fetched: Mapped[bool] = mapped_column(default=False)
+    call_info_tries: Mapped[int] = mapped_column(default=0, server_default="0")
     round: Mapped[int] = mapped_column(default=1)
     recording: Mapped[str | None] = mapped_column(String(16))  # pending | available | missing
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -93,10 +93,12 @@ _ON = {
         Status.SCHEDULED,
         Status.RETRYING,
         Status.OPERATORS_BUSY,
+        Status.VISITOR_RETRY,  # no event showed the visitor leg; call_info did
     },
     Status.CALLING_VISITOR: {Status.CONNECTED, Status.VISITOR_RETRY},
-    # A talk ends finished: pbx.events settles a connected call as completed.
-    Status.CONNECTED: set(),
+    # A talk ends finished; a `connected` that was only the operator's answer
+    # (docs/pbx-dialects.md) may end with the visitor not reached.
+    Status.CONNECTED: {Status.VISITOR_RETRY},
 }
 # Any status that is not final may end (a cancel, a PBX failure, a deadline or the
 # call's own end can come at any moment); held is only ever a new request's status.

@@ -3,8 +3,9 @@
 ``pbx.events`` says what an event means (its stage, an attempt's outcome); this
 module applies that to the database under the request's lock: events are stored
 once (duplicates are refused by their key), events that outrun our ``call_back``
-answer are kept briefly and adopted once the session is known, and an attempt
-that ended is settled with ``call_info`` before the request goes on or finishes.
+answer or carry another session id are kept briefly and matched to our call
+(``matching``), and an attempt that ended is settled by ``call_info`` before the
+request goes on or finishes. ``follow`` watches calls events do not settle.
 """
 
 from __future__ import annotations
@@ -15,25 +16,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, CallEvent, PbxAccount, Widget, utcnow
 from ..pbx import events as call_states
-from ..pbx.client import PbxError, client_for
-from ..phones import digits_of, mask_phone
+from ..phones import mask_phone
 from ..statuses import WAITING, Status
-from . import retry
+from . import matching, retry
 from .queue import queue
-from .state import current_attempt, give_up, is_final, lock_account, lock_request, set_status
+from .state import current_attempt, give_up, lock_account, lock_request, set_status
 
 log = logging.getLogger(__name__)
 
 # Events of calls not (yet) ours are kept this long for adoption, then dropped.
 ORPHAN_EVENT_TTL = timedelta(minutes=15)
-# A call_back whose answer we lost is matched with events this recent.
-ADOPTION_WINDOW = timedelta(minutes=10)
 # A caller who asked for a callback this recently is named to the PBX.
 RETURN_CALL_WINDOW = timedelta(days=30)
 
@@ -49,26 +47,22 @@ def record_event(account: PbxAccount, payload: dict[str, Any]) -> str:
         return "ignored"
     lock_account(account.id)
     account.last_event_at = utcnow()
-    attempt = db.session.scalar(
-        select(CallAttempt)
-        .join(CallbackRequest)
-        .join(Widget)
-        .where(CallAttempt.session_id == session_id, Widget.pbx_account_id == account.id)
-    )
+    if account.events_missing_at is not None:
+        log.info("PBX account %s: call_events arrive again", account.id)
+        account.events_missing_at = None
+    attempt = matching.attempt_for_session(account, session_id)
     if attempt is None:
-        # Not (yet) ours. Our call_back's own events can outrun its answer, so
-        # outbound events are kept briefly for place_next_call to adopt; every
-        # other call on the domain is none of our business and is dropped.
+        # Not (yet) ours. Our call_back's own events can outrun its answer, or carry
+        # another id than the answer's, so outbound events are kept and matched by
+        # PIN and number; every other call on the domain is none of our business.
         if call_states.field(payload, "type").lower() != "outbound":
             log.info("call_events for session %s we did not start: ignored", session_id)
             db.session.commit()
             return "ignored"
         stored = _store_event(account, None, session_id, state, event_time, payload)
-        pending = _unanswered_attempt_for(account, payload)
-        if pending is not None:
-            # Our call_back timed out or its worker died, yet the PBX placed the call.
-            log.info("session %s adopted by request %s", session_id, pending.request_id)
-            session_known(pending.request_id, pending.id, session_id)
+        ours = matching.attempt_for_event(account, payload)
+        if ours is not None:
+            alias_known(ours.request_id, ours.id, session_id)
             return "adopted"
         return stored
     req = lock_request(attempt.request_id)
@@ -113,7 +107,9 @@ def _apply_event(req: CallbackRequest, attempt: CallAttempt, payload: dict[str, 
         if reason:
             attempt.disconnect_reason = reason[:32]
         return False
-    stage = call_states.stage_for_event(payload, req.phone)
+    stage = call_states.stage_for_event(
+        payload, req.phone, operator_leg_seen=_callings(attempt) > 1
+    )
     if stage is None:
         return False
     if stage == "ended":
@@ -122,41 +118,50 @@ def _apply_event(req: CallbackRequest, attempt: CallAttempt, payload: dict[str, 
         attempt.stage = "ended"
         attempt.ended_at = utcnow()
         attempt.is_record = call_states.field(payload, "is_record").lower() == "true"
-        outcome = call_states.outcome_on_end(attempt.reached_stage, attempt.disconnect_reason)
-        if outcome in call_states.SETTLED_ON_END and attempt.outcome is None:
-            # Nothing call_info could add changes these: tell the visitor now.
-            attempt.outcome = outcome
-            if attempt is current_attempt(req):
-                set_status(req, call_states.OUTCOME_STATUS[outcome])
+        # The outcome waits for call_info: `connected` may have been the operator's.
         return True
+    move_to_stage(req, attempt, stage)
+    return False
+
+
+def _callings(attempt: CallAttempt) -> int:
+    """``calling`` events stored for the attempt, the one being applied included."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(CallEvent)
+        .where(CallEvent.attempt_id == attempt.id, CallEvent.state == "calling")
+    )
+
+
+def move_to_stage(req: CallbackRequest, attempt: CallAttempt, stage: str) -> None:
+    """Advance a live attempt to ``stage`` and show it to the visitor."""
     if call_states.advances(attempt.reached_stage, stage):
         attempt.reached_stage = stage
         if attempt.stage != "ended":
             attempt.stage = stage
     if attempt is current_attempt(req) and attempt.outcome is None:
         set_status(req, call_states.STAGE_STATUS[attempt.reached_stage])
-    return False
 
 
 # -- sessions ------------------------------------------------------------------
 def session_known(request_id: int, attempt_id: int, session_id: str) -> None:
     """Record the PBX session of an attempt and catch up on its events.
 
-    Called with the ``call_back`` answer, and when the events of a call_back whose
-    answer was lost name its session (adoption).
+    Called with the ``call_back`` answer, and when an attempt whose answer was lost
+    is found to have been placed (its events named it).
     """
     attempt = db.session.get(CallAttempt, attempt_id)
-    widget = attempt.request.widget
-    account = widget.pbx_account
+    account = attempt.request.widget.pbx_account
     phone, pin = attempt.request.phone, attempt.operator_pin
-    ring_timeout, pbx_group = widget.ring_timeout, widget.ring_strategy == "pbx_group"
     lock_account(account.id)
     req = lock_request(request_id)
     db.session.refresh(attempt)
     attempt.session_id = session_id
-    attempt.accepted_at = utcnow()
+    attempt.accepted_at = attempt.accepted_at or utcnow()
     if req.status in WAITING:
         set_status(req, Status.CALLING_OPERATOR)
+    if attempt.event_session_id and attempt.event_session_id != session_id:
+        _session_mismatch(account, attempt)
     log.info(
         "request %s: call_back to %s via operator %s, session %s",
         request_id,
@@ -164,55 +169,67 @@ def session_known(request_id: int, attempt_id: int, session_id: str) -> None:
         pin,
         session_id,
     )
-    # Events may have arrived before we knew the session id: adopt them now.
-    orphans = db.session.scalars(
-        select(CallEvent)
-        .where(
-            CallEvent.pbx_account_id == account.id,
-            CallEvent.session_id == session_id,
-            CallEvent.attempt_id.is_(None),
-        )
-        .order_by(CallEvent.id)
-    ).all()
-    ended = False
-    for event in orphans:
-        event.attempt_id = attempt.id
-        ended = _apply_event(req, attempt, event.payload) or ended
-    db.session.commit()
-    if ended:
-        queue().finish_attempt(attempt_id)
-    elif not pbx_group:
-        queue().check_ring_timeout.schedule(args=(attempt_id,), delay=ring_timeout)
+    _catch_up(req, attempt, matching.orphan_events(account, session_id))
 
 
-def _from_our_call_back(payload: dict[str, Any], pin: str, digits: str) -> bool:
-    """The PBX names the operator PIN and the visitor's number in a call_back's events."""
-    return (
-        call_states.field(payload, "from_pin") == pin
-        and digits_of(call_states.field(payload, "request_number")) == digits
+def alias_known(request_id: int, attempt_id: int, event_session_id: str) -> None:
+    """Our call's events come under ``event_session_id``: link them to the attempt."""
+    attempt = db.session.get(CallAttempt, attempt_id)
+    account = attempt.request.widget.pbx_account
+    req = lock_request(request_id)
+    db.session.refresh(attempt)
+    attempt.event_session_id = event_session_id
+    if attempt.session_id and attempt.session_id != event_session_id:
+        _session_mismatch(account, attempt)
+    log.info("request %s: events of session %s matched by PIN and number", req.id, event_session_id)
+    _catch_up(req, attempt, matching.orphan_events(account, event_session_id), follow=False)
+
+
+def _session_mismatch(account: PbxAccount, attempt: CallAttempt) -> None:
+    """Events carry another id than the reply's: matched by number; the owner's page says so."""
+    if account.session_mismatch_at is None:
+        account.session_mismatch_at = utcnow()
+    log.warning(
+        "PBX account %s: call_back answered session %s, its events say %s",
+        account.id,
+        attempt.session_id,
+        attempt.event_session_id,
     )
 
 
-def _unanswered_attempt_for(account: PbxAccount, payload: dict[str, Any]) -> CallAttempt | None:
-    """A recent attempt whose call_back never told us its session, matching this event."""
-    pin = call_states.field(payload, "from_pin")
-    digits = digits_of(call_states.field(payload, "request_number"))
-    if not pin or not digits:
-        return None
-    candidates = db.session.scalars(
-        select(CallAttempt)
-        .join(CallbackRequest)
-        .join(Widget)
-        .where(
-            Widget.pbx_account_id == account.id,
-            CallAttempt.session_id.is_(None),
-            CallAttempt.outcome.is_(None),
-            CallAttempt.operator_pin == pin,
-            CallAttempt.sent_at >= utcnow() - ADOPTION_WINDOW,
-        )
-        .order_by(CallAttempt.sent_at.desc())
-    ).all()
-    return next((a for a in candidates if digits_of(a.request.phone) == digits), None)
+def _catch_up(req, attempt, orphans, follow: bool = True) -> None:
+    """Apply events that came before we knew them to be ours; commits, then follows the call."""
+    ended = False
+    for event in orphans:
+        event.attempt_id = attempt.id
+        db.session.flush()
+        ended = _apply_event(req, attempt, event.payload) or ended
+    db.session.commit()
+    if ended:
+        queue().finish_attempt(attempt.id)
+    elif follow:
+        follow_later(attempt.id)
+
+
+def polled(account: PbxAccount) -> bool:
+    """Calls of this account are followed by polling call_info: no events, or none come."""
+    return not account.events_expected or account.events_missing_at is not None
+
+
+def follow_later(attempt_id: int) -> None:
+    """Schedule the next look at a live call (``follow.follow_call``)."""
+    attempt = db.session.get(CallAttempt, attempt_id)
+    widget = attempt.request.widget
+    account = widget.pbx_account
+    if polled(account):
+        delay = retry.poll_delay(account)
+    else:
+        delay = retry.ring_check_delay(widget.ring_timeout, account.ring_seconds)
+    if delay > retry.EVENTS_GRACE and not polled(account):
+        # A long ring timeout: the check for missing events comes first, on time.
+        queue().follow_call.schedule(args=(attempt_id, True), delay=retry.EVENTS_GRACE)
+        return
+    queue().follow_call.schedule(args=(attempt_id,), delay=delay)
 
 
 def resolve_attempt(attempt_id: int) -> None:
@@ -221,8 +238,11 @@ def resolve_attempt(attempt_id: int) -> None:
     if attempt is None or attempt.session_id or attempt.outcome is not None:
         db.session.rollback()
         return
+    if attempt.event_session_id:
+        # Its events named it: the call was placed under that id.
+        session_known(attempt.request_id, attempt.id, attempt.event_session_id)
+        return
     account = attempt.request.widget.pbx_account
-    digits = digits_of(attempt.request.phone)
     events = db.session.scalars(
         select(CallEvent)
         .where(
@@ -232,8 +252,8 @@ def resolve_attempt(attempt_id: int) -> None:
         )
         .order_by(CallEvent.id)
     ).all()
-    pin = attempt.operator_pin
-    match = next((e for e in events if _from_our_call_back(e.payload, pin, digits)), None)
+    pin, phone = attempt.operator_pin, attempt.request.phone
+    match = next((e for e in events if matching.from_our_call_back(e.payload, pin, phone)), None)
     if match is not None:
         session_known(attempt.request_id, attempt.id, match.session_id)
         return
@@ -259,76 +279,6 @@ def resolve_attempt(attempt_id: int) -> None:
 
 
 # -- the end of an attempt -------------------------------------------------------
-def finish_attempt(attempt_id: int) -> None:
-    """After ``end``: fetch ``call_info`` once, settle the outcome, go on or finish."""
-    claimed = db.session.execute(
-        update(CallAttempt)
-        .where(CallAttempt.id == attempt_id, CallAttempt.call_info_fetched.is_(False))
-        .values(call_info_fetched=True)
-    ).rowcount
-    db.session.commit()
-    attempt = db.session.get(CallAttempt, attempt_id)
-    if attempt is None:
-        return
-    info = None
-    if claimed and attempt.session_id:
-        try:
-            info = client_for(attempt.request.widget.pbx_account).call_info(attempt.session_id)
-        except PbxError as exc:
-            log.warning("call_info for session %s failed: %s", attempt.session_id, exc.message)
-    req = lock_request(attempt.request_id)
-    db.session.refresh(attempt)
-    if info is not None:
-        _keep_call_info(attempt, info)
-    if claimed and attempt.is_record and attempt.recording is None:
-        attempt.recording = "pending"
-        queue().fetch_recording(attempt.id)
-    if attempt.outcome is not None:
-        db.session.commit()  # timed out earlier, or already settled
-        return
-    outcome = call_states.outcome_on_end(attempt.reached_stage, attempt.disconnect_reason)
-    if info is not None:
-        outcome = call_states.outcome_from_call_info(info, outcome)
-    attempt.outcome = outcome
-    if attempt is not current_attempt(req) or is_final(req):
-        db.session.commit()
-        return
-    if outcome == "completed":
-        set_status(req, Status.FINISHED)
-        db.session.commit()
-    elif outcome in ("visitor_busy", "visitor_no_answer"):
-        _visitor_not_reached(req, Status(outcome))
-    else:
-        req.next_dispatch_at = utcnow()
-        db.session.commit()
-        queue().place_next_call(req.id)
-
-
-def _keep_call_info(attempt: CallAttempt, info: dict[str, Any]) -> None:
-    attempt.call_info = info
-    attempt.answered = str(info.get("state", "")).strip() == "1"
-    try:
-        attempt.duration = int(info.get("duration") or 0)
-    except (TypeError, ValueError):
-        attempt.duration = None
-    if str(info.get("is_record", "")).lower() == "true":
-        attempt.is_record = True
-
-
-def _visitor_not_reached(req: CallbackRequest, status: Status) -> None:
-    """One more try a few minutes later, through the group again; else missed. Commits."""
-    delay = retry.visitor_retry_delay(req)
-    if delay is None:
-        give_up(req, status, "missed", reason="the visitor did not answer")
-        return
-    req.visitor_retries += 1
-    req.round += 1
-    req.next_dispatch_at = utcnow() + timedelta(seconds=delay)
-    set_status(req, Status.VISITOR_RETRY)
-    db.session.commit()
-    queue().place_next_call.schedule(args=(req.id,), delay=delay)
-
-
 def reconcile_attempt(attempt_id: int) -> None:
     """A call whose ``end`` never came is treated as ended; ``call_info`` tells the rest."""
     attempt = db.session.get(CallAttempt, attempt_id)

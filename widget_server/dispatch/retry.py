@@ -13,7 +13,10 @@ come back together. The rest are the policies built on it:
 * the visitor did not answer or was busy: one more try after
   ``VISITOR_RETRY_DELAY`` seconds, through the group again (``visitor_retry_delay``);
 * nobody in the group answered: the group again after the widget's
-  ``round_pause``, ``group_rounds`` times in all (``round_pause``).
+  ``round_pause``, ``group_rounds`` times in all (``round_pause``);
+* a live call is looked at again (``follow``): first after the ring timeout, which
+  never comes before the PBX's own ring time (``ring_check_delay``), then every
+  ``poll_delay`` while call_info shows it alive or is all we have.
 """
 
 from __future__ import annotations
@@ -62,3 +65,17 @@ def round_pause(req: Any) -> int | None:
     if req.round >= req.widget.group_rounds:
         return None
     return req.widget.round_pause
+
+
+POLL_CAP = 5  # seconds between call_info polls of a live call, at most
+EVENTS_GRACE = 60  # seconds after which a placed call with no event flags its account
+
+
+def ring_check_delay(ring_timeout: int, pbx_ring_seconds: int) -> int:
+    """Seconds before a ringing operator is given up on: never before the PBX gives up."""
+    return max(ring_timeout, pbx_ring_seconds)
+
+
+def poll_delay(account: Any) -> int:
+    """Seconds between call_info polls of a live call (short accounts' ring times poll faster)."""
+    return max(1, min(POLL_CAP, account.ring_seconds))

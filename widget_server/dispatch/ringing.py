@@ -1,12 +1,14 @@
 """How a group is rung: operator order, placing each call, moving on.
 
 A request rings its group's operators one at a time, in the widget's order,
-moving on when an operator does not answer (an ``end`` without the visitor leg,
-or the ring timeout) or a ``call_back`` for that operator fails, until somebody
-answers or everyone was tried; then the group again, ``group_rounds`` times in
-all. With the ``pbx_group`` strategy the group's own PIN is passed and the PBX
-distributes the call. What happens once the PBX answers is in ``events``; when
-to try again is in ``retry``.
+moving on when an operator does not answer (call_info shows no answer after the
+``end``, or nothing shows progress at the ring timeout: ``follow``) or a
+``call_back`` for that operator fails, until somebody answers or everyone was
+tried; then the group again, ``group_rounds`` times in all. With the
+``pbx_group`` strategy the group's own PIN is passed and the PBX distributes the
+call. What happens once the PBX answers is in ``events``; when to try again is
+in ``retry``. A reply naming a session is a placed call whatever its ``result``
+(``docs/pbx-dialects.md``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, Widget, utcnow
-from ..pbx import events as call_states
 from ..pbx.client import RESULT_CALLBACK_FAILED, PbxError, client_for
 from ..statuses import HeldReason, Status
 from . import hours, retry
 from .events import session_known
 from .queue import queue
-from .state import current_attempt, give_up, in_flight, is_final, lock_request, set_status
+from .state import give_up, in_flight, is_final, lock_request, set_status
 
 log = logging.getLogger(__name__)
 
@@ -198,31 +199,3 @@ def _next_allowed_time(req: CallbackRequest, now: datetime) -> datetime | None:
     if later is None:
         raise LookupError("no working hours ahead")
     return later.astimezone(UTC).replace(tzinfo=None)
-
-
-def check_ring_timeout(attempt_id: int) -> None:
-    """Move on when an operator has been ringing longer than the widget's ring timeout."""
-    attempt = db.session.get(CallAttempt, attempt_id)
-    if attempt is None:
-        return
-    req = lock_request(attempt.request_id)
-    db.session.refresh(attempt)
-    if (
-        is_final(req)
-        or attempt.outcome is not None
-        or current_attempt(req) is not attempt
-        or call_states.STAGE_ORDER[attempt.reached_stage]
-        >= call_states.STAGE_ORDER["visitor_ringing"]
-    ):
-        db.session.rollback()
-        return
-    attempt.outcome = "operator_timeout"
-    req.next_dispatch_at = utcnow()
-    log.info(
-        "request %s: operator %s did not answer in %ss",
-        req.id,
-        attempt.operator_pin,
-        req.widget.ring_timeout,
-    )
-    db.session.commit()
-    queue().place_next_call(req.id)

@@ -6,10 +6,12 @@ from typing import Any
 
 from huey import crontab
 
-from .events import finish_attempt, prune_orphan_events, resolve_attempt
+from .events import prune_orphan_events, resolve_attempt
+from .follow import follow_call
 from .reconcile import fetch_journal, fetch_pending_journals, nightly_reconcile
 from .recordings import fetch_recording
-from .ringing import check_ring_timeout, place_next_call
+from .ringing import place_next_call
+from .settle import finish_attempt
 from .sweep import sweep
 
 
@@ -25,7 +27,7 @@ def register_tasks(huey, in_app) -> dict[str, Any]:
     return {
         "place_next_call": task(place_next_call),
         "finish_attempt": task(finish_attempt),
-        "check_ring_timeout": task(check_ring_timeout),
+        "follow_call": task(follow_call),
         "resolve_attempt": task(resolve_attempt),
         # The PBX may need minutes to make a recording available.
         "fetch_recording": task(fetch_recording, retries=5, retry_delay=30),

@@ -6,6 +6,7 @@ import copy
 import hmac
 import json
 import logging
+import secrets
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from widget_server.pbx.signing import verify
 
 from . import scenarios
 from .journal import SimJournal
+from .panel import add_panel
 from .phones import mask_phone, normalise_number
 from .player import start_playing
 from .recordings import tone_wav
@@ -50,7 +52,7 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
         # Verified over the raw bytes before any parsing, as the real API does.
         if not _signature_ok(state, raw):
             state.record_request(method, None, False)
-            known_id = request.headers.get("X-Client-ID") == state.setting("CLIENT_ID")
+            known_id = state.account(request.headers.get("X-Client-ID")) is not None
             log.warning(
                 "sim rejected %s: invalid signature (%s client id)",
                 method,
@@ -71,6 +73,8 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
         if handler is None:
             return jsonify(result="-404", resultMessage="Метод не найден"), 404
         return handler(state, body)
+
+    add_panel(app, state)
 
     @app.get(f"{RECORD_PATH}/<token>/<digits>")
     def download_record(token: str, digits: str) -> Answer:
@@ -93,7 +97,9 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
                 number: {"name": s.name, "summary": s.summary}
                 for number, s in scenarios.SCENARIOS.items()
             },
+            dialects=scenarios.DIALECT_SUMMARIES,
             inspect=["/_sim/requests", "/_sim/calls", "/_sim/config"],
+            panel="/_sim/panel",
         )
 
     @app.get("/_sim/requests")
@@ -132,11 +138,13 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _signature_ok(state: SimState, raw: bytes) -> bool:
-    client_id = state.setting("CLIENT_ID")
+    """Signed by an account the sim serves (the main one or one of ACCOUNTS)."""
     header_id = request.headers.get("X-Client-ID", "")
-    if not hmac.compare_digest(header_id.encode(), client_id.encode()):
+    account = state.account(header_id)
+    if account is None:
+        hmac.compare_digest(header_id.encode(), b"-" * len(header_id))  # same work either way
         return False
-    return verify(client_id, raw, state.setting("SIGN_KEY"), request.headers.get("X-Client-Sign"))
+    return verify(header_id, raw, account["sign_key"], request.headers.get("X-Client-Sign"))
 
 
 def _ok(**data: Any) -> Response:
@@ -202,7 +210,6 @@ def call_back(state: SimState, body: dict[str, Any]) -> Answer:
     if not visitor or found is None:
         log.info("sim call_back refused: unknown originator or empty number")
         return jsonify(CALL_BACK_FAILED)
-    user, group_pin = found
     scenario = scenario_for(visitor)
     if scenario.name == scenarios.REFUSED:
         return jsonify(CALL_BACK_FAILED)
@@ -219,39 +226,55 @@ def call_back(state: SimState, body: dict[str, Any]) -> Answer:
 
     with state.lock:
         config = dict(state.config)
-    call = Call(
-        session_id=str(uuid.uuid4()),
-        scenario=scenario.name,
-        script=script,
-        operator_pin=str(user["pin"]),
-        operator_login=user["name"],
-        group_pin=group_pin,
-        visitor=visitor,
-        request_number=str(raw_number),
-        recording=bool(user.get("recording")),
-        time_scale=config["TIME_SCALE"],
-    )
+    call = _new_call(state, scenario.name, script, found, visitor, str(raw_number), config)
     state.add_call(call)
     log.info(
-        "sim call_back %s: %s -> %s, scenario %s (%s)",
+        "sim call_back %s: %s -> %s, scenario %s (%s), dialect %s",
         call.session_id,
         call.operator_login,
         mask_phone(visitor),
         scenario.name,
         script,
+        call.dialect,
     )
     response = _ok(session_id=call.session_id)
+    if call.dialect == "f":  # the guide's sample and the test host: "1" with the success text
+        response = jsonify(result="1", resultMessage=OK_MESSAGE, session_id=call.session_id)
     if script != scenarios.PBX_SLOW:
         steps = build_script(
             script,
+            pin=call.operator_pin,
             login=call.operator_login,
             visitor=visitor,
             recording=call.recording,
             config=config,
+            dialect=call.dialect,
         )
         # Start once the answer is written, so `new` doesn't go out before the session_id.
         response.call_on_close(lambda: start_playing(state, call, steps))
     return response
+
+
+def _new_call(state, scenario, script, found, visitor, request_number, config) -> Call:
+    """The call to play, told in the calling account's dialect."""
+    user, group_pin = found
+    client_id = request.headers.get("X-Client-ID", "")
+    dialect = (state.account(client_id) or {}).get("dialect") or "a"
+    return Call(
+        session_id=str(uuid.uuid4()),
+        client_id=client_id,
+        dialect=dialect,
+        event_session_id=("SD" + secrets.token_urlsafe(11)[:14]) if dialect == "e" else "",
+        scenario=scenario,
+        script=script,
+        operator_pin=str(user["pin"]),
+        operator_login=user["name"],
+        group_pin=group_pin,
+        visitor=visitor,
+        request_number=request_number,
+        recording=bool(user.get("recording")),
+        time_scale=config["TIME_SCALE"],
+    )
 
 
 def call_info(state: SimState, body: dict[str, Any]) -> Answer:
@@ -263,10 +286,11 @@ def call_info(state: SimState, body: dict[str, Any]) -> Answer:
 
 def get_record(state: SimState, body: dict[str, Any]) -> Answer:
     session_id = str(body.get("session_id", ""))
-    if state.get_call(session_id) is None:
+    call = state.find_call(session_id)
+    if call is None:
         return jsonify(result="-1", resultMessage="Сессия не найдена", url=None)
     ip = body.get("ip_adress")  # sic: the API's spelling
-    link = state.issue_record_link(session_id, str(ip) if ip else None)
+    link = state.issue_record_link(call.session_id, str(ip) if ip else None)
     if link is None:
         return jsonify(result="-1", resultMessage="Запись разговора не найдена", url=None)
     base = request.host_url.rstrip("/")

@@ -32,7 +32,7 @@ def moscow_timestamp(at: float) -> str:
 def event_payload(call: Call, step: Step, at: float, domain: str) -> dict[str, Any]:
     """A call_events body with every key present, unused ones "" (like captured payloads)."""
     return {
-        "session_id": call.session_id,
+        "session_id": call.event_session_id or call.session_id,
         "timestamp": moscow_timestamp(at),
         "type": "outbound",
         "state": step.state,
@@ -72,8 +72,10 @@ def _apply(call: Call, step: Step, at: float) -> None:
     elif step.state == "disconnected":
         call.disconnected_at = at
     elif step.state == "end":
-        call.ended = True
+        call.ended, call.ended_at = True, at
         call.is_record = step.is_record == "true"
+    if step.status is not None:
+        call.status = step.status
     call.log.extend((at, code, party) for code, party in step.log)
 
 
@@ -87,18 +89,22 @@ def play_call(state: SimState, call: Call, steps: list[Step]) -> None:
             if call.cancel.wait(wait) or state.stop_event.is_set():
                 log.info("sim call %s stopped before %s", call.session_id, step.state)
                 return
+            account = state.account(call.client_id) or {}
             with state.lock:
-                config = dict(state.config)
+                domain = state.config["DOMAIN"]
                 at = time.time()
                 _apply(call, step, at)
-                payload = event_payload(call, step, at, config["DOMAIN"])
+            last = at
+            if step.state is None or call.dialect == "g":
+                continue  # this dialect reports the moment by no event
+            with state.lock:
+                payload = event_payload(call, step, at, domain)
                 record = {"state": step.state, "time": at, "status": None, "payload": payload}
                 call.events.append(record)
-            last = at
-            base = config["WEBHOOK_BASE"]
+            base = account.get("webhook_base")
             status, error = (None, "no webhook base")
             if base:
-                status, error = post_event(base, config["CLIENT_ID"], config["SIGN_KEY"], payload)
+                status, error = post_event(base, call.client_id, account["sign_key"], payload)
             with state.lock:
                 record["status"] = status
                 if error:

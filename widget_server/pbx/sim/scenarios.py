@@ -2,7 +2,10 @@
 
 The visitor number picks the scenario (digits, a leading 8 of an 11-digit
 number read as 7). Delays are simulated seconds, multiplied by TIME_SCALE
-when played, and count from the previous event.
+when played, and count from the previous event. The account's ``DIALECT``
+(``DIALECT_SUMMARIES``, ``docs/pbx-dialects.md``) decides how each call is told:
+which events are sent, what they carry, what call_info's ``session_log`` shows.
+The table is dialect (a):
 
 =========== ======================= ================================================
 Number      Scenario                What happens
@@ -81,47 +84,96 @@ def scenario_for(digits: str) -> Scenario:
     return SCENARIOS.get(digits, NORMAL_SCENARIO)
 
 
+# How a live domain may speak (``docs/pbx-dialects.md``); one letter per dialect.
+DIALECT_SUMMARIES = {
+    "a": "our original guess: calling for each leg, connected when the visitor answers",
+    "b": "no visitor-leg calling; request_number is the visitor on every event",
+    "c": "connected fires when the operator answers; the visitor rings after, silently",
+    "d": "as (c), but the visitor never answers (call_info state 2, no cc for the visitor)",
+    "e": "events carry another session id (SD…) than the call_back reply (a UUID)",
+    "f": 'the call_back success reply says result "1"',
+    "g": "no call_events at all; call_info answers only once the call is over",
+    "h": "the PBX rings the operator for PBX_RING_SECONDS, and a late answer comes after ours",
+}
+# (h): an operator who answers does so this late (simulated seconds).
+LATE_ANSWER_DELAY = 25.0
+BUSY_STATUS = ("486", "Busy Here")
+
+
 @dataclass(frozen=True)
 class Step:
-    """One call_events POST: wait ``delay`` simulated seconds, then send ``state``."""
+    """One moment of a call: wait ``delay`` simulated seconds, then send ``state``.
+
+    ``state`` None is a moment the dialect reports by no event (only call_info's
+    session_log learns of it).
+    """
 
     delay: float
-    state: str
+    state: str | None
     request_number: str
     disconnect_reason: str = ""
     is_record: str = ""
     # session_log entries (code, party) the step adds; codes as seen in call_info.
     log: tuple[tuple[str, str], ...] = ()
+    # call_info's status_code / status_string once this step has played.
+    status: tuple[str, str] | None = None
 
 
 def build_script(
-    kind: str, *, login: str, visitor: str, recording: bool, config: dict[str, Any]
+    kind: str,
+    *,
+    pin: str,
+    login: str,
+    visitor: str,
+    recording: bool,
+    config: dict[str, Any],
+    dialect: str = "a",
 ) -> list[Step]:
-    """The events of a played call; ``kind`` is normal or one of the no-connect endings."""
+    """The moments of a played call; ``kind`` is normal or one of the no-connect endings."""
     domain = config["DOMAIN"]
-    operator_uri = f"{login}@{domain}"
-    visitor_uri = f"sip:{visitor}@{domain}"
+    operator_uri, visitor_uri = f"{login}@{domain}", f"sip:{visitor}@{domain}"
+    if dialect == "b":
+        operator_uri = visitor_uri = visitor  # the external number on every event
+    if dialect == "d" and kind == NORMAL:
+        kind = VISITOR_NO_ANSWER
     steps = [
         Step(NEW_DELAY, "new", visitor),
-        Step(OPERATOR_RING_DELAY, "calling", operator_uri, log=(("ct", login),)),
+        Step(OPERATOR_RING_DELAY, "calling", operator_uri, log=(("ct", pin),)),
     ]
     if kind == OPERATOR_NO_ANSWER:
-        ring = config["OPERATOR_RING_SECONDS"]
-        steps.append(Step(ring, "disconnected", operator_uri, log=(("cd", login),)))
+        ring = config["PBX_RING_SECONDS" if dialect == "h" else "OPERATOR_RING_SECONDS"]
+        steps.append(Step(ring, "disconnected", operator_uri, log=(("cd", pin),)))
     else:
-        # The operator picked up; the PBX now dials the visitor.
-        answered = (("cc", login), ("ct", visitor))
-        steps.append(Step(OPERATOR_ANSWER_DELAY, "calling", visitor_uri, log=answered))
-        hangup = (("cd", visitor),)
-        if kind == VISITOR_BUSY:
-            steps.append(Step(VISITOR_BUSY_DELAY, "disconnected", visitor_uri, "3", log=hangup))
-        elif kind == VISITOR_NO_ANSWER:
-            ring = config["VISITOR_RING_SECONDS"]
-            steps.append(Step(ring, "disconnected", visitor_uri, log=hangup))
-        else:
-            steps.append(Step(VISITOR_ANSWER_DELAY, "connected", visitor, log=(("cc", visitor),)))
-            talk = config["TALK_SECONDS"]
-            steps.append(Step(talk, "disconnected", visitor, "5", log=hangup))
+        steps += _answered_operator(kind, dialect, operator_uri, visitor_uri, pin, visitor, config)
     recorded = kind == NORMAL and recording
     steps.append(Step(END_DELAY, "end", visitor, is_record="true" if recorded else "false"))
+    return steps
+
+
+def _answered_operator(kind, dialect, operator_uri, visitor_uri, pin, visitor, config):
+    """The steps after the operator picks up and the PBX dials the visitor."""
+    late = dialect == "h"
+    on_operator = dialect in ("c", "d")  # `connected` means the operator answered
+    delay = LATE_ANSWER_DELAY if late else OPERATOR_ANSWER_DELAY
+    answered = (("cc", pin), ("ct", visitor))
+    if on_operator:
+        steps = [Step(delay, "connected", operator_uri, log=answered)]
+    elif dialect == "b":
+        steps = [Step(delay, None, visitor_uri, log=answered)]
+    else:
+        steps = [Step(delay, "calling", visitor_uri, log=answered)]
+    hangup = (("cd", visitor),)
+    if kind == VISITOR_BUSY:
+        steps.append(
+            Step(
+                VISITOR_BUSY_DELAY, "disconnected", visitor_uri, "3", log=hangup, status=BUSY_STATUS
+            )
+        )
+    elif kind == VISITOR_NO_ANSWER:
+        ring = config["VISITOR_RING_SECONDS"]
+        steps.append(Step(ring, "disconnected", visitor_uri, log=hangup))
+    else:
+        state = None if on_operator else "connected"
+        steps.append(Step(VISITOR_ANSWER_DELAY, state, visitor, log=(("cc", visitor),)))
+        steps.append(Step(config["TALK_SECONDS"], "disconnected", visitor, "5", log=hangup))
     return steps

@@ -87,6 +87,12 @@ DEFAULTS: dict[str, Any] = {
     "TALK_SECONDS": 6.0,
     "SLOW_SECONDS": 20.0,
     "RECORD_TTL_SECONDS": 120.0,
+    # Dialect (h): how long the PBX itself rings an operator who does not answer.
+    "PBX_RING_SECONDS": 35.0,
+    # How the PBX speaks to the main account (see scenarios.DIALECTS).
+    "DIALECT": "a",
+    # More accounts the sim serves: {client_id: {"sign_key", "webhook_base", "dialect"}}.
+    "ACCOUNTS": {},
     "USERS": DEFAULT_USERS,
     "GROUPS": DEFAULT_GROUPS,
 }
@@ -99,12 +105,14 @@ FLOAT_KEYS = frozenset(
         "TALK_SECONDS",
         "SLOW_SECONDS",
         "RECORD_TTL_SECONDS",
+        "PBX_RING_SECONDS",
     }
 )
-JSON_KEYS = frozenset({"USERS", "GROUPS"})
+JSON_KEYS = frozenset({"USERS", "GROUPS", "ACCOUNTS"})
+DIALECTS = frozenset("abcdefgh")
 
-# What POST /_sim/config may change at run time; identity and directory stay fixed.
-RUNTIME_KEYS = frozenset({"WEBHOOK_BASE"} | FLOAT_KEYS)
+# What POST /_sim/config may change at run time; the main identity and the directory stay fixed.
+RUNTIME_KEYS = frozenset({"WEBHOOK_BASE", "DIALECT", "ACCOUNTS"} | FLOAT_KEYS)
 
 
 def coerce(key: str, value: Any) -> Any:
@@ -115,10 +123,36 @@ def coerce(key: str, value: Any) -> Any:
             raise ValueError(f"{key} must be positive")
         return number
     if key in JSON_KEYS:
-        return json.loads(value) if isinstance(value, str) else value
+        value = json.loads(value) if isinstance(value, str) else value
+        return _accounts(value) if key == "ACCOUNTS" else value
+    if key == "DIALECT":
+        return _dialect(value)
     if key == "WEBHOOK_BASE":
         return str(value).rstrip("/") if value else None
     return str(value)
+
+
+def _dialect(value: Any) -> str:
+    dialect = str(value or "a").strip().lower()
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {value!r}: one of {', '.join(sorted(DIALECTS))}")
+    return dialect
+
+
+def _accounts(value: Any) -> dict[str, dict[str, Any]]:
+    """``{client_id: {"sign_key", "webhook_base", "dialect"}}``, checked and normalised."""
+    if not isinstance(value, dict):
+        raise ValueError("ACCOUNTS must be an object keyed by client id")
+    accounts = {}
+    for client_id, account in value.items():
+        if not isinstance(account, dict) or not account.get("sign_key"):
+            raise ValueError(f"account {client_id!r} needs a sign_key")
+        accounts[str(client_id)] = {
+            "sign_key": str(account["sign_key"]),
+            "webhook_base": coerce("WEBHOOK_BASE", account.get("webhook_base")),
+            "dialect": _dialect(account["dialect"]) if account.get("dialect") else None,
+        }
+    return accounts
 
 
 def merge_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -144,4 +178,9 @@ def sim_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, A
 
 def public_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config minus the signing key, for the inspection endpoint."""
-    return {key: value for key, value in config.items() if key not in ("SIGN_KEY", *JSON_KEYS)}
+    public = {key: value for key, value in config.items() if key not in ("SIGN_KEY", *JSON_KEYS)}
+    public["ACCOUNTS"] = {
+        client_id: {k: v for k, v in account.items() if k != "sign_key"}
+        for client_id, account in config["ACCOUNTS"].items()
+    }
+    return public

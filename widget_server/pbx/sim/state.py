@@ -26,6 +26,10 @@ class Call:
     request_number: str
     recording: bool
     time_scale: float
+    client_id: str = ""
+    dialect: str = "a"
+    event_session_id: str = ""  # the id its events carry (dialect e: not session_id)
+    status: tuple[str, str] = ("0", "")
     created: float = field(default_factory=time.time)
     cancel: threading.Event = field(default_factory=threading.Event)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -34,6 +38,7 @@ class Call:
     connected_at: float | None = None
     disconnected_at: float | None = None
     ended: bool = False
+    ended_at: float | None = None
     is_record: bool = False
 
     def sim_seconds(self, start: float | None, end: float | None) -> int:
@@ -42,9 +47,14 @@ class Call:
             return 0
         return max(0, round((end - start) / self.time_scale))
 
+    def visitor_answered(self) -> bool:
+        return any(code == "cc" and party == self.visitor for _, code, party in self.log)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "session_id": self.session_id,
+            "event_session_id": self.event_session_id or self.session_id,
+            "dialect": self.dialect,
             "scenario": self.scenario,
             "script": self.script,
             "operator_pin": self.operator_pin,
@@ -54,7 +64,8 @@ class Call:
             "request_number": self.request_number,
             "created": self.created,
             "ended": self.ended,
-            "answered": self.connected_at is not None,
+            "ended_at": self.ended_at,
+            "answered": self.visitor_answered(),
             "is_record": self.is_record,
             "events": [dict(event) for event in self.events],
         }
@@ -101,6 +112,21 @@ class SimState:
         with self.lock:
             self.config.update(coerced)
 
+    def account(self, client_id: str | None) -> dict[str, Any] | None:
+        """``{"sign_key", "webhook_base", "dialect"}`` of a client id the sim serves."""
+        with self.lock:
+            config = self.config
+            if client_id and client_id == config["CLIENT_ID"]:
+                return {
+                    "sign_key": config["SIGN_KEY"],
+                    "webhook_base": config["WEBHOOK_BASE"],
+                    "dialect": config["DIALECT"],
+                }
+            extra = config["ACCOUNTS"].get(client_id or "")
+            if extra is None:
+                return None
+            return {**extra, "dialect": extra["dialect"] or config["DIALECT"]}
+
     # -- requests -------------------------------------------------------------
     def record_request(self, method: str, body: Any, signature_ok: bool) -> dict[str, Any]:
         entry = {"method": method, "time": time.time(), "body": body, "signature_ok": signature_ok}
@@ -135,18 +161,35 @@ class SimState:
         with self.lock:
             return [call.as_dict() for call in self.calls.values()]
 
-    def call_info(self, session_id: str) -> dict[str, Any] | None:
-        """The call_info ``info`` object, or None for an unknown session."""
-        domain = self.setting("DOMAIN")
+    def find_call(self, session_id: str) -> Call | None:
+        """The call a session id names: the reply's id, or the id its events carry."""
         with self.lock:
             call = self.calls.get(session_id)
             if call is None:
+                call = next(
+                    (c for c in self.calls.values() if c.event_session_id == session_id), None
+                )
+            return call
+
+    def call_info(self, session_id: str) -> dict[str, Any] | None:
+        """The call_info ``info`` object, or None for an unknown session.
+
+        Dialect (g) knows a call only once it is over.
+        """
+        domain = self.setting("DOMAIN")
+        call = self.find_call(session_id)
+        with self.lock:
+            if call is None or (call.dialect == "g" and not call.ended):
                 return None
             origin = call.started_at or call.created
             session_log = "".join(
                 f"{call.sim_seconds(origin, at)}:{code}:{party};" for at, code, party in call.log
             )
-            answered = call.ended and call.connected_at is not None
+            times = {(code, party): at for at, code, party in call.log}
+            answered = call.visitor_answered()
+            operator_answered = ("cc", call.operator_pin) in times
+            talk_start = times.get(("cc", call.visitor))
+            talk_end = times.get(("cd", call.visitor))
             return {
                 "call_type": 3,
                 "direction": 2,
@@ -154,20 +197,19 @@ class SimState:
                 "orig_number": f"sip:{call.operator_login}@{domain}",
                 "orig_pin": call.operator_pin,
                 "dest_number": call.visitor,
+                # The first party to answer: in a callback, the operator.
                 "answering_sipuri": (
-                    f"sip:{call.visitor}@{domain}" if call.connected_at is not None else None
+                    f"sip:{call.operator_login}@{domain}" if operator_answered else None
                 ),
                 "answering_pin": "",
                 "start_call_date": str(int(call.created)),
-                "duration": (
-                    call.sim_seconds(call.connected_at, call.disconnected_at) if call.ended else 0
-                ),
+                "duration": call.sim_seconds(talk_start, talk_end) if call.ended else 0,
                 "session_log": session_log,
                 "is_voicemail": False,
                 "is_record": call.is_record if call.ended else False,
                 "is_fax": False,
-                "status_code": "0",
-                "status_string": "",
+                "status_code": call.status[0],
+                "status_string": call.status[1],
             }
 
     # -- records --------------------------------------------------------------
