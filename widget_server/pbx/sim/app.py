@@ -44,7 +44,15 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]
     app.extensions["pbx_sim"] = state
-    journal = SimJournal(state)
+    _add_api(app, state, SimJournal(state))
+    add_panel(app, state)
+    _add_records(app, state)
+    _add_inspection(app, state)
+    return app
+
+
+def _add_api(app: Flask, state: SimState, journal: SimJournal) -> None:
+    """``POST /<method>``: the signed integration API itself."""
 
     @app.post("/<method>")
     def api(method: str) -> Answer:
@@ -74,7 +82,9 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
             return jsonify(result="-404", resultMessage="Метод не найден"), 404
         return handler(state, body)
 
-    add_panel(app, state)
+
+def _add_records(app: Flask, state: SimState) -> None:
+    """The one-time recording links ``get_record`` hands out."""
 
     @app.get(f"{RECORD_PATH}/<token>/<digits>")
     def download_record(token: str, digits: str) -> Answer:
@@ -85,6 +95,10 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
         if outcome != "ok":
             return Response("Not Found", status=404, mimetype="text/plain")
         return Response(tone_wav(), mimetype="audio/wav")
+
+
+def _add_inspection(app: Flask, state: SimState) -> None:
+    """What the sim is and did, and its run-time settings (``/`` and ``/_sim/...``)."""
 
     @app.get("/")
     def index() -> Answer:
@@ -133,8 +147,6 @@ def create_sim_app(config: dict[str, Any] | None = None) -> Flask:
         state.reset()
         log.info("sim state reset")
         return jsonify(ok=True)
-
-    return app
 
 
 def _signature_ok(state: SimState, raw: bytes) -> bool:
