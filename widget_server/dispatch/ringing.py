@@ -22,7 +22,8 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, Widget, utcnow
-from ..pbx.client import RESULT_CALLBACK_FAILED, PbxError, client_for
+from ..pbx.client import client_for
+from ..pbx.errors import RESULT_CALLBACK_FAILED, PbxError
 from ..statuses import HeldReason, Status
 from . import hours, retry
 from .events import session_known
