@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from widget_server.extensions import db
@@ -160,3 +162,34 @@ def test_the_pbx_page_says_where_a_customers_return_call_goes(app, client, sim):
         db.session.get(PbxAccount, account_id).route_inbound = True
         db.session.commit()
     assert "направляем его оператору" in text_of(client.get(f"/admin/pbx/{account_id}"))
+
+
+def test_the_owner_sets_no_events_mode_and_the_pbx_ring_time_and_the_page_says_so(app, client, sim):
+    response = post_form(
+        client, "/admin/pbx/new", _sim_form(sim.url, no_events="y", ring_seconds="60")
+    )
+    assert response.status_code == 302
+    page = text_of(client.get(response.headers["Location"]))
+    assert "не ждём: звонки отслеживаются опросом АТС" in page
+    assert "до 60 с" in page
+    with app.app_context():
+        account = db.session.scalar(db.select(PbxAccount))
+        assert (account.events_expected, account.ring_seconds) == (False, 60)
+
+
+def test_a_ring_time_out_of_range_is_refused_next_to_the_field(app, client, sim):
+    response = post_form(client, "/admin/pbx/new", _sim_form(sim.url, ring_seconds="5"))
+    assert response.status_code == 400
+    assert 'id="ring_seconds-error"' in response.get_data(as_text=True)
+
+
+def test_events_that_stopped_coming_are_shown_on_the_pbx_page(app, client, sim):
+    account_id = add_account(app, sim.url)
+    with app.app_context():
+        account = db.session.get(PbxAccount, account_id)
+        account.events_missing_at = datetime(2026, 12, 1, 9, 30)
+        account.session_mismatch_at = datetime(2026, 12, 1, 9, 31)
+        db.session.commit()
+    page = text_of(client.get(f"/admin/pbx/{account_id}"))
+    assert "не приходят с 2026-12-01 09:30 UTC — звонки отслеживаются опросом АТС" in page
+    assert "сопоставляем звонки по оператору, номеру и времени" in page

@@ -7,120 +7,22 @@ unless the owner ticks "save without checking".
 
 from __future__ import annotations
 
-import re
-
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from sqlalchemy import delete, func, select
-from wtforms import BooleanField, PasswordField, RadioField, StringField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, ValidationError
-from wtforms.widgets import PasswordInput
 
-from .. import outbound
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, PbxJournal, Widget, utcnow
 from ..pbx import directory
 from ..pbx.client import PRODUCTION_API, TEST_API, PbxError, client_for
 from ..pbx.journal import MOSCOW_OFFSET
-from ..setup import SetupError
 from .access import login_required, owned_or_404
-from .account import ADDRESS_ERRORS
 from .blueprint import bp
-from .i18n import N_, _
+from .i18n import _
+from .pbx_forms import PbxForm
 from .pbx_journal import recent_journals
 
 WEBHOOK_METHODS = ("call_events", "get_number_info", "history_file_completed")
-MAX_CA_BYTES = 256 * 1024
-_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", re.I)
-
-
-class PbxForm(FlaskForm):
-    api_choice = RadioField(
-        N_("Адрес API"),
-        choices=[
-            SelectChoice("production", N_("Рабочий (api.cloudpbx.rt.ru)")),
-            SelectChoice("test", N_("Тестовый (api-test.cloudpbx.rt.ru)")),
-            SelectChoice("custom", N_("Другой адрес")),
-        ],
-        default="production",
-    )
-    custom_url = StringField(N_("Другой адрес API"), validators=[Length(max=255)])
-    client_id = StringField(N_("Уникальный код идентификации"), validators=[Length(max=128)])
-    # Shown again only on the page that refused it, so the owner need not retype it.
-    sign_key = PasswordField(
-        N_("Уникальный ключ для подписи"),
-        validators=[Length(max=255)],
-        widget=PasswordInput(hide_value=False),
-    )
-    domain = StringField(N_("Домен ВАТС"), validators=[Length(max=255)])
-    ca_bundle = FileField(N_("Сертификат API (PEM)"))
-    remove_ca = BooleanField(N_("Убрать загруженный сертификат"))
-    route_inbound = BooleanField(N_("Направлять повторный звонок клиента его оператору"))
-    save_unchecked = BooleanField(N_("Сохранить без проверки подключения"))
-
-    def __init__(self, *args, account: PbxAccount | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.account = account
-        self.ca_pem: str | None = None
-
-    def validate_api_choice(self, field):
-        if field.data not in ("production", "test", "custom"):
-            raise ValidationError(_("Укажите адрес API."))
-
-    def validate_custom_url(self, field):
-        if self.api_choice.data != "custom":
-            return
-        value = (field.data or "").strip()
-        if not value:
-            raise ValidationError(_("Укажите адрес API."))
-        try:
-            outbound.check_url(value)
-        except outbound.OutboundError as exc:
-            raise ValidationError(_(ADDRESS_ERRORS[exc.reason])) from None
-
-    def validate_client_id(self, field):
-        if not (field.data or "").strip():
-            raise ValidationError(_("Заполните это поле."))
-
-    def validate_sign_key(self, field):
-        # On edit an empty key keeps the stored one.
-        if not (field.data or "").strip() and self.account is None:
-            raise ValidationError(_("Заполните это поле."))
-
-    def validate_domain(self, field):
-        value = (field.data or "").strip()
-        if value and not _DOMAIN.match(value):
-            raise ValidationError(_("Не похоже на домен, например example.20.rt.ru."))
-
-    def validate_ca_bundle(self, field):
-        upload = field.data
-        if not upload or not getattr(upload, "filename", ""):
-            return
-        raw = upload.read(MAX_CA_BYTES + 1)
-        if len(raw) > MAX_CA_BYTES:
-            raise ValidationError(_("Файл больше 256 КБ: это не похоже на сертификат."))
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
-            text = ""
-        if "-----BEGIN CERTIFICATE-----" not in text:
-            raise ValidationError(
-                _("Нужен текстовый файл PEM с сертификатом (-----BEGIN CERTIFICATE-----).")
-            )
-        try:
-            self.ca_pem = directory.check_ca_bundle(text)
-        except SetupError:
-            raise ValidationError(_("В файле есть сертификат, который не читается.")) from None
-
-    def api_url(self) -> str:
-        choice = self.api_choice.data
-        if choice == "production":
-            return PRODUCTION_API
-        if choice == "test":
-            return TEST_API
-        return (self.custom_url.data or "").strip().rstrip("/")
 
 
 def key_tail(key: str) -> str:
@@ -229,7 +131,7 @@ def pbx_new():
             form.domain.data,
             form.ca_pem,
         )
-        account.route_inbound = bool(form.route_inbound.data)
+        form.apply_call_settings(account)
         db.session.commit()
         _report_saved(account, directory_data, problem)
         return redirect(url_for("admin.pbx_detail", account_id=account.id))
@@ -287,7 +189,7 @@ def pbx_edit(account_id: int):
             form.api_choice.data, form.custom_url.data = "custom", account.api_url
         form.client_id.data = account.client_id
         form.domain.data = account.domain
-        form.route_inbound.data = account.route_inbound
+        form.show_call_settings(account)
     if form.validate_on_submit():
         _apply_form(account, form)
         directory_data, problem = _ask_pbx(account)
@@ -310,7 +212,7 @@ def _apply_form(account: PbxAccount, form: PbxForm) -> None:
         account.ca_bundle = form.ca_pem
     elif form.remove_ca.data:
         account.ca_bundle = None
-    account.route_inbound = bool(form.route_inbound.data)
+    form.apply_call_settings(account)
 
 
 @bp.get("/pbx/<int:account_id>")
