@@ -26,7 +26,7 @@ from widget_server.pbx import directory
 from widget_server.visitor import embed as embed_assets
 
 from .conftest import ServerThread, make_app
-from .test_webhooks import OK, by_state, event_count, post_signed
+from .test_pbx_webhooks import OK, by_state, event_count, post_signed
 
 INTEGRITY = re.compile(r'integrity="(sha384-[A-Za-z0-9+/=]+)"')
 PBX_TIME = "%Y-%m-%d %H:%M:%S.%f"

@@ -198,6 +198,8 @@ def _banner(service_url: str, widget_key: str, shop_origin: str, sim_url: str) -
     print(f"  Service:                  {service_url}/  (API: {service_url}/api/v1/openapi.json)")
     print(f"  Config page:              {service_url}/admin/  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
     print(f"  PBX simulator:            {sim_url}/  (calls: {sim_url}/_sim/calls)")
+    print(f"  Another owner's PBX:      {sim_url}/_sim/panel  (makes a client id and key)")
+    print(f"    or the demo's pair:     {DEMO_CLIENT_ID} / {DEMO_SIGN_KEY} (events go to the demo)")
     print(f"  Widget key:               {widget_key}")
     print("  Test numbers (any other valid Russian number connects):")
     for number, meaning in TEST_NUMBERS:
