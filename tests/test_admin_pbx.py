@@ -238,7 +238,41 @@ def test_checking_an_address_nobody_listens_on_says_it_cannot_connect(app, clien
     response = post_form(
         client, f"/admin/pbx/{account_id}/check", {}, page_url=f"/admin/pbx/{account_id}"
     )
-    assert "Не удалось соединиться с адресом API" in text_of(response)
+    assert "По этому адресу API Ростелекома не отвечает" in text_of(response)
+
+
+def test_a_closed_port_and_another_services_http_status_read_the_same(app, client):
+    """The form is no port scanner: at an address other than Rostelecom's, only an answer
+    shaped like the API's gets words of its own."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Teapot(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.send_response(418)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Teapot)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        texts = []
+        for url in ("http://127.0.0.1:9", f"http://127.0.0.1:{server.server_port}"):
+            account_id = add_account(app, url)
+            page = f"/admin/pbx/{account_id}"
+            response = post_form(client, f"{page}/check", {}, page_url=page)
+            found = re.search(
+                r'id="check-result">(.*?)</div>', response.get_data(as_text=True), re.S
+            )
+            texts.append(re.sub(r"\s+", " ", found.group(1)).strip())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert texts[0] == texts[1] and "API Ростелекома не отвечает" in texts[0]
 
 
 def test_checking_a_wrong_domain_names_the_domain(app, client, sim):
@@ -383,7 +417,7 @@ def test_a_pbx_behind_an_unknown_ca_fails_the_tls_check_until_its_certificate_is
         account_id = add_account(app, f"https://127.0.0.1:{server.server_port}")
         page = f"/admin/pbx/{account_id}"
         response = post_form(client, f"{page}/check", {}, page_url=page)
-        assert "Не удалось проверить сертификат АТС" in text_of(response)
+        assert "API Ростелекома не отвечает" in text_of(response)
         assert upload_ca(client, account_id, cert.read_bytes()).status_code == 302
         response = post_form(client, f"{page}/check", {}, page_url=page)
         assert "Подключение работает" in text_of(response)

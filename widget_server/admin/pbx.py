@@ -17,6 +17,7 @@ from ..pbx import directory
 from ..pbx.client import PRODUCTION_API, TEST_API, PbxError, client_for
 from ..pbx.journal import MOSCOW_OFFSET
 from .access import login_required, owned_or_404
+from .account import ADDRESS_ERRORS
 from .blueprint import bp
 from .i18n import _
 from .pbx_forms import PbxForm
@@ -30,10 +31,22 @@ def key_tail(key: str) -> str:
     return "••••" + (key or "")[-4:]
 
 
-def pbx_error_text(exc: PbxError) -> str:
-    """The PBX client's error as a sentence an owner can act on."""
+def pbx_error_text(exc: PbxError, api_url: str | None = None) -> str:
+    """The PBX client's error as a sentence an owner can act on.
+
+    For an address other than Rostelecom's own, only an answer shaped like the API's gets
+    its own words: anything else (closed port, timeout, TLS, another service's HTTP status)
+    reads the same, so the form cannot be used to scan which ports and services answer.
+    """
     result = str(exc.result or "")
     status = exc.http_status
+    if result == "forbidden-address":
+        return _(ADDRESS_ERRORS["private"])
+    if api_url not in (None, PRODUCTION_API, TEST_API) and exc.answer is None:
+        return _(
+            "По этому адресу API Ростелекома не отвечает. Проверьте адрес API и, для https, "
+            "сертификат."
+        )
     if result in ("http-401", "http-403", "-403") or status in (401, 403):
         return _(
             "АТС отклонила код идентификации или подпись. Проверьте код и ключ в панели ВАТС "
@@ -143,7 +156,7 @@ def _ask_pbx(account: PbxAccount) -> tuple[dict | None, str | None]:
     try:
         return client_for(account).users_info(), None
     except PbxError as exc:
-        return None, pbx_error_text(exc)
+        return None, pbx_error_text(exc, account.api_url)
 
 
 def _report_saved(account: PbxAccount, data: dict | None, problem: str | None) -> None:
@@ -232,7 +245,7 @@ def pbx_check(account_id: int):
     try:
         data = client_for(account).users_info()
     except PbxError as exc:
-        return _detail(account, check={"ok": False, "text": pbx_error_text(exc)})
+        return _detail(account, check={"ok": False, "text": pbx_error_text(exc, account.api_url)})
     users = directory._as_list(data.get("users"))
     groups = directory._as_list(data.get("groups"))
     by_pin = {str(u.get("pin")): u for u in users}
@@ -264,7 +277,10 @@ def pbx_sync(account_id: int):
         users, groups = directory.sync_groups(account)
     except PbxError as exc:
         db.session.rollback()
-        flash(_("Группы и сотрудники не обновлены.") + " " + pbx_error_text(exc), "error")
+        flash(
+            _("Группы и сотрудники не обновлены.") + " " + pbx_error_text(exc, account.api_url),
+            "error",
+        )
     else:
         flash(
             _(

@@ -322,6 +322,7 @@ class PbxClient:
                 result=f"http-{status}",
                 retryable=False,
                 http_status=status,
+                answer=_api_shaped(response),
             )
         try:
             data = response.json()
@@ -348,6 +349,15 @@ class PbxClient:
                 answer=data,
             )
         return data
+
+
+def _api_shaped(response: requests.Response) -> dict[str, Any] | None:
+    """The answer when it is JSON with a ``result`` as the API gives, else None."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "result" in data else None
 
 
 def client_for(account: PbxAccount) -> PbxClient:
