@@ -74,9 +74,14 @@ def test_the_table_holds_the_real_moves_and_endings_and_nothing_else():
 
 
 def test_a_final_status_goes_nowhere():
-    for final in FINAL:
+    for final in FINAL - {Status.HELD}:
         assert ALLOWED[final] == frozenset()
         assert not any(may_move(final, other) for other in Status if other != final)
+
+
+def test_a_held_request_may_only_be_cancelled():
+    # A blocked or trapped request looks like one being tried; its visitor may cancel it.
+    assert ALLOWED[Status.HELD] == {Status.CANCELLED}
 
 
 @pytest.mark.parametrize("status", sorted(WAITING | LIVE))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+import requests
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -137,3 +139,33 @@ def test_a_hostile_page_cannot_opt_numbers_out_from_its_visitors_browsers(app, c
     assert real.status_code == 200
     with app.app_context():
         assert blocklist.is_blocked(None, "+79165550012")
+
+
+def test_the_status_api_cannot_tell_a_blocked_number_from_a_call_being_tried(stack):
+    """No oracle for opted-out numbers: polls and cancels answer as for a real request."""
+    with stack.app.app_context():
+        for number in ("+79165550017", "+79165550018"):
+            blocklist.block(number, owner_id=None, source="opt_out")
+    first = stack.submit("+7 916 555-00-17").json()["handle"]
+    # Right after the submit it waits in the queue, like any request, and can be cancelled.
+    cancelled = _cancel(stack, first)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    # Then it is "ringing the operators": not final, too late to cancel, as a real one.
+    second = stack.submit("+7 916 555-00-18").json()["handle"]
+    time.sleep(2.2)
+    polled = stack.status(second)
+    assert (polled["status"], polled["final"], polled["cancellable"]) == (
+        "calling_operator",
+        False,
+        False,
+    )
+    assert _cancel(stack, second).status_code == 409
+    assert stack.sim_requests("call_back") == []
+
+
+def _cancel(stack, handle: str):
+    return requests.post(
+        f"{stack.service_url}/api/v1/requests/{handle}/cancel",
+        headers={"Origin": stack.shop_url},
+        timeout=5,
+    )

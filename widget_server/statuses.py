@@ -106,6 +106,9 @@ ENDINGS = FINAL - {Status.HELD}
 ALLOWED: dict[Status, frozenset[Status]] = {
     **{status: frozenset(moves) | ENDINGS for status, moves in _ON.items()},
     **{status: frozenset() for status in FINAL},
+    # The one move out of a final status: a blocked or trapped request looks to the
+    # visitor like one being tried (visitor/disguise.py), and may be cancelled like one.
+    Status.HELD: frozenset({Status.CANCELLED}),
 }
 
 

@@ -392,5 +392,5 @@ def widget_test_status(widget_id: int, request_id: int):
     req = owned_or_404(CallbackRequest, request_id)
     if req.widget_id != widget.id or not req.is_test:
         abort(404)
-    view = status_view(req, g.lang)
+    view = status_view(req, g.lang, public=False)  # the owner sees the truth
     return jsonify(status=view["status"], message=view["message"], final=view["final"])

@@ -9,6 +9,7 @@ status change goes through ``set_status``, which refuses a move that
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -105,6 +106,17 @@ def give_up(req: CallbackRequest, status: Status, kind: str, *, reason: str) -> 
 def _notify_owner(req: CallbackRequest, kind: str, **extra: Any) -> None:
     """Record a notification for the request's owner in the current transaction."""
     outbox.record(req.widget.owner_id, kind, request_id=req.id, extra=extra or None)
+
+
+def cancel_held(req_id: int, may_cancel: Callable[[CallbackRequest], bool]) -> bool:
+    """Cancel a held request its visitor was shown as waiting (``visitor/disguise.py``)."""
+    req = lock_request(req_id)
+    if req is None or req.status != Status.HELD or not may_cancel(req):
+        db.session.rollback()
+        return False
+    set_status(req, Status.CANCELLED)
+    db.session.commit()
+    return True
 
 
 def cancel(req_id: int) -> bool:

@@ -28,9 +28,9 @@ from ..abuse.client_ip import client_network
 from ..dispatch import hours, state
 from ..errors import ApiError
 from ..extensions import db, limiter
-from ..models import CallbackRequest, Widget, WidgetGroup
+from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
 from ..ops import metrics
-from . import intake
+from . import disguise, intake
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
@@ -292,7 +292,12 @@ def request_status(req: CallbackRequest):
 @request_from_handle
 def cancel_request(req: CallbackRequest):
     """Cancel a request while nothing is ringing yet."""
-    if not state.cancel(req.id):
+    if disguise.disguised(req):
+        # As a real request would be: only while its public status says it waits.
+        cancelled = state.cancel_held(req.id, lambda held: disguise.waiting_now(held, utcnow()))
+    else:
+        cancelled = state.cancel(req.id)
+    if not cancelled:
         raise _error(409, "too_late")
     db.session.refresh(req)
     return jsonify(status_view(req, _lang()))

@@ -6,13 +6,14 @@ page's test call: a coarse status and its message, never numbers or PBX data.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..dispatch import hours
 from ..dispatch.state import cancellable, is_final
 from ..models import CallbackRequest
-from ..statuses import WAITING, Status
+from ..statuses import FINAL, WAITING, Status
+from . import disguise
 from .texts import scheduled_message, status_message
 
 
@@ -22,14 +23,18 @@ def status_view(
     *,
     just_accepted: bool = False,
     now: datetime | None = None,
+    public: bool = True,
 ) -> dict[str, Any]:
     """The status fields of a request, in ``language`` (the widget's by default).
 
     ``just_accepted`` is for the answer to the submit itself: nothing was dialled
-    yet (no attempts to load), and a held request reads like any accepted one, so
-    a bot or a blocked number learns nothing.
+    yet (no attempts to load), and a held request reads like any accepted one.
+    ``public``: for the visitor's API, where a blocked or trapped request follows the
+    life of one nobody answered (``disguise.py``); the owner's page passes False.
     """
     language = language or req.widget.language
+    if public and disguise.disguised(req):
+        return _disguised(req, language, now or hours.utc_now())
     status = Status(req.status)
     if just_accepted:
         if status == Status.HELD:
@@ -48,6 +53,23 @@ def status_view(
     if status == Status.SCHEDULED:
         # "Позвоним завтра в 10:00." in the visitor's zone, and the moment itself.
         view.update(_scheduled(req, language, now or hours.utc_now()))
+    return view
+
+
+def _disguised(req: CallbackRequest, language: str, now: datetime) -> dict[str, Any]:
+    """The view of a real request of this widget that nobody answered, at ``now``."""
+    naive = now if now.tzinfo is None else now.astimezone(UTC).replace(tzinfo=None)
+    status, since = disguise.phase(req, naive)
+    view = {
+        "status": status,
+        "final": status in FINAL,
+        "cancellable": status in WAITING,
+        "message": status_message(language, status),
+        "updated_at": since.isoformat(timespec="seconds") + "Z",
+        "scheduled_for": None,
+    }
+    if status == Status.SCHEDULED:
+        view.update(_scheduled(req, language, now))
     return view
 
 
