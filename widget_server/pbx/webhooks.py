@@ -19,6 +19,7 @@ from ..dispatch.reconcile import journal_ready
 from ..extensions import db
 from ..models import PbxAccount
 from ..ops import metrics
+from . import exchanges
 from .events import field
 from .inbound import number_info
 from .signing import verify
@@ -66,6 +67,7 @@ def call_events(public_id: str):
     account, payload = _verified_payload(public_id)
     if account is None:
         return payload
+    exchanges.note_event(account, request.headers, payload)  # committed with the event
     outcome = record_event(account, payload)
     metrics.count_webhook_event(field(payload, "state"), outcome)
     log.debug("call_events %s: %s", payload.get("state"), outcome)
