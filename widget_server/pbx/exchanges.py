@@ -11,15 +11,16 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import has_app_context
 from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import PbxAccount, PbxExchange, utcnow
+from ..models import Owner, PbxAccount, PbxExchange, utcnow
 from ..ops.logs import mask_text
+from ..phones import digits_of
 from .errors import PbxError
 
 RECORDED = ("call_back", "call_info", "get_record")
@@ -99,13 +100,20 @@ def note_tls(account: PbxAccount, seen: dict) -> None:
     db.session.add(PbxExchange(pbx_account_id=account.id, kind="tls", reply=seen))
 
 
-def prune(account_id: int) -> None:
-    """Drop exchanges older than ``KEEP_DAYS`` or before the last ``KEEP_CALLS`` call_backs."""
+def prune(account_id: int, *, now: datetime | None = None) -> None:
+    """Drop exchanges older than ``KEEP_DAYS`` (or the owner's shorter retention) or
+    before the last ``KEEP_CALLS`` call_backs: they hold visitors' numbers."""
     rows = PbxExchange.__table__
+    retention = db.session.scalar(
+        select(Owner.retention_days)
+        .join(PbxAccount, PbxAccount.owner_id == Owner.id)
+        .where(PbxAccount.id == account_id)
+    )
+    days = min(KEEP_DAYS, retention or KEEP_DAYS)
     db.session.execute(
         delete(rows).where(
             rows.c.pbx_account_id == account_id,
-            rows.c.created_at < utcnow() - timedelta(days=KEEP_DAYS),
+            rows.c.created_at < (now or utcnow()) - timedelta(days=days),
         )
     )
     oldest_kept = db.session.scalar(
@@ -119,6 +127,39 @@ def prune(account_id: int) -> None:
         db.session.execute(
             delete(rows).where(rows.c.pbx_account_id == account_id, rows.c.id < oldest_kept)
         )
+
+
+def purge_expired(*, now: datetime | None = None) -> None:
+    """Prune every account (for the retention job: an account that stopped calling)."""
+    for account_id in db.session.scalars(select(PbxAccount.id)).all():
+        prune(account_id, now=now)
+    db.session.commit()
+
+
+def forget_number(owner_id: int, phone_e164: str) -> int:
+    """Drop the exchanges of one owner's accounts that mention a number; how many went.
+
+    Read in Python: JSON search differs per database, and an account keeps few rows.
+    """
+    wanted = digits_of(phone_e164)[-10:]
+    if len(wanted) < 10:
+        return 0
+    rows = db.session.scalars(
+        select(PbxExchange)
+        .join(PbxAccount, PbxAccount.id == PbxExchange.pbx_account_id)
+        .where(PbxAccount.owner_id == owner_id)
+    ).all()
+    gone = [r for r in rows if wanted in _digit_runs(r)]
+    for row in gone:
+        db.session.delete(row)
+    db.session.commit()
+    return len(gone)
+
+
+def _digit_runs(row: PbxExchange) -> str:
+    """The row's numbers as bare digits, separated (``+7 916 …`` written any way)."""
+    text = json.dumps([row.request, row.reply], ensure_ascii=False)
+    return " ".join(digits_of(part) for part in text.split('"'))
 
 
 def call_exchanges(account_id: int, callback_id: int) -> list[PbxExchange]:
