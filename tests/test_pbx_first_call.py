@@ -60,7 +60,7 @@ def text_of(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def first_call_findings(client, account_id: int) -> str:
+def first_call_findings(client, account_id: int) -> tuple[str, str]:
     """Press the button and follow the result page until the findings are shown."""
     detail = f"/admin/pbx/{account_id}"
     response = post_form(client, f"{detail}/first-call", {}, page_url=detail)
@@ -71,7 +71,7 @@ def first_call_findings(client, account_id: int) -> str:
         page = client.get(result_url)
         assert page.status_code == 200
         if 'id="findings"' in page.get_data(as_text=True):
-            return text_of(page)
+            return text_of(page), result_url
         assert 'http-equiv="refresh"' in page.get_data(as_text=True)
         time.sleep(0.3)
     raise AssertionError("the first call never ended")
@@ -86,18 +86,23 @@ def test_the_pbx_page_offers_the_test_call_and_the_journal_download(stack, clien
 
 def test_a_domain_with_other_session_ids_is_told_and_set_to_match_by_number(stack, client):
     account_id = speak(stack, "e")
-    text = first_call_findings(client, account_id)
+    text, result_url = first_call_findings(client, account_id)
     assert "События приходят: да" in text
     assert "Номер сессии совпадает: нет. Сопоставляем по номеру." in text
     assert "Диалект АТС: (e)" in text
     with stack.app.app_context():
         account = db.session.get(PbxAccount, account_id)
         assert account.dialect == "e" and account.events_expected
+        account.events_expected = False  # the owner's own choice afterwards
+        db.session.commit()
+    assert "Диалект АТС: (e)" in text_of(client.get(result_url))
+    with stack.app.app_context():
+        assert db.session.get(PbxAccount, account_id).events_expected is False
 
 
 def test_a_domain_sending_no_events_is_switched_to_polling(stack, client):
     account_id = speak(stack, "g")
-    text = first_call_findings(client, account_id)
+    text, _url = first_call_findings(client, account_id)
     assert "События приходят: нет" in text
     with stack.app.app_context():
         account = db.session.get(PbxAccount, account_id)

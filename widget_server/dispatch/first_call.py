@@ -68,7 +68,8 @@ def finish(account: PbxAccount, req: CallbackRequest) -> Findings | None:
         db.session.flush()
         rows = exchanges.call_exchanges(account.id, callback.id)
     found = analyse([exchanges.as_dict(r) for r in rows], req.phone)
-    if found.placed:
+    checked = account.dialect_checked_at
+    if found.placed and (checked is None or checked < callback.created_at):
         apply(account, found)
     db.session.commit()
     return found
