@@ -149,3 +149,9 @@ def test_a_trusted_chain_names_the_leaf_and_its_issuer(rt_pbx, chain, monkeypatc
     assert seen["verified"] is True
     assert seen["subject"] == "commonName=leaf"
     assert seen["issuer"] == "commonName=Test Trusted Sub CA"
+
+
+def test_an_event_of_another_call_on_the_domain_is_not_kept(account):
+    exchanges.note_event(account, {}, {"session_id": "IN1", "state": "new"}, "ignored")
+    exchanges.note_event(account, {}, {"session_id": "OUT1", "state": "new"}, "adopted")
+    assert db.session.scalars(select(PbxExchange.session_id)).all() == ["OUT1"]

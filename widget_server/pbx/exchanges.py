@@ -81,8 +81,16 @@ def note_reply(
             prune(account_id)
 
 
-def note_event(account: PbxAccount, headers: Mapping[str, str], payload: dict) -> None:
-    """Add a verified call event, headers and body as received, signature left out."""
+def note_event(
+    account: PbxAccount, headers: Mapping[str, str], payload: dict, outcome: str = ""
+) -> None:
+    """Keep a verified call event, headers and body as received, signature left out; commits.
+
+    An event ``record_event`` ignored is another call on the domain (an inbound
+    customer's): none of ours to keep.
+    """
+    if outcome == "ignored":
+        return
     kept = {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
     db.session.add(
         PbxExchange(
@@ -93,6 +101,7 @@ def note_event(account: PbxAccount, headers: Mapping[str, str], payload: dict) -
             headers=kept,
         )
     )
+    db.session.commit()
 
 
 def note_tls(account: PbxAccount, seen: dict) -> None:

@@ -67,8 +67,8 @@ def call_events(public_id: str):
     account, payload = _verified_payload(public_id)
     if account is None:
         return payload
-    exchanges.note_event(account, request.headers, payload)  # committed with the event
     outcome = record_event(account, payload)
+    exchanges.note_event(account, request.headers, payload, outcome)  # the raw journal
     metrics.count_webhook_event(field(payload, "state"), outcome)
     log.debug("call_events %s: %s", payload.get("state"), outcome)
     return jsonify(OK)
