@@ -13,12 +13,14 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from widget_server import setup
 from widget_server.extensions import db
 from widget_server.models import Owner, PbxAccount, Widget
 from widget_server.ops.cli_pbx_check import pbx_check
+from widget_server.pbx import directory
 
-from .admin_support import post_form, sign_in
-from .conftest import SIM_SIGN_KEY, build_stack
+from .admin_support import make_owner, post_form, sign_in
+from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack, make_app
 
 OWNER_PHONE = "+79161234567"
 
@@ -150,3 +152,39 @@ def test_pbx_check_on_the_command_line_prints_the_findings_and_sets_the_dialect(
         assert db.session.get(PbxAccount, account_id).dialect == "c"
     assert "(c) connected comes when the operator answers" in result.output
     assert "Events arrive: yes." in result.output
+
+
+@pytest.fixture
+def lone_account(tmp_path):
+    """An owner with a phone and a PBX account no widget uses; a signed-in client."""
+    app = make_app(tmp_path, PUBLIC_URL="https://callback.example.ru")
+    make_owner(app, phone=OWNER_PHONE)
+    make_owner(app, "other@example.com")
+    with app.app_context():
+        owner = setup.find_owner("owner@example.com")
+        account = directory.add_pbx(owner, "https://api.cloudpbx.rt.ru", SIM_CLIENT_ID, "k" * 32)
+        account_id = account.id
+    client = app.test_client()
+    sign_in(client)
+    return app, client, account_id
+
+
+def test_a_test_call_without_a_widget_on_the_account_says_one_is_needed(lone_account):
+    _app, client, account_id = lone_account
+    detail = f"/admin/pbx/{account_id}"
+    response = post_form(client, f"{detail}/first-call", {}, page_url=detail)
+    assert response.status_code == 302
+    assert "Для пробного звонка нужен виджет" in text_of(client.get(response.headers["Location"]))
+
+
+def test_another_owners_first_call_and_journal_are_not_found(lone_account):
+    app, _client, account_id = lone_account
+    other = app.test_client()
+    sign_in(other, "other@example.com")
+    assert other.get(f"/admin/pbx/{account_id}/exchanges.json").status_code == 404
+    assert other.get(f"/admin/pbx/{account_id}/first-call/1").status_code == 404
+
+
+def test_a_request_that_is_not_a_test_call_of_the_account_is_not_found(lone_account):
+    _app, client, account_id = lone_account
+    assert client.get(f"/admin/pbx/{account_id}/first-call/999").status_code == 404
