@@ -502,6 +502,7 @@ COMMANDS = {
     "worker": set(),
     "pbx-sim": {"--host", "--port"},
     "pbx-reconcile": {"--day", "--wait"},
+    "pbx-check": {"--phone", "--wait", "--lang"},
     "demo": {"--service-port", "--shop-port", "--sim-port"},
 }
 

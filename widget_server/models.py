@@ -97,6 +97,9 @@ class PbxAccount(db.Model):
     # Answer get_number_info with the caller's last operator (skips the domain's IVR
     # and queues, so the owner switches it on).
     route_inbound: Mapped[bool] = mapped_column(default=False)
+    # The dialect letter (docs/pbx-dialects.md) the guided first call detected.
+    dialect: Mapped[str | None] = mapped_column(String(1))
+    dialect_checked_at: Mapped[datetime | None]
 
 
 class PbxUser(db.Model):
@@ -364,3 +367,26 @@ class PbxJournal(db.Model):
     unknown_calls: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class PbxExchange(db.Model):
+    """One raw exchange with the PBX (reply, event, call_info), kept for the first-call check.
+
+    Secrets are never stored (no signature header, no key); numbers are masked on download.
+    """
+
+    __tablename__ = "pbx_exchanges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pbx_account_id: Mapped[int] = mapped_column(
+        ForeignKey("pbx_accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # call_back | call_info | get_record | event | tls
+    session_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    request: Mapped[dict | None] = mapped_column(JSON)
+    reply: Mapped[dict | None] = mapped_column(JSON)
+    headers: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -28,9 +28,11 @@ from .models import (
     Notification,
     NumberBlock,
     Owner,
+    PbxExchange,
     Widget,
     utcnow,
 )
+from .pbx import exchanges
 from .phones import mask_phone
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,8 @@ def purge_expired(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) 
                 retention_days,
             )
         total += deleted
+    # The raw PBX exchanges of the first-call check hold numbers too.
+    exchanges.purge_expired(now=now)
     return total
 
 
@@ -119,6 +123,7 @@ def forget_number(owner_id: int, phone_e164: str) -> int:
         .where(Widget.owner_id == owner_id, CallbackRequest.phone == phone_e164)
     )
     deleted = _delete_in_batches(query, BATCH_SIZE)
+    exchanges.forget_number(owner_id, phone_e164)
     log.info("owner %s: %s requests of %s forgotten", owner_id, deleted, mask_phone(phone_e164))
     return deleted
 
@@ -135,6 +140,7 @@ def delete_owner(owner: Owner) -> None:
         delete_requests(ids)
     if account_ids:
         db.session.execute(delete(CallEvent).where(CallEvent.pbx_account_id.in_(account_ids)))
+        db.session.execute(delete(PbxExchange).where(PbxExchange.pbx_account_id.in_(account_ids)))
     db.session.execute(delete(Notification).where(Notification.owner_id == owner.id))
     db.session.execute(delete(NumberBlock).where(NumberBlock.owner_id == owner.id))
     db.session.expire_all()

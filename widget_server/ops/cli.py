@@ -18,6 +18,7 @@ from .. import create_app
 from ..config import ConfigError
 from .cli_numbers import block_number, forget_number, opt_in, report_junk, unblock_number
 from .cli_pbx import pbx_reconcile
+from .cli_pbx_check import pbx_check
 from .cli_setup import add_pbx, add_widget, create_owner, set_notifications, sync_groups
 from .cli_widgets import set_countries, set_hours, set_limits
 
@@ -53,6 +54,7 @@ for _command in (
     opt_in,
     report_junk,
     pbx_reconcile,
+    pbx_check,
 ):
     main.add_command(_command)
 

@@ -20,6 +20,7 @@ from flask import current_app
 from .. import outbound
 from ..ops import metrics
 from ..version import __version__
+from . import exchanges
 from .errors import PbxError
 from .journal import utc_to_moscow
 from .signing import encode_body, signed_headers
@@ -246,6 +247,7 @@ class PbxClient:
         return self._download("download_call_history", {"order_id": order_id})
 
     # -- transport ----------------------------------------------------------
+    @exchanges.recorded  # the raw exchange journal (pbx/exchanges.py)
     @_instrumented
     def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a signed request; return the JSON answer when ``result`` is 0.

@@ -19,6 +19,7 @@ from ..dispatch.reconcile import journal_ready
 from ..extensions import db
 from ..models import PbxAccount
 from ..ops import metrics
+from . import exchanges
 from .events import field
 from .inbound import number_info
 from .signing import verify
@@ -67,6 +68,7 @@ def call_events(public_id: str):
     if account is None:
         return payload
     outcome = record_event(account, payload)
+    exchanges.note_event(account, request.headers, payload, outcome)  # the raw journal
     metrics.count_webhook_event(field(payload, "state"), outcome)
     log.debug("call_events %s: %s", payload.get("state"), outcome)
     return jsonify(OK)
