@@ -97,6 +97,22 @@ $admin = registry('admin', [], [], $config);
 (new AdminModule($admin))->install();
 $events = $admin->get('model_setting_event')->events;
 $separator = version_compare(VERSION, '4.0.2.0', '>=') ? '.' : '|';
+// Without PHP's intl a Cyrillic host is kept as typed; with it (a stand-in here when intl
+// is missing) it is stored in the ASCII form browsers use.
+if (!function_exists('idn_to_ascii')) {
+    check(AdminModule::cleanUrl('https://звонок.рф/') === 'https://звонок.рф', 'without intl a Cyrillic address is kept as typed');
+    define('IDNA_NONTRANSITIONAL_TO_ASCII', 16);
+    define('INTL_IDNA_VARIANT_UTS46', 1);
+    function idn_to_ascii($host, $flags = 0, $variant = 1)
+    {
+        $known = array('звонок.рф' => 'xn--b1ajkleb.xn--p1ai', 'Звонок.РФ' => 'xn--b1ajkleb.xn--p1ai');
+        return isset($known[$host]) ? $known[$host] : false;
+    }
+}
+check(AdminModule::cleanUrl('https://Звонок.РФ:8443/') === 'https://xn--b1ajkleb.xn--p1ai:8443', 'a Cyrillic address is stored in its ASCII form');
+check(AdminModule::cleanUrl('https://zvonok.example.ru') === 'https://zvonok.example.ru', 'an ASCII address is unchanged');
+check(AdminModule::cleanUrl('https://не–имя.рф') === '', 'an address intl refuses is refused');
+
 check(count($events) === 1, 'install registers one event');
 check(($events[0]['trigger'] ?? '') === 'catalog/view/common/header/after', 'the event fires after the storefront header is rendered');
 check(($events[0]['action'] ?? '') === ROUTE . $separator . 'header', 'the event calls the catalog controller\'s header method');

@@ -136,7 +136,21 @@ class CallbackWidget extends \Opencart\System\Engine\Controller {
 		if (isset($parts['query']) || isset($parts['fragment']) || isset($parts['user']) || preg_match('/[\s"\'<>]/', $url)) {
 			return '';
 		}
+		$host = self::asciiHost($parts['host']);
+		if ($host === '') {
+			return '';
+		}
+		$url = substr_replace($url, $host, strpos($url, $parts['host'], strpos($url, '//')), strlen($parts['host']));
 		return rtrim($url, '/');
+	}
+
+	/** A Cyrillic (IDN) host in the ASCII form browsers use, with PHP's intl; as typed without it. */
+	public static function asciiHost(string $host): string {
+		if (!preg_match('/[^\x00-\x7f]/', $host) || !function_exists('idn_to_ascii')) {
+			return $host;
+		}
+		$ascii = idn_to_ascii($host, IDNA_NONTRANSITIONAL_TO_ASCII, INTL_IDNA_VARIANT_UTS46);
+		return $ascii === false ? '' : $ascii;
 	}
 
 	public static function validKey(string $key): bool {
