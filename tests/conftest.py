@@ -134,15 +134,21 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture(autouse=True)
 def _test_databases():
-    """Close every app's connections and drop the test's PostgreSQL databases."""
+    """Close the test's apps' connections and drop its PostgreSQL databases.
+
+    Module-scoped fixtures (a stack shared by a module's tests) are set up before this
+    function-scoped one, so what they made is kept until the session ends.
+    """
+    apps_before = len(_test_apps)
+    databases_before = len(POSTGRES.created) if POSTGRES is not None else 0
     yield
-    while _test_apps:
+    while len(_test_apps) > apps_before:
         app = _test_apps.pop()
         with app.app_context():
             for engine in db.engines.values():
                 engine.dispose()
     if POSTGRES is not None:
-        POSTGRES.drop_created()
+        POSTGRES.drop_created(since=databases_before)
 
 
 def pytest_sessionfinish(session, exitstatus):

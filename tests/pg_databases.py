@@ -74,8 +74,9 @@ class PostgresDatabases:
             # FORCE ends what still holds a connection: a pool, a killed worker's session.
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-    def drop_created(self) -> None:
-        while self.created:
+    def drop_created(self, since: int = 0) -> None:
+        """Drop the databases created since the ``since``-th (all by default)."""
+        while len(self.created) > since:
             self.drop(self.created.pop())
 
     def drop_all(self) -> None:
