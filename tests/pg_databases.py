@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -29,6 +31,7 @@ class PostgresDatabases:
         self.tag = f"{self.PREFIX}{os.getpid()}_"
         self.template: str | None = None
         self.created: list[str] = []  # by the running test, dropped at its end
+        self.deferred: list[str] = []  # still busy when its test ended: dropped at the end
         self._admin = None
 
     def admin(self):
@@ -74,15 +77,30 @@ class PostgresDatabases:
             # FORCE ends what still holds a connection: a pool, a killed worker's session.
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
+    def drop_soon(self, name: str) -> None:
+        """Drop ``name``; if the server's own autovacuum is in it (a session our role may
+        not end), wait for it a moment, else leave it to the end of the session."""
+        for _ in range(20):
+            try:
+                self.drop(name)
+                return
+            except DBAPIError:
+                time.sleep(0.25)
+        self.deferred.append(name)
+
     def drop_created(self, since: int = 0) -> None:
         """Drop the databases created since the ``since``-th (all by default)."""
         while len(self.created) > since:
-            self.drop(self.created.pop())
+            self.drop_soon(self.created.pop())
 
     def drop_all(self) -> None:
         self.drop_created()
+        for name in self.deferred:
+            with contextlib.suppress(DBAPIError):  # a later session's leftover sweep gets it
+                self.drop(name)
         if self.template:
-            self.drop(self.template)
+            with contextlib.suppress(DBAPIError):  # as above
+                self.drop(self.template)
             self.template = None
         if self._admin is not None:
             self._admin.dispose()
