@@ -143,7 +143,15 @@ def filter_args(form: FilterForm) -> dict[str, str]:
     """The filter as query arguments, for page links and the CSV link."""
     return {
         name: request.args.get(name, "")
-        for name in ("widget", "status", "date_from", "date_to", "source", "campaign", "lead_status")
+        for name in (
+            "widget",
+            "status",
+            "date_from",
+            "date_to",
+            "source",
+            "campaign",
+            "lead_status",
+        )
         if request.args.get(name)
     }
 

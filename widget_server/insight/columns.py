@@ -46,9 +46,7 @@ class FunnelDay(db.Model):
     __table_args__ = (UniqueConstraint("widget_id", "day", "variant", "path"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    widget_id: Mapped[int] = mapped_column(
-        ForeignKey("widgets.id", ondelete="CASCADE"), index=True
-    )
+    widget_id: Mapped[int] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"), index=True)
     day: Mapped[date]
     variant: Mapped[str] = mapped_column(String(1), default="")
     path: Mapped[str] = mapped_column(String(200), default="")
