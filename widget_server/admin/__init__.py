@@ -13,6 +13,7 @@ from . import (
     auth,
     dashboard,
     errors,
+    funnel,
     lead_work,
     password_reset,
     pbx,
@@ -21,6 +22,7 @@ from . import (
     request_detail,
     requests_log,
     users,
+    widget_leads,
     widgets,
 )
 from .blueprint import bp
@@ -31,6 +33,7 @@ __all__ = [
     "auth",
     "dashboard",
     "errors",
+    "funnel",
     "lead_work",
     "password_reset",
     "pbx",
@@ -39,5 +42,6 @@ __all__ = [
     "request_detail",
     "requests_log",
     "users",
+    "widget_leads",
     "widgets",
 ]

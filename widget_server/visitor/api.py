@@ -30,13 +30,15 @@ from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
 from ..ops import metrics
-from . import disguise, intake
+from . import beacon, disguise, intake
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
 from .texts import LANGUAGES, api_error, pick_language, texts_for
 
 log = logging.getLogger(__name__)
+# A page view sends one impression, an open one more: plenty for a person, little for a flood.
+BEACON_LIMIT = "60/minute"
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 
 
@@ -330,6 +332,18 @@ def _rate_limited(exc: RateLimitExceeded):
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     return _error(429, "rate_limited", retry_after=wait).get_response()
+
+
+# -- funnel ----------------------------------------------------------------------------
+def _beacon_limit() -> str:
+    return current_app.config.get("RATELIMIT_BEACON", BEACON_LIMIT)
+
+
+@bp.post("/widgets/<key>/beacon")
+@limiter.limit(_beacon_limit, key_func=_ip_and_widget_key)
+def funnel_beacon(key: str):
+    """An impression or an open of the widget, counted for the funnel (visitor/beacon.py)."""
+    return beacon.receive(key)
 
 
 @bp.get("/openapi.json")
