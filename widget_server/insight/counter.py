@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from .columns import FunnelDay
@@ -147,7 +147,7 @@ def flush(counter) -> int:
         for key, (impressions, opens) in counts.items():
             _add(key, impressions, opens)
         db.session.commit()
-    except SQLAlchemyError:
+    except Exception:  # the database, or anything else: keep the counts either way
         db.session.rollback()
         counter.put_back(counts)
         log.warning("funnel: the database refused %s rows; kept for the next flush", len(counts))
