@@ -37,8 +37,6 @@ from .status import status_view
 from .texts import LANGUAGES, api_error, pick_language, texts_for
 
 log = logging.getLogger(__name__)
-# A page view sends one impression, an open one more: plenty for a person, little for a flood.
-BEACON_LIMIT = "60/minute"
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 
 
@@ -336,7 +334,8 @@ def _rate_limited(exc: RateLimitExceeded):
 
 # -- funnel ----------------------------------------------------------------------------
 def _beacon_limit() -> str:
-    return current_app.config.get("RATELIMIT_BEACON", BEACON_LIMIT)
+    # A page view sends one impression, an open one more: plenty for a person, little for a flood.
+    return current_app.config["RATELIMIT_BEACON"]
 
 
 @bp.post("/widgets/<key>/beacon")
