@@ -196,3 +196,15 @@ def test_a_database_outage_drops_the_beacon_with_a_204_never_a_500(tmp_path, mon
     assert rows(site.app) == {("", "/"): (0, 1)}
     with site.app.app_context():
         assert db.session.scalar(select(func.count(FunnelDay.id))) == 1
+
+
+def test_deleting_a_widget_takes_its_funnel_rows_with_it(tmp_path):
+    site = build_site(tmp_path)
+    wid = widget_id(site)
+    with site.app.app_context():
+        counter = funnel.MemoryCounter()
+        counter.count(wid, "impression", "", "/", DAY)
+        funnel.flush(counter)
+        db.session.delete(db.session.get(Widget, wid))
+        db.session.commit()
+        assert db.session.scalar(select(func.count(FunnelDay.id))) == 0

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError
 from ..extensions import db
@@ -105,7 +106,12 @@ def receive(key: str):
         raise _error(403, "widget_paused", lang)
     if (request.content_length or 0) > MAX_BEACON_BYTES:
         raise _error(413, "too_large", lang)
-    beacon = parse_beacon(request.get_data(cache=False)[: MAX_BEACON_BYTES + 1])
+    request.max_content_length = MAX_BEACON_BYTES  # a chunked body is cut off as well
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise _error(413, "too_large", lang) from None
+    beacon = parse_beacon(raw)
     if beacon is None:
         raise _error(400, "bad_json", lang)
     event, variant, path = beacon
