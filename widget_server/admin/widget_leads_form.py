@@ -5,13 +5,13 @@ Turns the posted fields into ``Widget.lead_settings`` (insight/lead_settings.py)
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
 
+from ..insight.counter import today
 from ..insight.lead_settings import ab_of, analytics_of, triggers_of
 from .i18n import N_
 
@@ -133,9 +133,7 @@ def settings_from_form(form: WidgetLeadsForm, old: dict[str, Any] | None) -> dic
     }
     if form.ab_enabled.data:
         running = ab_of(old or {})
-        started = (
-            running["started"] if running and running.get("started") else date.today().isoformat()
-        )
+        started = running["started"] if running and running.get("started") else today().isoformat()
         weight = form.weight_a.data
         settings["ab"] = {
             "started": started,
