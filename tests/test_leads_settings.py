@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from widget_server.extensions import db
-from widget_server.models import Widget
+from widget_server.models import CallbackRequest, FunnelDay, Owner, Widget, WidgetGroup
 from widget_server.visitor.look_extras import look_extras
 
-from .admin_support import post_form, sign_in, switch_language
-from .test_admin_requests import seed_owner, seeded, signed_in  # noqa: F401
+from .admin_support import cyrillic_in, post_form, sign_in, switch_language
+from .test_admin_requests import add_request, seed_owner, seeded, signed_in  # noqa: F401
 
 OFF = {
     "after_seconds": None,
@@ -135,3 +136,42 @@ def test_another_owners_widget_tab_is_not_found(app, seeded, signed_in):  # noqa
     other = seed_owner(app, "other@example.com")
     assert signed_in.get(f"/admin/widgets/{other['shop']}/leads").status_code == 404
     assert save(signed_in, other["shop"], metrica_id="1").status_code == 404
+
+
+def test_the_leads_pages_have_english_for_every_string(app, seeded):  # noqa: F811
+    rid = add_request(app, seeded, source_utm_source="google", variant="a")
+    with app.app_context():
+        db.session.get(Owner, seeded["owner"]).language = "en"
+        widget = db.session.get(Widget, seeded["shop"])
+        widget.name = "Shop"  # the owner's and visitor's own words are not ours to translate
+        db.session.get(CallbackRequest, rid).consent_text = "I agree"
+        for blog in db.session.scalars(select(Widget).where(Widget.id == seeded["blog"])):
+            blog.name = "Blog"
+        for offered in db.session.scalars(select(WidgetGroup)):
+            offered.label = "Sales"
+        widget.lead_settings = {
+            "ab": {"started": "2026-01-01", "a": {"texts": {}}, "b": {"texts": {"title": "B"}}}
+        }
+        db.session.add(
+            FunnelDay(
+                widget_id=widget.id,
+                day=db.session.get(CallbackRequest, rid).created_at.date(),
+                impressions=3,
+                opens=1,
+            )
+        )
+        db.session.commit()
+    client = app.test_client()
+    sign_in(client)
+    pages = {
+        "tab": client.get(f"/admin/widgets/{seeded['shop']}/leads"),
+        "tab errors": save(client, seeded["shop"], metrica_id="x", paths="bad", ab_enabled="y"),
+        "dashboard": client.get("/admin/"),
+        "request": client.get(f"/admin/requests/{rid}"),
+        "log": client.get("/admin/requests?lead_status=new"),
+    }
+    for name, response in pages.items():
+        assert response.status_code in (200, 400), name
+        assert cyrillic_in(response.data) == [], name
+    assert "not enough data yet" in pages["dashboard"].data.decode()
+    assert "Conversion by source" in pages["dashboard"].data.decode()
