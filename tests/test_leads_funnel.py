@@ -208,3 +208,21 @@ def test_deleting_a_widget_takes_its_funnel_rows_with_it(tmp_path):
         db.session.delete(db.session.get(Widget, wid))
         db.session.commit()
         assert db.session.scalar(select(func.count(FunnelDay.id))) == 0
+
+
+def test_a_beacon_sent_as_json_with_fetch_gets_its_preflight_answered(tmp_path):
+    site = build_site(tmp_path)
+    preflight = site.client.options(
+        f"/api/v1/widgets/{site.ru_key}/beacon",
+        headers={"Origin": SHOP, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == SHOP
+    assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
+    sent = site.client.post(
+        f"/api/v1/widgets/{site.ru_key}/beacon", json={"event": "open"}, headers={"Origin": SHOP}
+    )
+    assert sent.status_code == 204
+    assert funnel.counter_for(site.app).take() == {
+        (widget_id(site), funnel.today().isoformat(), "", ""): [0, 1]
+    }

@@ -146,6 +146,7 @@ def _cors(response):
 
 @bp.route("/widgets/<key>/config", methods=["OPTIONS"])
 @bp.route("/widgets/<key>/requests", methods=["OPTIONS"])
+@bp.route("/widgets/<key>/beacon", methods=["OPTIONS"])
 @limiter.exempt
 @widget_from_key
 def preflight(widget: Widget):
