@@ -96,8 +96,18 @@ def funnel(widget_ids, first_day, last_day, start, end) -> Funnel:
 def by_source(widget_ids, start, end, direct: str) -> list[Row]:
     """Requests and connected ones per source (utm_source, else the referrer's host)."""
     rows: dict[str, Row] = {}
-    query = _requests(widget_ids, start, end, CallbackRequest)
-    for (req,) in query:
+    # Only the columns source_label reads, not whole requests.
+    query = _requests(
+        widget_ids,
+        start,
+        end,
+        CallbackRequest.source_utm_source,
+        CallbackRequest.source_yclid,
+        CallbackRequest.source_gclid,
+        CallbackRequest.source_referrer,
+        CallbackRequest.connected_at,
+    )
+    for req in query:
         label = source_label(req) or direct
         row = rows.setdefault(label, Row(label))
         row.submits += 1
