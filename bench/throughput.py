@@ -20,8 +20,10 @@ from stack import ROOT, BenchStack, free_port, gunicorn_command, wait_for
 BENCH = Path(__file__).resolve().parent
 
 
-def wrk(url: str, seconds: int, headers: dict[str, str]) -> dict[str, float]:
-    cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(BENCH / "submit.lua")]
+def wrk(
+    url: str, seconds: int, headers: dict[str, str], script: str = "submit.lua"
+) -> dict[str, float]:
+    cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(BENCH / script)]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run(

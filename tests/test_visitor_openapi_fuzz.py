@@ -36,6 +36,7 @@ OPERATIONS = {
     "POST /api/v1/widgets/{key}/requests",
     "GET /api/v1/requests/{handle}",
     "POST /api/v1/requests/{handle}/cancel",
+    "POST /api/v1/widgets/{key}/beacon",
 }
 
 
@@ -113,6 +114,7 @@ def test_the_served_document_describes_every_public_widget_operation(live_api):
     + [
         ("GET /api/v1/widgets/{key}/config", GenerationMode.NEGATIVE),
         ("POST /api/v1/widgets/{key}/requests", GenerationMode.NEGATIVE),
+        ("POST /api/v1/widgets/{key}/beacon", GenerationMode.NEGATIVE),
     ],
     ids=str,
 )

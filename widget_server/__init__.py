@@ -21,6 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import admin, config, database, errors, extensions, instance, retention  # in the factory
     from .dispatch import queue  # in the factory (see above)
     from .dispatch import tasks as dispatch_tasks  # in the factory (see above)
+    from .insight import tasks as insight_tasks  # in the factory (see above)
     from .notify import tasks as notify_tasks  # in the factory (see above)
     from .ops import health, logs, metrics  # in the factory (see above)
     from .pbx import webhooks
@@ -50,7 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     extensions.babel.init_app(app, locale_selector=extensions.current_language, default_locale="ru")
     with app.app_context():
         database.configure_engine(extensions.db.engine)
-    queue.init_queue(app, (dispatch_tasks, notify_tasks, retention))
+    queue.init_queue(app, (dispatch_tasks, notify_tasks, retention, insight_tasks))
     for bp in (api.bp, webhooks.bp, embed.bp, home.bp, opt_out.bp, admin.bp, health.bp):
         app.register_blueprint(bp)
     # In this order: both put their first hook ahead of all others.

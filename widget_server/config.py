@@ -141,6 +141,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     "TRUSTED_PROXIES": (_non_negative_int, 0, "Reverse proxies in front of the app (ProxyFix)."),
     "RATELIMIT_IP": (_limits, "3/10minute;10/hour", "Callback requests per client IP per widget."),
     "RATELIMIT_IP_GLOBAL": (_limits, "20/hour", "Callback requests per client IP, all widgets."),
+    "RATELIMIT_BEACON": (_limits, "60/minute", "Funnel beacons per client IP per widget."),
     "RATELIMIT_NUMBER": (_limits, "1/2minute;3/hour;5/day", "Callbacks per number, all widgets."),
     "RATELIMIT_WIDGET_NUMBER": (
         _limits,

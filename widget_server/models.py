@@ -10,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
+# Issue 15's columns and the funnel's table (re-exported) live in insight/columns.py.
+from .insight.columns import FunnelDay as FunnelDay
+from .insight.columns import LeadColumns
+
 
 def utcnow() -> datetime:
     """Naive UTC now: every timestamp in the database is naive UTC."""
@@ -180,6 +184,8 @@ class Widget(db.Model):
     round_pause: Mapped[int] = mapped_column(default=120)  # seconds
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Analytics goals, triggers and the A/B test (insight/lead_settings.py); None: all off.
+    lead_settings: Mapped[dict | None] = mapped_column(JSON)
 
     owner: Mapped[Owner] = relationship(back_populates="widgets")
     pbx_account: Mapped[PbxAccount] = relationship()
@@ -204,7 +210,7 @@ class WidgetGroup(db.Model):
     group: Mapped[PbxGroup] = relationship()
 
 
-class CallbackRequest(db.Model):
+class CallbackRequest(LeadColumns, db.Model):
     """A visitor's request to be called back, with its consent record."""
 
     __tablename__ = "callback_requests"

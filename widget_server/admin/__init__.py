@@ -13,6 +13,8 @@ from . import (
     auth,
     dashboard,
     errors,
+    funnel,
+    lead_work,
     password_reset,
     pbx,
     pbx_check,
@@ -20,6 +22,7 @@ from . import (
     request_detail,
     requests_log,
     users,
+    widget_leads,
     widgets,
 )
 from .blueprint import bp
@@ -30,6 +33,8 @@ __all__ = [
     "auth",
     "dashboard",
     "errors",
+    "funnel",
+    "lead_work",
     "password_reset",
     "pbx",
     "pbx_check",
@@ -37,5 +42,6 @@ __all__ = [
     "request_detail",
     "requests_log",
     "users",
+    "widget_leads",
     "widgets",
 ]

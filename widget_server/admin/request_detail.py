@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from ..abuse import blocklist
 from ..dispatch import recordings, state
 from ..extensions import db
+from ..insight.source import source_of
 from ..models import CallAttempt, CallbackRequest
 from ..pbx.client import PbxError
 from ..pbx.events import stage_for_event
@@ -17,6 +18,7 @@ from ..phones import mask_phone
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import N_, _
+from .lead_work import lead_form_for
 from .request_stats import (
     format_duration,
     held_reason_label,
@@ -131,6 +133,8 @@ def request_timeline(request_id: int):
         widget=widget_label(req.widget),
         blocked=blocklist.is_blocked(g.owner.id, req.phone),
         junk_form=JunkForm(),
+        source=source_of(req),
+        lead_form=lead_form_for(req),
     )
 
 

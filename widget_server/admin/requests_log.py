@@ -11,14 +11,17 @@ from datetime import timedelta
 from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import Form, SelectField
+from wtforms import Form, SelectField, StringField
 from wtforms.fields import DateField
+from wtforms.validators import Length, Optional
 
 from ..extensions import db
+from ..insight.source import SOURCE_FIELDS, source_label
 from ..models import CallbackRequest, Widget
 from .access import login_required
 from .blueprint import bp
 from .i18n import N_, _
+from .lead_labels import LEAD_STATUS_LABELS, lead_badge
 from .request_stats import (
     STATUS_LABELS,
     day_start_utc,
@@ -61,6 +64,16 @@ class FilterForm(Form):
     status = Choice(N_("Статус"), default="")
     date_from = Day(N_("С даты"))
     date_to = Day(N_("По дату"))
+    # Issue 15: where leads came from and how they are worked.
+    source = StringField(
+        N_("Источник (utm_source)"),
+        validators=[Optional(), Length(max=200, message=N_("Не длиннее 200 знаков."))],
+    )
+    campaign = StringField(
+        N_("Кампания (utm_campaign)"),
+        validators=[Optional(), Length(max=200, message=N_("Не длиннее 200 знаков."))],
+    )
+    lead_status = Choice(N_("Работа с заявкой"), default="")
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -86,6 +99,9 @@ def filter_form() -> FilterForm:
     form.status.choices = [("", _("Все статусы"))] + [
         (code, _(label)) for code, label in STATUS_LABELS.items()
     ]
+    form.lead_status.choices = [("", _("Все"))] + [
+        (code, _(label)) for code, label in LEAD_STATUS_LABELS.items()
+    ]
     return form
 
 
@@ -105,6 +121,13 @@ def filtered_query(form: FilterForm):
     if form.date_to.data:
         end = day_start_utc(form.date_to.data + timedelta(days=1))
         query = query.where(CallbackRequest.created_at < end)
+    # Case-blind exact matches: ads platforms spell the same source "Yandex" and "yandex".
+    if source := (form.source.data or "").strip():
+        query = query.where(func.lower(CallbackRequest.source_utm_source) == source.lower())
+    if campaign := (form.campaign.data or "").strip():
+        query = query.where(func.lower(CallbackRequest.source_utm_campaign) == campaign.lower())
+    if form.lead_status.data:
+        query = query.where(CallbackRequest.lead_status == form.lead_status.data)
     return query
 
 
@@ -120,7 +143,15 @@ def filter_args(form: FilterForm) -> dict[str, str]:
     """The filter as query arguments, for page links and the CSV link."""
     return {
         name: request.args.get(name, "")
-        for name in ("widget", "status", "date_from", "date_to")
+        for name in (
+            "widget",
+            "status",
+            "date_from",
+            "date_to",
+            "source",
+            "campaign",
+            "lead_status",
+        )
         if request.args.get(name)
     }
 
@@ -182,6 +213,11 @@ def row_view(req: CallbackRequest) -> dict:
         "badge": status_badge(req.status),
         "duration": format_duration(talk_seconds(req)),
         "is_test": req.is_test,
+        "source": source_label(req),
+        "campaign": req.source_utm_campaign or "",
+        "lead_status": req.lead_status,
+        "lead_label": _(LEAD_STATUS_LABELS.get(req.lead_status, req.lead_status)),
+        "lead_badge": lead_badge(req.lead_status),
     }
 
 
@@ -206,6 +242,11 @@ CSV_HEADER = [
     "duration_seconds",
     "connected_at",
     "test",
+    # Issue 15, added at the end so that existing spreadsheet columns keep their places.
+    *SOURCE_FIELDS,
+    "variant",
+    "lead_status",
+    "lead_comment",
 ]
 
 
@@ -242,6 +283,10 @@ def requests_csv():
                     "" if talk_seconds(req) is None else talk_seconds(req),
                     connected.isoformat(timespec="seconds") if connected else "",
                     "1" if req.is_test else "0",
+                    *(csv_safe(getattr(req, column)) for column, _len in SOURCE_FIELDS.values()),
+                    req.variant or "",
+                    req.lead_status,
+                    csv_safe(req.lead_comment),
                 ]
             )
             if buffer.tell() > 32_768:

@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from ..dispatch import retry
 from ..dispatch.queue import queue
 from ..extensions import db
+from ..insight.source import source_of
 from ..models import CallbackRequest, Notification, Owner, Widget, utcnow
 from ..ops.logs import mask_text
 from .email import send_email, smtp_configured
@@ -155,6 +156,10 @@ def request_summary(req: CallbackRequest) -> dict[str, Any]:
         "widget": {"key": widget.public_key, "name": widget.name or ""},
         "origin": req.origin,
         "page_url": req.page_url,
+        # Where the visitor came from (first touch of their session), null fields when unknown.
+        "source": source_of(req),
+        "variant": req.variant,
+        "lead_status": req.lead_status,
         "phone": req.phone,  # E.164: the owner calls back
         "name": req.name,
         "department": req.widget_group.label if req.widget_group else None,

@@ -30,7 +30,7 @@ from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
 from ..ops import metrics
-from . import disguise, intake
+from . import beacon, disguise, intake
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
@@ -146,6 +146,7 @@ def _cors(response):
 
 @bp.route("/widgets/<key>/config", methods=["OPTIONS"])
 @bp.route("/widgets/<key>/requests", methods=["OPTIONS"])
+@bp.route("/widgets/<key>/beacon", methods=["OPTIONS"])
 @limiter.exempt
 @widget_from_key
 def preflight(widget: Widget):
@@ -330,6 +331,19 @@ def _rate_limited(exc: RateLimitExceeded):
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     return _error(429, "rate_limited", retry_after=wait).get_response()
+
+
+# -- funnel ----------------------------------------------------------------------------
+def _beacon_limit() -> str:
+    # A page view sends one impression, an open one more: plenty for a person, little for a flood.
+    return current_app.config["RATELIMIT_BEACON"]
+
+
+@bp.post("/widgets/<key>/beacon")
+@limiter.limit(_beacon_limit, key_func=_ip_and_widget_key)
+def funnel_beacon(key: str):
+    """An impression or an open of the widget, counted for the funnel (visitor/beacon.py)."""
+    return beacon.receive(key)
 
 
 @bp.get("/openapi.json")

@@ -21,6 +21,7 @@ from ..abuse.limits import held_dedupe_key
 from ..dispatch import hours, state
 from ..dispatch.queue import queue
 from ..extensions import db
+from ..insight.source import clean_source, clean_variant
 from ..models import CallbackRequest, Widget, utcnow
 from ..notify import outbox
 from ..ops import metrics
@@ -126,6 +127,9 @@ def submit(
         visitor_tz=visitor_tz,
         # Due now: if the queue loses the job, the sweep dispatches the request.
         next_dispatch_at=utcnow(),
+        # Where the visitor came from and the A/B variant they saw: kept, never refused.
+        variant=clean_variant(data.get("variant")),
+        **clean_source(data.get("source")),
     )
     when = hours.format_slot(slot, visitor_tz, lang, now, widget.timezone) if slot else None
     return _store(widget, req, decision, slot, when, lang)

@@ -1,0 +1,1 @@
+"""Where leads come from and what works: sources, the funnel, A/B tests, working the leads (issue 15)."""
