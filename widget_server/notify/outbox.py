@@ -145,17 +145,20 @@ def owner_channels(owner: Owner) -> list[str]:
 def record_ended(req: CallbackRequest) -> list[Notification]:
     """The call of ``req`` is over: tell the channels that were told of it as ``new``
     (the CRMs, to note the outcome on their lead); the caller commits."""
+    if req.id is None or req.widget_id is None:
+        return []
+    owner_id = db.session.scalar(select(Widget.owner_id).where(Widget.id == req.widget_id))
     told = set(
         db.session.scalars(
             select(Notification.channel).where(
-                Notification.owner_id == req.widget.owner_id,
+                Notification.owner_id == owner_id,
                 Notification.kind == "new",
                 Notification.dedupe_key == str(req.id),
             )
         )
     )
-    owner = db.session.get(Owner, req.widget.owner_id)
-    if not told or owner is None:
+    owner = db.session.get(Owner, owner_id) if told else None
+    if owner is None:
         return []
     payload = {"request": request_summary(req)}
     return record_payload(owner, "ended", str(req.id), payload, req.id, only=told)
