@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from widget_server.dispatch import state
 from widget_server.extensions import db
-from widget_server.models import CallbackRequest, Notification, Owner
+from widget_server.models import CallbackRequest, Notification, Owner, Widget
 from widget_server.notify import outbox
 from widget_server.notify.amocrm import call
 from widget_server.notify.channel_error import ChannelError
@@ -337,3 +337,20 @@ def test_the_amocrm_form_keeps_a_saved_token_it_never_shows(app, amo):
     with app.app_context():
         owner = db.session.get(Owner, owner_id)
         assert (owner.amocrm_subdomain, owner.amocrm_token) == ("shop", AmoCrm.TOKEN)
+
+
+def test_the_requests_timeline_shows_what_each_channel_was_told_and_why_it_failed(app, portal):
+    owner_id = make_owner(app, bitrix24_url=f"{portal.url}/rest/1/wrongcode000000/")
+    with app.app_context():
+        widget_id = make_site("other@shop.example")[1]
+        widget = db.session.get(Widget, widget_id)
+        widget.owner_id = owner_id
+        db.session.commit()
+        request_id, _ = new_request(owner_id, widget_id)
+        deliver_all()
+    client = app.test_client()
+    sign_in(client)
+    html = client.get(f"/admin/requests/{request_id}").text
+    assert "Битрикс24, о новой заявке:" in html and "повторим попытку" in html
+    assert "refused the token (HTTP 401): Invalid request credentials" in html
+    assert "wrongcode" not in html

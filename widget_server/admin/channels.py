@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, session, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import Length, Optional
 
 from .. import outbound
 from ..extensions import db
-from ..models import Owner
+from ..models import Notification, Owner
 from ..notify import amocrm, channels, telegram, telegram_link
 from ..notify.channel_error import ChannelError
 from ..notify.email import smtp_configured
@@ -77,6 +78,49 @@ class AmocrmForm(FlaskForm):
 
 class ChannelActionForm(FlaskForm):
     """Only the CSRF token: link, unlink, test."""
+
+
+CHANNEL_LABELS = {
+    "email": N_("Эл. почта"),
+    "webhook": N_("Вебхук"),
+    "telegram": "Telegram",
+    "bitrix24": "Битрикс24",
+    "amocrm": "amoCRM",
+}
+KIND_LABELS = {
+    "new": N_("о новой заявке"),
+    "missed": N_("о пропущенной заявке"),
+    "failed": N_("о сбое АТС"),
+    "held": N_("о задержанной заявке"),
+    "ended": N_("об итоге звонка"),
+    "digest": N_("сводка"),
+}
+DELIVERY_LABELS = {
+    "sent": N_("доставлено"),
+    "pending": N_("повторим попытку"),
+    "failed": N_("не доставлено, попытки прекращены"),
+}
+
+
+def request_deliveries(owner_id: int, request_id: int) -> list[dict[str, Any]]:
+    """What the owner's channels were told about a request, for its timeline."""
+    rows = db.session.scalars(
+        select(Notification)
+        .where(Notification.owner_id == owner_id, Notification.request_id == request_id)
+        .order_by(Notification.id)
+    ).all()
+    return [
+        {
+            "channel": _(CHANNEL_LABELS.get(row.channel, row.channel)),
+            "kind": _(KIND_LABELS.get(row.kind, row.kind)),
+            "status": row.status,
+            "status_label": _(DELIVERY_LABELS.get(row.status, row.status)),
+            "tries": row.tries,
+            "error": row.last_error if row.status != "sent" else None,
+            "sent_at": row.sent_at,
+        }
+        for row in rows
+    ]
 
 
 def masked(secret: str | None) -> str:

@@ -16,6 +16,7 @@ from ..pbx.events import stage_for_event
 from ..phones import mask_phone
 from .access import login_required, owned_or_404
 from .blueprint import bp
+from .channels import request_deliveries
 from .i18n import N_, _
 from .request_stats import (
     format_duration,
@@ -131,6 +132,7 @@ def request_timeline(request_id: int):
         widget=widget_label(req.widget),
         blocked=blocklist.is_blocked(g.owner.id, req.phone),
         junk_form=JunkForm(),
+        deliveries=request_deliveries(g.owner.id, req.id),
     )
 
 
