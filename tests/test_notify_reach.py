@@ -11,6 +11,7 @@ from alembic import command
 from sqlalchemy import select
 
 from widget_server import setup
+from widget_server.config import ConfigError, load_settings
 from widget_server.database import alembic_config
 from widget_server.dispatch import state
 from widget_server.extensions import db
@@ -147,3 +148,15 @@ def test_a_request_taken_by_the_widget_is_told_to_the_linked_telegram_chat(tmp_p
         [row] = db.session.scalars(select(Notification)).all()
         assert (row.kind, row.channel) == ("new", "telegram")
         assert row.payload["request"]["department"] == "Продажи"
+
+
+def test_channel_settings_fail_loudly_and_never_echo_the_bot_token():
+    with pytest.raises(ConfigError) as bad_token:
+        load_settings({"WIDGET_TELEGRAM_BOT_TOKEN": "secret-but-malformed"})
+    assert "secret-but-malformed" not in str(bad_token.value)
+    assert "WIDGET_TELEGRAM_BOT_TOKEN" in str(bad_token.value)
+    with pytest.raises(ConfigError, match="subdomain"):
+        load_settings({"WIDGET_AMOCRM_API_URL": "https://amocrm.example"})
+    settings = load_settings({"WIDGET_TELEGRAM_BOT_TOKEN": TelegramApi.TOKEN})
+    assert settings["TELEGRAM_BOT_TOKEN"] == TelegramApi.TOKEN
+    assert settings["TELEGRAM_API_URL"] == "https://api.telegram.org"
