@@ -285,7 +285,7 @@ def amocrm_settings():
     return _back()
 
 
-def test_message(owner: Owner, channel: str) -> dict[str, Any]:
+def sample_message(owner: Owner, channel: str) -> dict[str, Any]:
     """A message for the test button: a note in Telegram, a lead marked as a test in a CRM."""
     request = {"test": True, "id": None, "phone": None}
     return {
@@ -305,7 +305,7 @@ def channel_test(channel: str):
     try:
         if channel == "telegram" and not telegram.telegram_configured():
             raise ChannelError("not_configured")
-        channels.send(test_message(g.owner, channel))
+        channels.send(sample_message(g.owner, channel))
     except ChannelError as exc:
         log.info("owner %s: %s test failed: %s", g.owner.id, channel, exc)
         flash(error_words(channel, exc), "error")

@@ -97,7 +97,8 @@ def create_entry(url: str, req: dict[str, Any], language: str) -> dict[str, Any]
             "crm.duplicate.findbycomm",
             {"entity_type": "CONTACT", "type": "PHONE", "values": [phone]},
         )
-        contacts = (found or {}).get("CONTACT") or [] if isinstance(found, dict) else []
+        # No match is answered as an empty list, a match as {"CONTACT": [ids]}.
+        contacts = found.get("CONTACT") or [] if isinstance(found, dict) else []
     if contacts:
         fields["CONTACT_ID"] = contacts[0]
         deal_id = call(url, "crm.deal.add", {"fields": fields})
