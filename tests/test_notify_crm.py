@@ -20,7 +20,7 @@ from widget_server.statuses import Status
 from .admin_support import make_owner, post_form, sign_in
 from .channel_standins import AmoCrm, BitrixPortal
 from .conftest import make_app
-from .test_notify import PHONE, add_request, make_site
+from .test_notify import PHONE, _cli, add_request, make_site
 
 SOURCE = {"utm_source": "yandex", "utm_medium": "cpc", "utm_campaign": "spring", "gclid": "g1"}
 
@@ -354,3 +354,13 @@ def test_the_requests_timeline_shows_what_each_channel_was_told_and_why_it_faile
     assert "Битрикс24, о новой заявке:" in html and "повторим попытку" in html
     assert "refused the token (HTTP 401): Invalid request credentials" in html
     assert "wrongcode" not in html
+
+
+def test_set_notifications_names_the_linked_channels_but_prints_no_secret(app, tmp_path, portal):
+    with app.app_context():
+        crm_site(portal, amo=True, telegram_chat_id="555", telegram_chat_name="Анна")
+    result = _cli(tmp_path, "set-notifications", "--owner", "owner@shop.example")
+    assert result.exit_code == 0, result.output
+    assert "telegram: linked to Анна" in result.output
+    assert "bitrix24: 127.0.0.1" in result.output and "amocrm: shop" in result.output
+    assert BitrixPortal.CODE not in result.output and AmoCrm.TOKEN not in result.output
