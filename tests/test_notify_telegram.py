@@ -14,6 +14,7 @@ from widget_server.extensions import db
 from widget_server.models import CallbackRequest, Notification, Owner, utcnow
 from widget_server.notify import outbox, telegram_link
 from widget_server.notify.digest import send_daily_digests
+from widget_server.notify.reach import someone_will_hear
 from widget_server.notify.telegram_rows import TelegramLinkCode, TelegramOffset
 
 from .admin_support import make_owner, post_form, sign_in
@@ -189,7 +190,7 @@ def test_an_english_owner_reads_english(app, bot):
     assert f"Number: {PHONE_SHOWN}" in bot.sent[-1]["text"]
 
 
-def test_a_blocked_bot_is_retried_with_telegrams_words_and_without_the_token(app, bot):
+def test_a_blocked_bot_unlinks_the_chat_with_telegrams_words_and_without_the_token(app, bot):
     bot.blocked.add("555")
     with app.app_context():
         owner_id, widget_id = linked_site()
@@ -200,6 +201,15 @@ def test_a_blocked_bot_is_retried_with_telegrams_words_and_without_the_token(app
         assert saved.status == "pending"
         assert "HTTP 403" in saved.last_error and "bot was blocked by the user" in saved.last_error
         assert TelegramApi.TOKEN not in saved.last_error
+        # Nobody reads that chat any more: unlinked, so nobody is promised a call back.
+        owner = db.session.get(Owner, owner_id)
+        assert owner.telegram_chat_id is None and not someone_will_hear(owner)
+        # Linked again, the message waiting in the outbox is delivered.
+        bot.blocked.clear()
+        owner.telegram_chat_id = "555"
+        db.session.commit()
+        due = outbox.next_try_at(db.session.get(Notification, row.id))
+        assert outbox.deliver_notification(row.id, now=due) == "sent"
 
 
 def test_a_bot_api_that_does_not_answer_in_time_is_a_timeout_and_retried(app, bot):

@@ -11,14 +11,20 @@ log never does, nor the token (it is part of every Bot API URL).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, gettext
+from sqlalchemy import update
 
+from ..extensions import db
+from ..models import Owner
 from .channel_error import ChannelError
 from .email import display_phone
 from .http_call import call_json
+
+log = logging.getLogger(__name__)
 
 # The bot's username per token, for the deep link (getMe answers it; it never changes).
 _usernames: dict[str, str] = {}
@@ -76,12 +82,31 @@ def send_text(chat_id: str, text: str) -> dict[str, Any]:
 
 
 def send_telegram(message: dict[str, Any]) -> dict[str, Any]:
-    """Deliver one outbox message to the owner's chat."""
+    """Deliver one outbox message to the owner's chat.
+
+    A chat that blocked the bot, was deleted or removed it is unlinked: nobody reads
+    it any more, so the config page warns and the visitor is not promised a call back.
+    """
     chat = message.get("telegram_chat_id")
     if not chat:
         raise ChannelError("not_linked")
     text = telegram_text(message["kind"], message["payload"], message.get("language") or "ru")
-    return send_text(chat, text)
+    try:
+        return send_text(chat, text)
+    except ChannelError as exc:
+        if exc.status == 403 or (exc.status == 400 and "chat not found" in exc.detail):
+            _forget_chat(message.get("owner_id"), chat)
+        raise
+
+
+def _forget_chat(owner_id: int | None, chat: str) -> None:
+    db.session.execute(
+        update(Owner)
+        .where(Owner.id == owner_id, Owner.telegram_chat_id == chat)
+        .values(telegram_chat_id=None, telegram_chat_name=None)
+    )
+    db.session.commit()
+    log.warning("owner %s: the Telegram chat is gone or blocked the bot; unlinked", owner_id)
 
 
 def request_link(request_id: int | None) -> str:
