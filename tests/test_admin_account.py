@@ -238,7 +238,8 @@ def test_bad_notification_settings_get_a_message_next_to_the_field(
     assert response.status_code == 400
     assert (error_of(response.text, field_id) or "").startswith(message)
     saved = owner(app, owner_id)
-    assert saved.retention_days == 30 and saved.webhook_url is None and saved.notify_email is None
+    assert saved.retention_days == 30 and saved.webhook_url is None
+    assert saved.notify_email == "owner@example.com"  # the sign-in address, unchanged
 
 
 def test_forgetting_a_number_deletes_only_this_owners_requests_from_it(app, signed_in, owner_id):

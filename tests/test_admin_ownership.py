@@ -27,8 +27,9 @@ ID_ARGUMENTS = {
     "widget_key",
     "public_id",
 }
-# URL arguments that are not object ids: the reset link's token, the 404 catch-all.
-OTHER_ARGUMENTS = {"token", "unknown"}
+# URL arguments that are not object ids: the reset link's token, the 404 catch-all, the
+# name of a notification channel (its own owner's, from the session).
+OTHER_ARGUMENTS = {"token", "unknown", "channel"}
 
 
 def id_rules(app):

@@ -35,7 +35,7 @@ from widget_server.models import (
     WidgetGroup,
     utcnow,
 )
-from widget_server.notify import outbox, webhook
+from widget_server.notify import channels, outbox, webhook
 from widget_server.notify.digest import send_daily_digests
 from widget_server.ops.cli import main
 
@@ -403,7 +403,7 @@ def test_a_notification_undelivered_for_two_days_is_given_up_with_an_error_log(m
 def test_without_smtp_settings_no_email_is_queued_but_the_webhook_still_is(
     app, receiver, monkeypatch, caplog
 ):
-    monkeypatch.setattr(outbox, "_smtp_warned", False)
+    monkeypatch.setattr(channels, "_smtp_warned", False)
     with app.app_context():
         owner_id, widget_id = make_site(notify_email="boss@shop.example")
         setup.configure_owner(db.session.get(Owner, owner_id), webhook_url=receiver.url)

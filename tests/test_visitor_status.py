@@ -10,7 +10,17 @@ import pytest
 from widget_server.statuses import HeldReason, Status
 from widget_server.visitor.status import status_view
 
-WIDGET = SimpleNamespace(language="ru", timezone="Europe/Moscow")
+# An owner whose webhook will hear of a missed request (notify/reach.py).
+OWNER = SimpleNamespace(
+    notify_email=None,
+    webhook_url="https://crm.example/hook",
+    webhook_secret="secret",
+    telegram_chat_id=None,
+    bitrix24_url=None,
+    amocrm_subdomain=None,
+    amocrm_token=None,
+)
+WIDGET = SimpleNamespace(language="ru", timezone="Europe/Moscow", owner=OWNER)
 UPDATED = datetime(2026, 12, 1, 8, 0, 0)
 
 
@@ -90,6 +100,7 @@ SHOP = SimpleNamespace(
     round_pause=120,
     group_rounds=2,
     pbx_account=SimpleNamespace(ring_seconds=45),
+    owner=OWNER,
 )
 
 

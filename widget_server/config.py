@@ -17,7 +17,7 @@ from flask import Flask
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 PLACEHOLDER_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "placeholder"}
-SECRET_SETTINGS = {"SECRET_KEY", "SMTP_PASSWORD", "METRICS_TOKEN"}
+SECRET_SETTINGS = {"SECRET_KEY", "SMTP_PASSWORD", "METRICS_TOKEN", "TELEGRAM_BOT_TOKEN"}
 
 
 class ConfigError(ValueError):
@@ -65,6 +65,21 @@ def _url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    return value
+
+
+def _telegram_token(raw: str) -> str:
+    value = raw.strip()
+    bot_id, _, secret = value.partition(":")
+    if not bot_id.isdigit() or len(secret) < 20 or any(c.isspace() for c in value):
+        raise ValueError("must look like 123456789:AA… (the token @BotFather gave)")
+    return value
+
+
+def _amocrm_url(raw: str) -> str:
+    value = _url(raw)
+    if "{subdomain}" not in value:
+        raise ValueError("must contain {subdomain}")
     return value
 
 
@@ -208,6 +223,23 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     ),
     "SMTP_SECURITY": (_smtp_security, "starttls", "starttls, ssl (implicit TLS) or none."),
     "SMTP_TIMEOUT": (_positive_float, 10.0, "Seconds to wait for the SMTP server."),
+    # Telegram, Bitrix24 and amoCRM notifications (notify/telegram.py, bitrix24.py, amocrm.py).
+    "TELEGRAM_BOT_TOKEN": (
+        _telegram_token,
+        None,
+        "Token of this installation's Telegram bot (from @BotFather); unset turns Telegram off.",
+    ),
+    "TELEGRAM_API_URL": (_url, "https://api.telegram.org", "Telegram Bot API base URL."),
+    "AMOCRM_API_URL": (
+        _amocrm_url,
+        "https://{subdomain}.amocrm.ru",
+        "amoCRM API address; {subdomain} is the owner's account (kommo.com accounts too).",
+    ),
+    "CHANNEL_TIMEOUT": (
+        _positive_float,
+        10.0,
+        "Seconds to wait for Telegram, Bitrix24 or amoCRM to answer.",
+    ),
     # Config page accounts (admin/auth.py, admin/password_reset.py).
     "OPEN_SIGNUP": (_bool, False, "Anyone may create an owner account at /admin/sign-up."),
     "RATELIMIT_SIGNIN_IP": (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -44,6 +44,13 @@ class Owner(db.Model):
     language: Mapped[str] = mapped_column(String(5), default="ru")  # config page language
     # Reset links and sessions issued before this moment stop working.
     password_changed_at: Mapped[datetime | None]
+    # Channels (notify/channels.py); the Bitrix24 webhook URL holds its secret code.
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(32))
+    telegram_chat_name: Mapped[str | None] = mapped_column(String(100))
+    telegram_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    bitrix24_url: Mapped[str | None] = mapped_column(String(500))
+    amocrm_subdomain: Mapped[str | None] = mapped_column(String(63))
+    amocrm_token: Mapped[str | None] = mapped_column(Text)
 
     pbx_accounts: Mapped[list[PbxAccount]] = relationship(back_populates="owner")
     widgets: Mapped[list[Widget]] = relationship(back_populates="owner")

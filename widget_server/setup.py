@@ -68,7 +68,10 @@ def create_owner(email: str, password: str, *, is_admin: bool = False) -> Owner:
         raise SetupError("the password must be at least 8 characters long")
     if db.session.scalar(select(Owner).where(Owner.email == email)):
         raise SetupError(f"an owner with the e-mail {email} already exists")
-    owner = Owner(email=email, password_hash=_hasher().hash(password), is_admin=is_admin)
+    # Missed-call alerts are on by default: the sign-in address hears them (changeable).
+    owner = Owner(
+        email=email, password_hash=_hasher().hash(password), is_admin=is_admin, notify_email=email
+    )
     db.session.add(owner)
     db.session.commit()
     return owner

@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import (
     account,
     auth,
+    channels,
     dashboard,
     errors,
     funnel,
@@ -31,6 +32,7 @@ __all__ = [
     "bp",
     "account",
     "auth",
+    "channels",
     "dashboard",
     "errors",
     "funnel",

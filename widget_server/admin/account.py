@@ -38,6 +38,7 @@ from . import i18n
 from .access import login_required
 from .auth import EMAIL_ERROR, confirm_field, new_password_field
 from .blueprint import bp
+from .channels import channels_context
 from .i18n import N_, _
 from .sessions import start_session
 
@@ -172,6 +173,7 @@ def _page(status: int = 200, **forms):
         owner=owner,
         new_secret=session.pop("new_webhook_secret", None),
         smtp_ready=smtp_configured(),
+        **channels_context(owner),
         **forms,
     ), status
 

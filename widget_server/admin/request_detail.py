@@ -17,6 +17,7 @@ from ..pbx.events import stage_for_event
 from ..phones import mask_phone
 from .access import login_required, owned_or_404
 from .blueprint import bp
+from .channels import request_deliveries
 from .i18n import N_, _
 from .lead_work import lead_form_for
 from .request_stats import (
@@ -135,6 +136,7 @@ def request_timeline(request_id: int):
         junk_form=JunkForm(),
         source=source_of(req),
         lead_form=lead_form_for(req),
+        deliveries=request_deliveries(g.owner.id, req.id),
     )
 
 

@@ -73,6 +73,7 @@ def set_status(req: CallbackRequest, status: Status) -> bool:
         req.finished_at = now
         if old is not None:  # a request held at intake is counted by the intake
             metrics.count_final(status)
+            outbox.record_ended(req)  # the CRMs told of it note the outcome
     log.info("request %s → %s", req.id, status)
     return True
 

@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 
 from widget_server import models  # noqa: F401  (registers the tables)
 from widget_server.extensions import db
+from widget_server.notify import telegram_rows  # noqa: F401  (the bot's tables)
 
 config = context.config
 target_metadata = db.metadata

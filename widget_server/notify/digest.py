@@ -94,7 +94,11 @@ def send_daily_digests(*, now: datetime | None = None) -> int:
         select(Owner)
         .where(
             Owner.daily_digest.is_(True),
-            or_(Owner.notify_email.is_not(None), Owner.webhook_url.is_not(None)),
+            or_(
+                Owner.notify_email.is_not(None),
+                Owner.webhook_url.is_not(None),
+                Owner.telegram_digest.is_(True),
+            ),
         )
         .order_by(Owner.id)
     ).all()

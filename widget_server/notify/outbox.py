@@ -1,9 +1,10 @@
 """The outbox: what the owner is to be told, delivered at least once.
 
 Events (``kind``): ``missed`` (nobody reached the visitor), ``failed`` (the PBX failed
-past the deadline), ``held`` (the request was stored but not dialled) and ``digest``
-(yesterday's summary, ``digest.py``). Channels: e-mail (``email.py``) and a signed
-webhook to the owner's CRM (``webhook.py``).
+past the deadline), ``held`` (the request was stored but not dialled), ``digest``
+(yesterday's summary, ``digest.py``), ``new`` (a request was taken) and ``ended`` (its
+call is over). Channels: e-mail (``email.py``), a signed webhook (``webhook.py``),
+Telegram, Bitrix24 and amoCRM; which carries what is ``channels.py``.
 
 ``record`` adds one ``Notification`` row per channel the owner has set up, in the
 caller's transaction, with the whole message built at that moment; ``kick`` after
@@ -30,20 +31,17 @@ from ..extensions import db
 from ..insight.source import source_of
 from ..models import CallbackRequest, Notification, Owner, Widget, utcnow
 from ..ops.logs import mask_text
-from .email import send_email, smtp_configured
+from . import channels
 from .message import iso, parse_naive
-from .webhook import send_webhook
 
 log = logging.getLogger(__name__)
 
-KINDS = ("missed", "failed", "held", "digest")
-CHANNELS = ("email", "webhook")
+KINDS = channels.KINDS
+CHANNELS = channels.CHANNELS
 # Retry delays: 30 s, 1 min, 2 min … doubling, capped at 30 min, each with up to 25 % jitter.
 GIVE_UP_AFTER = timedelta(days=2)
 # A scheduled retry may run a moment before its stored time.
 EARLY_TOLERANCE = timedelta(seconds=2)
-
-_smtp_warned = False
 
 
 # -- recording (the caller's transaction) --------------------------------------------
@@ -75,6 +73,8 @@ def record(
     if owner is None:
         log.warning("notification %s for unknown owner %s dropped", kind, owner_id)
         return []
+    if not channels.channels_for(owner, kind):
+        return []  # before loading the request: the submit path asks for every request
     payload: dict[str, Any] = {}
     if request_id is not None:
         req = db.session.get(CallbackRequest, request_id)
@@ -88,11 +88,19 @@ def record(
 
 
 def record_payload(
-    owner: Owner, kind: str, dedupe_key: str, payload: dict[str, Any], request_id: int | None
+    owner: Owner,
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    request_id: int | None,
+    *,
+    only: set[str] | None = None,
 ) -> list[Notification]:
-    """Add the rows of a message already built (``record``, the digest); no commit."""
-    channels = owner_channels(owner)
-    if not channels:
+    """Add the rows of a message already built (``record``, the digest); no commit.
+
+    ``only``: of the owner's channels for ``kind``, just these."""
+    wanted = [c for c in channels.channels_for(owner, kind) if only is None or c in only]
+    if not wanted:
         return []
     done = set(
         db.session.scalars(
@@ -104,7 +112,7 @@ def record_payload(
         )
     )
     added = []
-    for channel in channels:
+    for channel in wanted:
         if channel in done:
             continue
         row = Notification(
@@ -132,20 +140,29 @@ def record_payload(
 
 def owner_channels(owner: Owner) -> list[str]:
     """The channels an owner can be told through right now."""
-    global _smtp_warned
-    channels = []
-    if owner.notify_email:
-        if smtp_configured():
-            channels.append("email")
-        elif not _smtp_warned:
-            _smtp_warned = True
-            log.warning(
-                "owners want e-mail notifications but WIDGET_SMTP_HOST is not set: "
-                "no e-mail is sent"
+    return channels.linked(owner)
+
+
+def record_ended(req: CallbackRequest) -> list[Notification]:
+    """The call of ``req`` is over: tell the channels that were told of it as ``new``
+    (the CRMs, to note the outcome on their lead); the caller commits."""
+    if req.id is None or req.widget_id is None:
+        return []
+    owner_id = db.session.scalar(select(Widget.owner_id).where(Widget.id == req.widget_id))
+    told = set(
+        db.session.scalars(
+            select(Notification.channel).where(
+                Notification.owner_id == owner_id,
+                Notification.kind == "new",
+                Notification.dedupe_key == str(req.id),
             )
-    if owner.webhook_url and owner.webhook_secret:
-        channels.append("webhook")
-    return channels
+        )
+    )
+    owner = db.session.get(Owner, owner_id) if told else None
+    if owner is None:
+        return []
+    payload = {"request": request_summary(req)}
+    return record_payload(owner, "ended", str(req.id), payload, req.id, only=told)
 
 
 def request_summary(req: CallbackRequest) -> dict[str, Any]:
@@ -168,6 +185,7 @@ def request_summary(req: CallbackRequest) -> dict[str, Any]:
         "created_at": iso(req.created_at),
         "scheduled_for": iso(req.scheduled_for),
         "timezone": widget.timezone,
+        "recording": any(a.is_record and a.session_id for a in req.attempts),
         "attempts": [
             {
                 "operator_pin": a.operator_pin,
@@ -216,13 +234,12 @@ def deliver_notification(notification_id: int, *, now: datetime | None = None) -
     if message is None:
         return "skipped"
     try:
-        if message["channel"] == "email":
-            send_email(message)
-        else:
-            send_webhook(message)
+        result = channels.send(message)
     except Exception as exc:
         return _not_delivered(message, mask_text(_describe(exc))[:500], now)
     row = db.session.get(Notification, notification_id, populate_existing=True)
+    if isinstance(result, dict):  # what the CRM made: the outcome note goes on it
+        row.payload = {**(row.payload or {}), "result": result}
     row.status = "sent"
     row.sent_at = now
     row.last_error = None
@@ -269,11 +286,13 @@ def _claim(notification_id: int, now: datetime) -> dict[str, Any] | None:
         "channel": row.channel,
         "payload": dict(row.payload or {}),
         "created_at": row.created_at,
-        "email": owner.notify_email,
-        "language": owner.language,
-        "webhook_url": owner.webhook_url,
-        "webhook_secret": owner.webhook_secret,
+        **channels.owner_fields(owner),
     }
+    if row.kind == "ended" and row.request_id is not None:
+        # The outcome as it is now: talk time and recording may have come since.
+        req = db.session.get(CallbackRequest, row.request_id)
+        if req is not None:
+            message["payload"]["request"] = request_summary(req)
     db.session.commit()  # no transaction stays open across the network call
     return message
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from functools import wraps
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -197,6 +198,12 @@ def set_notifications(
     click.echo(f"  e-mail: {mail}")
     click.echo(f"  webhook: {owner.webhook_url or 'off'}")
     click.echo(f"  daily digest: {'on' if owner.daily_digest else 'off'}")
+    # Set on the profile page; the secrets in them are never printed.
+    chat = owner.telegram_chat_name or owner.telegram_chat_id
+    portal = urlsplit(owner.bitrix24_url).hostname if owner.bitrix24_url else None
+    click.echo(f"  telegram: {'linked to ' + chat if chat else 'off'}")
+    click.echo(f"  bitrix24: {portal or 'off'}")
+    click.echo(f"  amocrm: {owner.amocrm_subdomain or 'off'}")
     click.echo(f"  requests kept for {owner.retention_days} days")
     if secret:
         click.echo(f"Webhook secret (shown once, keep it): {secret}")

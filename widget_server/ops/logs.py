@@ -148,6 +148,9 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # urllib3's debug lines name each request's path: a Telegram bot token and a Bitrix24
+    # webhook code are part of theirs.
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))
 
 
 access_log = logging.getLogger("widget_server.access")

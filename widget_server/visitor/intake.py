@@ -27,6 +27,7 @@ from ..notify import outbox
 from ..ops import metrics
 from ..phones import PhoneError, mask_phone, normalize_phone
 from ..statuses import HeldReason, Status
+from . import disguise
 from .status import status_view
 from .texts import api_error, texts_for
 
@@ -222,12 +223,17 @@ def _store(
         # Read before the commit expires them, so answering costs no extra query.
         request_id, handle, widget_id, phone = req.id, req.handle, widget.id, req.phone
         view = status_view(req, lang, just_accepted=True)
+        # Telegram and the CRMs hear of each real request (not tests, not disguised ones).
+        told = not req.is_test and not disguise.disguised(req)
+        told = told and bool(outbox.record(widget.owner_id, "new", request_id=request_id))
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("widget %s: could not store a request", widget.id)
         return Refused(503, "unavailable")
     accepted = Accepted(request_id, handle, view, decision.held, slot, when)
+    if told:
+        outbox.kick()
     if decision.held:
         metrics.count_final(Status.HELD)
     if decision.held:

@@ -12,9 +12,10 @@ from typing import Any
 from ..dispatch import hours
 from ..dispatch.state import cancellable, is_final
 from ..models import CallbackRequest
+from ..notify.reach import someone_will_hear
 from ..statuses import FINAL, WAITING, Status
 from . import disguise
-from .texts import scheduled_message, status_message
+from .texts import scheduled_message, status_message, unheard_message
 
 
 def status_view(
@@ -46,7 +47,7 @@ def status_view(
         "status": status,
         "final": final,
         "cancellable": can_cancel,
-        "message": status_message(language, status),
+        "message": _message(req, language, status),
         "updated_at": req.updated_at.isoformat(timespec="seconds") + "Z",
         "scheduled_for": None,
     }
@@ -54,6 +55,14 @@ def status_view(
         # "Позвоним завтра в 10:00." in the visitor's zone, and the moment itself.
         view.update(_scheduled(req, language, now or hours.utc_now()))
     return view
+
+
+def _message(req: CallbackRequest, language: str, status: Status) -> str:
+    """The status message; "we will call you back" only if someone will hear of it."""
+    honest = unheard_message(language, status)
+    if honest is not None and not someone_will_hear(req.widget.owner):
+        return honest
+    return status_message(language, status)
 
 
 def _disguised(req: CallbackRequest, language: str, now: datetime) -> dict[str, Any]:
@@ -64,7 +73,7 @@ def _disguised(req: CallbackRequest, language: str, now: datetime) -> dict[str, 
         "status": status,
         "final": status in FINAL,
         "cancellable": status in WAITING,
-        "message": status_message(language, status),
+        "message": _message(req, language, status),
         "updated_at": since.isoformat(timespec="seconds") + "Z",
         "scheduled_for": None,
     }

@@ -193,3 +193,25 @@ def scheduled_message(language: str, when: str) -> str:
 
 def api_error(language: str, code: str, **params: object) -> str:
     return API_ERRORS[pick_language(language)][code].format(**params)
+
+
+# Instead of "we will call you back" when no channel of the owner's can tell a person
+# (notify/reach.py): nobody would call, so nobody is promised a call.
+UNHEARD_MESSAGES: dict[str, dict[Status, str]] = {
+    "ru": {
+        Status.NO_OPERATOR: "Операторы не ответили. Пожалуйста, закажите звонок позже или свяжитесь с нами другим способом.",
+        Status.PBX_ERROR: "Телефонная станция не ответила, звонка не будет. Пожалуйста, закажите звонок позже или свяжитесь с нами другим способом.",
+        Status.HELD: "Заявка сохранена, но позвонить сейчас мы не сможем. Пожалуйста, свяжитесь с нами другим способом.",
+    },
+    "en": {
+        Status.NO_OPERATOR: "No operator answered. Please ask for a call later or contact us another way.",
+        Status.PBX_ERROR: "The phone system did not respond, so there will be no call. Please ask for a call later or contact us another way.",
+        Status.HELD: "Your request is saved, but we cannot call you right now. Please contact us another way.",
+    },
+}
+
+
+def unheard_message(language: str, status: str) -> str | None:
+    """The honest message for ``status`` when nobody will be told; None when the usual
+    one promises nothing."""
+    return UNHEARD_MESSAGES[pick_language(language)].get(status)
