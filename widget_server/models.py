@@ -40,6 +40,7 @@ class Owner(db.Model):
     language: Mapped[str] = mapped_column(String(5), default="ru")  # config page language
     # Reset links and sessions issued before this moment stop working.
     password_changed_at: Mapped[datetime | None]
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")  # config page
 
     pbx_accounts: Mapped[list[PbxAccount]] = relationship(back_populates="owner")
     widgets: Mapped[list[Widget]] = relationship(back_populates="owner")
@@ -180,6 +181,10 @@ class Widget(db.Model):
     round_pause: Mapped[int] = mapped_column(default=120)  # seconds
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_on: Mapped[dict | None] = mapped_column(JSON)  # {origin: ISO time} (visitor/seen.py)
+    # An installation admin lifted the new-widget cap (who: their e-mail).
+    cap_lifted_at: Mapped[datetime | None]
+    cap_lifted_by: Mapped[str | None] = mapped_column(String(254))
 
     owner: Mapped[Owner] = relationship(back_populates="widgets")
     pbx_account: Mapped[PbxAccount] = relationship()
@@ -198,6 +203,7 @@ class WidgetGroup(db.Model):
     widget_id: Mapped[int] = mapped_column(ForeignKey("widgets.id"))
     group_id: Mapped[int] = mapped_column(ForeignKey("pbx_groups.id"))
     label: Mapped[str] = mapped_column(String(120))
+    label_en: Mapped[str | None] = mapped_column(String(120))  # the English widget's label
     position: Mapped[int] = mapped_column(default=0)
 
     widget: Mapped[Widget] = relationship(back_populates="offered_groups")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import (
     account,
     auth,
+    checklist,
     dashboard,
     errors,
     password_reset,
@@ -28,6 +29,7 @@ __all__ = [
     "bp",
     "account",
     "auth",
+    "checklist",
     "dashboard",
     "errors",
     "password_reset",

@@ -30,7 +30,7 @@ from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
 from ..ops import metrics
-from . import disguise, intake
+from . import disguise, intake, seen
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
@@ -172,6 +172,7 @@ def widget_config(widget: Widget):
     guard = current_app.config["NIGHT_GUARD"]
     open_now = hours.can_call_now(widget, tz, now, night_guard=guard)
     slots = [] if open_now else hours.next_slots(widget, tz, now, night_guard=guard)
+    seen.record(widget, g.cors_origin)  # the setup checklist's "установлен на сайте"
     return jsonify(
         {
             "key": widget.public_key,
