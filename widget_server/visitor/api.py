@@ -18,13 +18,14 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
+from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..abuse import bots
-from ..abuse.client_ip import client_network
+from ..abuse.client_ip import client_ip_key, client_network
 from ..dispatch import hours, state
 from ..errors import ApiError
 from ..extensions import db, limiter
@@ -328,9 +329,26 @@ def _rate_limited(exc: RateLimitExceeded):
         req = _load_request(handle)
         if req is not None:
             g.cors_origin = _allowed_origin(req.widget)
-    current = limiter.current_limit
-    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
-    return _error(429, "rate_limited", retry_after=wait).get_response()
+    return _error(429, "rate_limited", retry_after=_true_wait()).get_response()
+
+
+def _true_wait() -> int:
+    """Seconds until the refused request would pass: for the submit route, the latest
+    reset among its per-IP limits that are full now (flask-limiter names only the first
+    one it found full, so "3/10minute;10/hour" could promise 10 minutes while the hour's
+    limit still refuses); for other routes, the limit flask-limiter names."""
+    now, current = time.time(), limiter.current_limit
+    waits = [current.reset_at - now] if current else []
+    if request.endpoint == "widget.create_request":
+        scope = request.endpoint
+        counters = [(_ip_limit(), (_ip_and_widget_key(), scope))]
+        counters.append((_ip_global_limit(), (client_ip_key(), f"{scope}:ip-global")))
+        for text, ids in counters:
+            for item in parse_many(text):
+                stats = limiter.limiter.get_window_stats(item, *ids)
+                if stats.remaining <= 0:
+                    waits.append(stats.reset_time - now)
+    return max(1, math.ceil(max(waits))) if waits else 60
 
 
 @bp.get("/openapi.json")
