@@ -21,6 +21,8 @@ from . import (
     request_detail,
     requests_log,
     users,
+    widget_preview,
+    widget_test_call,
     widgets,
 )
 from .blueprint import bp
@@ -39,5 +41,7 @@ __all__ = [
     "request_detail",
     "requests_log",
     "users",
+    "widget_preview",
+    "widget_test_call",
     "widgets",
 ]

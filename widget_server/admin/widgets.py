@@ -1,9 +1,5 @@
-"""Widgets: create, edit with a live preview, pause, delete, embed snippet, test call.
-
-The preview is the real ``embed.js`` in an iframe: the editor posts its fields to
-the preview route (``formtarget``), which hands the widget its config in the
-script tag's ``data-preview`` attribute. That page's CSP has ``connect-src
-'none'``, so the previewed widget cannot send anything, let alone place a call.
+"""Widgets: create, edit, pause, delete, embed snippet (the live preview is
+``widget_preview.py``, the test call ``widget_test_call.py``).
 
 A widget with requests is never deleted: its request log (numbers, consent,
 calls, recordings) would go with it. It can be paused instead, which the
@@ -12,26 +8,21 @@ widget API answers with "paused" and stores nothing.
 
 from __future__ import annotations
 
-import json
-
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from .. import setup
 from ..dispatch import schedule
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
-from ..visitor import intake
 from ..visitor.embed import snippets
-from ..visitor.status import status_view
-from ..visitor.texts import UI_TEXTS, status_message, ui_texts
+from ..visitor.texts import UI_TEXTS, status_message
 from ..visitor.texts import pick_language as widget_language
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import _
 from .widget_forms import (
-    HEX_COLOR,
     MAIN_TEXTS,
     RUSSIAN_ZONES,
     WidgetForm,
@@ -42,24 +33,6 @@ from .widget_forms import (
     text_fields,
     validate_hours,
 )
-
-PREVIEW_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        # Nothing leaves the preview: no config fetch, no request, no call.
-        "connect-src 'none'",
-        "form-action 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'self'",
-    ]
-)
-PREVIEW_NOTICE = {
-    "ru": "Это предпросмотр: звонок не заказывается.",
-    "en": "This is a preview: no call is requested.",
-}
 
 
 def _widgets():
@@ -288,109 +261,3 @@ def widget_delete(widget_id: int):
     db.session.commit()
     flash(_("Виджет удалён."), "success")
     return redirect(url_for("admin.widgets_list"))
-
-
-# -- preview ---------------------------------------------------------------------
-def _preview_config(form: WidgetForm, groups: list[tuple[str, str]], show_form: bool) -> dict:
-    """The config the real widget would get, from the editor's unsaved fields."""
-    lang = widget_language(form.language.data)
-    overrides = {key: form[f"text_{key}"].data for key in UI_TEXTS[lang]}
-    texts = ui_texts(lang, {k: v for k, v in overrides.items() if isinstance(v, str)})
-    texts["error_network"] = PREVIEW_NOTICE[lang]
-    color = (form.color.data or "").strip()
-    policy = (form.privacy_policy_url.data or "").strip()
-    return {
-        "key": "preview",
-        "language": lang,
-        "color": color if HEX_COLOR.match(color) else "#0b6bcb",
-        "position": "left" if form.position.data == "left" else "right",
-        "privacy_policy_url": policy if policy.startswith(("https://", "http://")) else None,
-        "ask_name": bool(form.ask_name.data),
-        "countdown_seconds": 30,
-        "poll_interval_ms": 1000,
-        "groups": [{"id": pin, "label": label[:120]} for pin, label in groups],
-        "texts": texts,
-        "open": True,
-        "slots": [],
-        "preview_open": show_form,
-    }
-
-
-def _preview_page(config: dict):
-    g.csp, g.frame_options = PREVIEW_CSP, "SAMEORIGIN"
-    return render_template("admin/widgets/preview.html", config_json=json.dumps(config))
-
-
-@bp.route("/widgets/preview", methods=["GET", "POST"])
-@login_required
-def widget_preview():
-    """The real widget, drawn from the editor's fields (POST) or a saved widget (GET)."""
-    form = WidgetForm()
-    if request.method == "POST":
-        if not form.validate_on_submit() and "csrf_token" in form.errors:
-            abort(400)
-        account = owned_or_404(PbxAccount, request.form.get("pbx", type=int) or 0)
-        _rows, groups, _error = groups_from_request(account)
-        show = request.form.get("preview_show", "form") != "button"
-        return _preview_page(_preview_config(form, groups, show))
-    widget_id = request.args.get("widget", type=int)
-    if widget_id:
-        widget = owned_or_404(Widget, widget_id)
-        fill_from_widget(form, widget)
-        groups = [(wg.group.pin, wg.label) for wg in widget.offered_groups]
-    else:
-        account = owned_or_404(PbxAccount, request.args.get("pbx", type=int) or 0)
-        form.language.data = g.lang
-        groups = [(r.pin, r.label) for r in group_rows(account, None) if r.offered]
-    return _preview_page(_preview_config(form, groups, True))
-
-
-# -- test call ---------------------------------------------------------------------
-def _owner_key() -> str:
-    return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
-
-
-@bp.post("/widgets/<int:widget_id>/test-call")
-@login_required
-@limiter.limit("5/minute", key_func=_owner_key)
-def widget_test_call(widget_id: int):
-    """Ring the owner's own number through exactly the path a visitor's request takes."""
-    widget = owned_or_404(Widget, widget_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    if not g.owner.phone:
-        flash(_("Укажите свой номер в профиле, чтобы заказать тестовый звонок."), "error")
-        return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
-    offered = widget.offered_groups
-    group = request.form.get("group") or (offered[0].group.pin if offered else "")
-    lang = widget_language(widget.language)  # the refusal reads as the widget would say it
-    result = intake.submit(
-        widget,
-        {"phone": g.owner.phone, "consent": True, "group": group},
-        origin=current_app.config["PUBLIC_URL"],
-        client_ip=request.remote_addr,
-        user_agent=request.user_agent.string or "",
-        lang=lang,
-        consent_text=_(
-            "Тестовый звонок владельца сайта (%(email)s) на свой номер.", email=g.owner.email
-        ),
-        is_test=True,
-    )
-    if isinstance(result, intake.Accepted):
-        flash(_("Тестовый звонок заказан."), "success")
-    else:
-        message = "; ".join(result.field_messages(lang).values()) or result.message(lang)
-        flash(_("Тестовый звонок не заказан: %(message)s", message=message), "error")
-    return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
-
-
-@bp.get("/widgets/<int:widget_id>/test-call/<int:request_id>")
-@login_required
-def widget_test_status(widget_id: int, request_id: int):
-    """A test call's status, for the editor to follow without reloading."""
-    widget = owned_or_404(Widget, widget_id)
-    req = owned_or_404(CallbackRequest, request_id)
-    if req.widget_id != widget.id or not req.is_test:
-        abort(404)
-    view = status_view(req, g.lang, public=False)  # the owner sees the truth
-    return jsonify(status=view["status"], message=view["message"], final=view["final"])

@@ -35,7 +35,16 @@ from . import disguise, intake, seen
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
-from .texts import LANGUAGES, api_error, pick_language, texts_for
+from .texts import (
+    AUTO,
+    LANGUAGES,
+    api_error,
+    group_label,
+    look_language,
+    pick_language,
+    primary_language,
+    texts_for,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
@@ -48,6 +57,8 @@ def _lang() -> str:
     if asked in LANGUAGES:
         return asked
     widget = g.get("widget")
+    if widget is not None and widget.language == AUTO:
+        return request.accept_languages.best_match(LANGUAGES) or primary_language(widget)
     return pick_language(widget.language if widget else None)
 
 
@@ -169,7 +180,9 @@ def preflight_status(req: CallbackRequest):
 @widget_from_key
 def widget_config(widget: Widget):
     """Everything the embed script needs to draw the widget."""
-    lang, tz, now = _lang(), hours.valid_timezone(request.args.get("tz")), hours.utc_now()
+    tz, now = hours.valid_timezone(request.args.get("tz")), hours.utc_now()
+    # Texts and labels all in one language (look_language), the owner's if need be.
+    lang = look_language(widget, _lang())
     guard = current_app.config["NIGHT_GUARD"]
     open_now = hours.can_call_now(widget, tz, now, night_guard=guard)
     slots = [] if open_now else hours.next_slots(widget, tz, now, night_guard=guard)
@@ -186,7 +199,9 @@ def widget_config(widget: Widget):
             "ask_name": widget.ask_name,
             "countdown_seconds": widget.countdown_seconds,
             "poll_interval_ms": current_app.config["STATUS_POLL_MS"],
-            "groups": [{"id": wg.group.pin, "label": wg.label} for wg in widget.offered_groups],
+            "groups": [
+                {"id": wg.group.pin, "label": group_label(wg, lang)} for wg in widget.offered_groups
+            ],
             "texts": texts_for(widget, lang),
             # Closed (out of hours, or night for the visitor): the visitor picks a slot.
             "open": open_now,
