@@ -12,11 +12,12 @@ import json
 from flask import abort, g, render_template, request
 
 from ..models import PbxAccount, Widget
-from ..visitor.texts import UI_TEXTS, ui_texts
+from ..visitor.texts import LANGUAGES
 from ..visitor.texts import pick_language as widget_language
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .widget_forms import HEX_COLOR, WidgetForm, fill_from_widget, group_rows, groups_from_request
+from .widget_languages import labels_en_from_request, preview_texts
 
 PREVIEW_CSP = "; ".join(
     [
@@ -38,11 +39,15 @@ PREVIEW_NOTICE = {
 
 
 # -- preview ---------------------------------------------------------------------
-def _preview_config(form: WidgetForm, groups: list[tuple[str, str]], show_form: bool) -> dict:
+def _preview_config(
+    form: WidgetForm, groups: list[tuple[str, str]], show_form: bool, lang: str | None = None
+) -> dict:
     """The config the real widget would get, from the editor's unsaved fields."""
-    lang = widget_language(form.language.data)
-    overrides = {key: form[f"text_{key}"].data for key in UI_TEXTS[lang]}
-    texts = ui_texts(lang, {k: v for k, v in overrides.items() if isinstance(v, str)})
+    lang = lang if lang in LANGUAGES else widget_language(form.language.data)
+    texts = preview_texts(form, lang)
+    if lang != widget_language(form.language.data):
+        english = labels_en_from_request()
+        groups = [(pin, english.get(pin) or label) for pin, label in groups]
     texts["error_network"] = PREVIEW_NOTICE[lang]
     color = (form.color.data or "").strip()
     policy = (form.privacy_policy_url.data or "").strip()
@@ -79,7 +84,8 @@ def widget_preview():
         account = owned_or_404(PbxAccount, request.form.get("pbx", type=int) or 0)
         _rows, groups, _error = groups_from_request(account)
         show = request.form.get("preview_show", "form") != "button"
-        return _preview_page(_preview_config(form, groups, show))
+        lang = request.form.get("preview_lang")
+        return _preview_page(_preview_config(form, groups, show, lang))
     widget_id = request.args.get("widget", type=int)
     if widget_id:
         widget = owned_or_404(Widget, widget_id)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import request
+from flask import current_app, request
 from limits import parse_many
 
 from .. import setup
+from ..dispatch import hours
+from ..models import Widget
 from ..phones import ABKHAZIA
 from .i18n import N_, _
 
@@ -59,7 +61,7 @@ class CountryRow:
 def limit_words(text: str) -> str:
     """``1/5minute;3/hour`` → "1 за 5 мин, 3 за 1 ч"."""
     parts = []
-    for item in parse_many(text or ""):
+    for item in parse_many(text) if text else []:
         unit = _(UNITS.get(item.GRANULARITY.name, item.GRANULARITY.name))
         parts.append(
             _("%(count)s за %(span)s %(unit)s", count=item.amount, span=item.multiples, unit=unit)
@@ -71,7 +73,7 @@ def limit_rows(text: str | None) -> list[LimitRow]:
     """The stored limit as rows for the form, padded with empty ones."""
     rows = [
         LimitRow(str(item.amount), str(item.multiples), item.GRANULARITY.name)
-        for item in parse_many(text or "")
+        for item in (parse_many(text) if text else [])
         if item.GRANULARITY.name in UNITS
     ]
     return rows + [LimitRow() for _ in range(max(0, LIMIT_ROWS - len(rows)))]
@@ -96,7 +98,8 @@ def read_limit_rows(kind: str, base: str) -> tuple[list[LimitRow], str | None, b
         elif row.unit not in UNITS:
             row.error = _("Выберите значение из списка.")
         else:
-            parts.append(f"{int(row.count)}/{int(row.span)}{row.unit}")
+            span = "" if int(row.span) == 1 else str(int(row.span))
+            parts.append(f"{int(row.count)}/{span}{row.unit}")
     if any(r.error for r in rows):
         return rows, None, False
     stored = ";".join(parts) or None
@@ -175,3 +178,76 @@ def day_error(text: str) -> str | None:
         if s2 < e1:
             return _("«%(one)s» и «%(two)s» пересекаются.", one=one, two=two)
     return None
+
+
+@dataclass
+class Words:
+    """The editor's settings in words, as rows for the template."""
+
+    per_number: list[LimitRow]
+    cap: list[LimitRow]
+    countries: list[CountryRow]
+    ok: bool = True
+
+
+def limit_bases() -> dict[str, str]:
+    """The installation's limits an owner's own can only tighten."""
+    config = current_app.config
+    return {
+        "per_number": f"{config['RATELIMIT_WIDGET_NUMBER']};{config['RATELIMIT_NUMBER']}",
+        "cap": config["WIDGET_CAP"],
+    }
+
+
+def words_of(widget: Widget | None) -> Words:
+    limits = (widget.limits or {}) if widget else {}
+    return Words(
+        limit_rows(limits.get("per_number")),
+        limit_rows(limits.get("cap")),
+        country_rows(widget.countries if widget else None),
+    )
+
+
+def read_words(form) -> Words:
+    """Read the rows from the posted form and hand the stored forms to the form's own
+    fields (their validators then see only values already checked here)."""
+    bases, posted, ok = limit_bases(), request.form, True
+    words = Words(limit_rows(None), limit_rows(None), country_rows(None))
+    # A post without the rows (a script written for the older text fields) keeps those.
+    if "per_number-count-1" in posted:
+        words.per_number, text, fine = read_limit_rows("per_number", bases["per_number"])
+        form.limit_per_number.data, ok = text or "", ok and fine
+    if "cap-count-1" in posted:
+        words.cap, text, fine = read_limit_rows("cap", bases["cap"])
+        form.limit_cap.data, ok = text or "", ok and fine
+    if "country-code" in posted:
+        words.countries, chosen = read_country_rows()
+        form.countries.data = "\n".join(f"{code}={n}" for code, n in (chosen or {}).items())
+        ok = ok and chosen is not None
+    words.ok = ok
+    return words
+
+
+def hours_in_words(form, days) -> bool:
+    """Put a message in words next to each day whose hours cannot be read; True if any."""
+    bad = False
+    for field in days:
+        error = day_error(field.data or "")
+        if error:
+            field.errors = [*field.errors, error]
+            bad = True
+    return bad
+
+
+def open_now_line(widget: Widget | None, language: str) -> str | None:
+    """ "Сейчас открыто" / "Сейчас закрыто: откроется завтра в 09:00" for a saved widget."""
+    if widget is None:
+        return None
+    now = hours.utc_now()
+    if hours.is_open(widget, now):
+        return _("Сейчас открыто: по заявкам звоним сразу.")
+    opens = hours.next_call_time(widget, widget.timezone, now, night_guard=False)
+    if opens is None:
+        return _("Сейчас закрыто, и в ближайшие две недели рабочих часов нет.")
+    when = hours.format_slot(opens, widget.timezone, language, now, widget.timezone)
+    return _("Сейчас закрыто: откроется %(when)s (%(zone)s).", when=when, zone=widget.timezone)

@@ -19,6 +19,7 @@ from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
 from ..visitor.embed import snippets
 from ..visitor.texts import UI_TEXTS, status_message
 from ..visitor.texts import pick_language as widget_language
+from . import widget_languages, widget_words
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import _
@@ -65,13 +66,7 @@ def _apply(widget: Widget, form: WidgetForm, week, groups) -> None:
     widget.position = form.position.data
     widget.privacy_policy_url = (form.privacy_policy_url.data or "").strip() or None
     widget.ask_name = bool(form.ask_name.data)
-    defaults = UI_TEXTS[widget.language]
-    widget.texts = {
-        key: form[f"text_{key}"].data.strip()
-        for key in defaults
-        if (form[f"text_{key}"].data or "").strip()
-        and form[f"text_{key}"].data.strip() != defaults[key]
-    }
+    widget.texts = widget_languages.texts_to_store(form)
     mode = form.hours_mode.data
     widget.hours = (
         None
@@ -91,10 +86,12 @@ def _apply(widget: Widget, form: WidgetForm, week, groups) -> None:
     }
     by_pin = {grp.pin: grp for grp in widget.pbx_account.groups}
     existing = {wg.group.pin: wg for wg in widget.offered_groups}
+    labels_en = widget_languages.labels_en_from_request()
     kept = []
     for position, (pin, label) in enumerate(groups):
         wg = existing.pop(pin, None) or WidgetGroup(group=by_pin[pin])
         wg.label, wg.position = label, position
+        wg.label_en = labels_en.get(pin) if widget.language != "en" else None
         kept.append(wg)
     widget.offered_groups = kept
 
@@ -110,8 +107,12 @@ def _used_groups(widget: Widget) -> dict[str, str]:
 
 
 def _validate(form: WidgetForm, account: PbxAccount, widget: Widget | None = None):
-    ok = form.validate_on_submit()
-    week = validate_hours(form) if form.hours_mode.data == "custom" else {}
+    form.words = widget_words.read_words(form)
+    ok = form.validate_on_submit() and form.words.ok
+    week = {}
+    if form.hours_mode.data == "custom":
+        bad = widget_words.hours_in_words(form, day_fields(form))
+        week = None if bad else validate_hours(form)
     rows, groups, groups_error = groups_from_request(account)
     if widget is not None and not groups_error:
         # Requests point at their department: one in the log stays offered (no
@@ -149,16 +150,25 @@ def _editor(form, account, widget, rows, groups_error, status=200):
         days=day_fields(form),
         zones=RUSSIAN_ZONES,
         defaults=UI_TEXTS[widget_language(form.language.data)],
+        words=getattr(form, "words", None) or widget_words.words_of(widget),
+        country_choices=widget_words.country_choices,
+        limit_units=widget_words.UNITS,
+        limit_words=widget_words.limit_words,
+        open_now=widget_words.open_now_line(widget, g.lang),
+        other_language=widget_languages.other_language(form.language.data),
+        other_texts_fields=widget_languages.other_fields(form),
+        other_defaults=UI_TEXTS[widget_languages.other_language(form.language.data)],
+        labels_en=(
+            widget_languages.labels_en_from_request()
+            if request.method == "POST"
+            else widget_languages.labels_en_of(widget)
+        ),
         tags=tags,
         latest_test=latest_test,
         latest_test_message=(
             status_message(g.lang, latest_test.status) if latest_test is not None else None
         ),
-        limits_base={
-            "per_number": f"{current_app.config['RATELIMIT_WIDGET_NUMBER']}; "
-            f"{current_app.config['RATELIMIT_NUMBER']}",
-            "cap": current_app.config["WIDGET_CAP"],
-        },
+        limits_base=widget_words.limit_bases(),
     ), status
 
 
@@ -195,7 +205,7 @@ def widget_new():
         form.origins.clean,
         groups,
         name=(form.name.data or "").strip(),
-        language=form.language.data,
+        language=widget_language(form.language.data),  # "auto" is set by _apply
         ring_strategy=form.ring_strategy.data,
         ring_timeout=form.ring_timeout.clean,
         color=form.color.data.strip().lower(),
@@ -215,6 +225,7 @@ def widget_edit(widget_id: int):
     form = WidgetForm()
     if request.method == "GET":
         fill_from_widget(form, widget)
+        widget_languages.fill_other(form, widget)
         return _editor(form, account, widget, group_rows(account, widget), "")
     ok, week, rows, groups, groups_error = _validate(form, account, widget)
     if not ok:
