@@ -1,0 +1,37 @@
+"""One time zone per owner for every time the config page shows (``owners.timezone``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import g
+
+from ..dispatch import schedule
+from .blueprint import bp
+
+DEFAULT_ZONE = "Europe/Moscow"
+
+
+def owner_zone():
+    owner = g.get("owner")
+    return schedule.zone(getattr(owner, "timezone", None)) or schedule.zone(DEFAULT_ZONE)
+
+
+def owner_time(moment: datetime | None) -> datetime | None:
+    """A naive-UTC database time in the signed-in owner's zone (aware)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(owner_zone())
+
+
+def owner_time_text(moment: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+    """The time as the owner reads it, with the zone's abbreviation or offset."""
+    local = owner_time(moment)
+    if local is None:
+        return ""
+    return f"{local.strftime(fmt)} ({local.tzname()})"
+
+
+@bp.record_once
+def _template_filter(state) -> None:
+    state.app.jinja_env.filters["owner_time"] = owner_time_text
