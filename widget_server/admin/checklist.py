@@ -255,7 +255,7 @@ def _test_step(owner: Owner, widgets: list[Widget]) -> tuple[Step, datetime | No
             _("Тестовый звонок соединён"),
             "todo",
             _("Укажите свой номер в профиле: на него придёт тестовый звонок."),
-            url_for("admin.account") + "#profile",
+            url_for("admin.account") + "#profile-title",
             _("Профиль"),
         ), None
     return Step(
