@@ -93,9 +93,7 @@ def world(tmp_path):
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_a_new_owner_gets_a_connected_test_call_by_following_the_checklist(
-    browser, world, size
-):
+def test_a_new_owner_gets_a_connected_test_call_by_following_the_checklist(browser, world, size):
     app, sim, service, shop, shop_page = world
     width, height = SIZES[size]
     context = browser.new_context(viewport={"width": width, "height": height})
@@ -219,7 +217,6 @@ def test_a_new_owner_gets_a_connected_test_call_by_following_the_checklist(
         context.close()
     assert not errors, errors
     print(
-        f"\n{size}: {walk.actions} actions, sign-in to connected test call "
-        f"{connected_after:.1f} s"
+        f"\n{size}: {walk.actions} actions, sign-in to connected test call {connected_after:.1f} s"
     )
     assert walk.actions <= 30  # the issue counted about 50 before the checklist
