@@ -93,7 +93,7 @@ def test_a_new_owner_is_led_to_the_pbx_step_first(client):
 
 def test_the_new_pbx_form_shows_the_webhook_address_the_account_then_gets(app, client, sim):
     html = client.get("/admin/pbx/new").data.decode()
-    shown = re.search(r'id="webhook-base" value="([^"]+)"', html).group(1)
+    shown = re.search(r'id="webhook-base"[^>]*>([^<]+)</textarea>', html).group(1)
     assert shown.startswith("https://callback.example.ru/pbx/pbx_")
     assert client.get("/admin/pbx/new").data.decode().count(shown) == 1  # stable while filling
     account_id = add_pbx(client, sim)

@@ -234,7 +234,7 @@ def test_a_stricter_own_limit_is_taken_and_a_looser_one_is_refused(app, client, 
     assert response.status_code == 400
     # The server's limits in words, not as 1/5minute.
     message = error_next_to(response, "per_number-1")
-    assert "не строже ограничений сервера (1 за 5 мин, 1 за 2 мин, 3 за 1 ч, 5 за 1 дн.)" in message
+    assert "не строже ограничений сервера (1 за 5 мин, 1 за 2 мин, 3 в час, 5 в день)" in message
     stricter = {
         **limit_row("per_number", 1, "1", "1", "hour"),
         **limit_row("per_number", 2, "2", "1", "day"),

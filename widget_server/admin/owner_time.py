@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import g
+from flask import g, has_app_context
 
 from ..dispatch import schedule
 from .blueprint import bp
@@ -13,7 +13,8 @@ DEFAULT_ZONE = "Europe/Moscow"
 
 
 def owner_zone():
-    owner = g.get("owner")
+    """The signed-in owner's zone; Moscow outside a request (the digest, the tests' figures)."""
+    owner = g.get("owner") if has_app_context() else None
     return schedule.zone(getattr(owner, "timezone", None)) or schedule.zone(DEFAULT_ZONE)
 
 

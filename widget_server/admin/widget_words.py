@@ -19,6 +19,11 @@ from ..phones import ABKHAZIA
 from .i18n import N_, _
 
 UNITS = {"minute": N_("мин"), "hour": N_("ч"), "day": N_("дн.")}
+PER_UNIT = {
+    "minute": N_("%(count)s в минуту"),
+    "hour": N_("%(count)s в час"),
+    "day": N_("%(count)s в день"),
+}
 LIMIT_ROWS = 2
 # Countries an owner is likely to call; a code stored before and not listed here is kept.
 COUNTRY_NAMES = {
@@ -62,11 +67,16 @@ def limit_words(text: str) -> str:
     """``1/5minute;3/hour`` → "1 за 5 мин, 3 за 1 ч"."""
     parts = []
     for item in parse_many(text) if text else []:
-        unit = _(UNITS.get(item.GRANULARITY.name, item.GRANULARITY.name))
+        name = item.GRANULARITY.name
+        if item.multiples == 1 and name in PER_UNIT:
+            parts.append(_(PER_UNIT[name], count=item.amount))
+            continue
+        unit = _(UNITS.get(name, name))
         parts.append(
             _("%(count)s за %(span)s %(unit)s", count=item.amount, span=item.multiples, unit=unit)
         )
-    return ", ".join(parts)
+    # Without a closing dot: the sentence around it has its own.
+    return ", ".join(parts).rstrip(".")
 
 
 def limit_rows(text: str | None) -> list[LimitRow]:
