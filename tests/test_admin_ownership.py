@@ -27,8 +27,9 @@ ID_ARGUMENTS = {
     "widget_key",
     "public_id",
 }
-# URL arguments that are not object ids: the reset link's token, the 404 catch-all.
-OTHER_ARGUMENTS = {"token", "unknown"}
+# URL arguments that are not object ids: the reset link's token, the 404 catch-all, a
+# widget's CMS plugin.
+OTHER_ARGUMENTS = {"token", "unknown", "cms"}
 
 
 def id_rules(app):
@@ -52,6 +53,7 @@ def world(app):
     first = make_owner(app, "first@example.com", admin=True)
     objects = make_site_objects(app, first)
     objects["owner_id"] = first
+    objects["cms"] = "wordpress"
     with app.app_context():
         # A test call, so the widget's test-call status page has something to show.
         db.session.get(CallbackRequest, objects["request_id"]).is_test = True

@@ -179,7 +179,7 @@ def widget_new():
         select(PbxAccount).where(PbxAccount.owner_id == g.owner.id).order_by(PbxAccount.id)
     ).all()
     if not accounts:
-        flash(_("Сначала подключите АТС."), "info")
+        flash(_("Виджет звонит через вашу АТС, поэтому первый шаг — подключить её."), "info")
         return redirect(url_for("admin.pbx_new"))
     chosen = request.values.get("pbx", type=int)
     if chosen is None and len(accounts) > 1:
