@@ -209,10 +209,9 @@ def test_a_new_owner_gets_a_connected_test_call_by_following_the_checklist(brows
         ):
             page.goto(f"{service}{path}")
             walk.shot(name)
-        links = page.locator("main a[href*='/admin/requests/']")
-        if links.count():  # the test call, when the log lists test calls
-            links.first.click()
-            walk.shot("request-detail")
+        page.click("main table a[href*='/admin/requests/']")  # the test call in the log
+        page.wait_for_url(re.compile(r".*/admin/requests/\d+$"))
+        walk.shot("request-detail")
     finally:
         context.close()
     assert not errors, errors

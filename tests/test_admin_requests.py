@@ -134,7 +134,7 @@ def test_the_log_lists_the_owners_requests_newest_first_with_readable_columns(
     assert "test-mark" in html
     signed_in.post("/admin/language", data={"lang": "en", "csrf_token": csrf_token(html)})
     english = signed_in.get("/admin/requests").data.decode()
-    assert "No operator answered" in english and "Time (Moscow)" in english
+    assert "No operator answered" in english and "Time (MSK)" in english
 
 
 def test_each_filter_narrows_the_list(app, seeded, signed_in):

@@ -33,6 +33,12 @@ def owner_time_text(moment: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str
     return f"{local.strftime(fmt)} ({local.tzname()})"
 
 
+def owner_zone_label() -> str:
+    """The zone's short name now ("MSK", "+05"), for a column heading."""
+    return datetime.now(owner_zone()).tzname() or ""
+
+
 @bp.record_once
 def _template_filter(state) -> None:
     state.app.jinja_env.filters["owner_time"] = owner_time_text
+    state.app.jinja_env.globals["owner_zone_label"] = owner_zone_label
