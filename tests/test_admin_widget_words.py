@@ -94,16 +94,21 @@ def test_english_texts_and_labels_are_kept_and_served_without_mixing(app, client
     assert browser["texts"]["button"] != "Позвоните мне!"  # the English default
 
 
-def test_an_english_visitor_of_a_widget_without_english_labels_gets_it_all_in_russian(
+def test_a_browser_reading_english_without_english_labels_gets_the_form_all_in_russian(
     app, client, account_id
 ):
-    assert post_widget(client).status_code == 302  # Russian, no English labels
+    assert post_widget(client, language="auto").status_code == 302  # no English labels
     with app.app_context():
         key = only_widget(app).public_key
-    config = look(client, key, lang="en")
+    config = client.get(
+        f"/api/v1/widgets/{key}/config", headers={"Origin": SHOP, "Accept-Language": "en"}
+    ).json
     assert config["language"] == "ru"
     assert config["texts"]["button"] == "Позвоните мне!"
     assert {g["label"] for g in config["groups"]} == {"Продажи", "Поддержка"}
+    # The script tag's data-lang="en" is the owner's explicit choice and stays English.
+    explicit = look(client, key, lang="en")
+    assert explicit["language"] == "en" and explicit["texts"]["button"] != "Позвоните мне!"
 
 
 def test_the_older_flat_texts_still_read_as_the_widget_s_own_language(app, client, account_id):

@@ -42,7 +42,6 @@ from .texts import (
     group_label,
     look_language,
     pick_language,
-    primary_language,
     texts_for,
 )
 
@@ -58,7 +57,8 @@ def _lang() -> str:
         return asked
     widget = g.get("widget")
     if widget is not None and widget.language == AUTO:
-        return request.accept_languages.best_match(LANGUAGES) or primary_language(widget)
+        # As the widget's look: the browser's language where every label exists in it.
+        return look_language(widget, None, request.accept_languages.best_match(LANGUAGES))
     return pick_language(widget.language if widget else None)
 
 
@@ -181,8 +181,11 @@ def preflight_status(req: CallbackRequest):
 def widget_config(widget: Widget):
     """Everything the embed script needs to draw the widget."""
     tz, now = hours.valid_timezone(request.args.get("tz")), hours.utc_now()
-    # Texts and labels all in one language (look_language), the owner's if need be.
-    lang = look_language(widget, _lang())
+    # The script tag's data-lang is the owner's own choice and is kept as it always was;
+    # a language taken from the browser is used only when every label exists in it.
+    asked = request.args.get("lang")
+    browser = request.accept_languages.best_match(LANGUAGES)
+    lang = asked if asked in LANGUAGES else look_language(widget, None, browser)
     guard = current_app.config["NIGHT_GUARD"]
     open_now = hours.can_call_now(widget, tz, now, night_guard=guard)
     slots = [] if open_now else hours.next_slots(widget, tz, now, night_guard=guard)
@@ -200,7 +203,8 @@ def widget_config(widget: Widget):
             "countdown_seconds": widget.countdown_seconds,
             "poll_interval_ms": current_app.config["STATUS_POLL_MS"],
             "groups": [
-                {"id": wg.group.pin, "label": group_label(wg, lang)} for wg in widget.offered_groups
+                {"id": wg.group.pin, "label": group_label(wg, lang) or wg.label}
+                for wg in widget.offered_groups
             ],
             "texts": texts_for(widget, lang),
             # Closed (out of hours, or night for the visitor): the visitor picks a slot.
