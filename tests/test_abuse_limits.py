@@ -215,7 +215,7 @@ def test_a_number_with_a_request_still_under_way_gets_a_429(tmp_path, store):
 
 # -- per client --------------------------------------------------------------------------
 def test_a_hundred_addresses_of_one_ipv6_64_are_limited_as_one_client(tmp_path):
-    site = build(tmp_path)
+    site = build(tmp_path, RATELIMIT_IP="3/10minute")
     codes = [site.submit(number(i), ip=f"2001:db8:1:2::{i + 1:x}").status_code for i in range(100)]
     assert codes.count(202) == 3  # RATELIMIT_IP: 3 per 10 minutes per widget
     assert codes.count(429) == 97

@@ -6,9 +6,12 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from widget_server.admin import charts
 from widget_server.admin.request_stats import DISPLAY_TZ, day_start_utc, period_figures
+from widget_server.extensions import db
+from widget_server.models import Owner
 
 from .admin_support import PASSWORD, csrf_token, make_owner, sign_in
 from .test_admin_requests import add_request, seed_owner
@@ -118,6 +121,10 @@ def test_the_dashboard_draws_the_figures_as_charts(app, known):
 
 
 def test_the_period_and_widget_choices_change_the_figures(app, known):
+    with app.app_context():
+        owner = db.session.scalar(select(Owner))
+        owner.retention_days = 90  # the 40-day-old request is still kept
+        db.session.commit()
     client = app.test_client()
     sign_in(client)
     assert figure(client.get("/admin/?days=90").data.decode(), "total") == "11"
@@ -125,6 +132,37 @@ def test_the_period_and_widget_choices_change_the_figures(app, known):
     blog = client.get(f"/admin/?days=7&widget={known['blog']}").data.decode()
     assert figure(blog, "total") == "4" and figure(blog, "share") == "0 %"
     assert bars(chart(blog, "per-day")) == 1
+
+
+def test_the_period_selector_offers_no_range_beyond_the_retention_period(app, known):
+    client = app.test_client()
+    sign_in(client)
+    html = client.get("/admin/").data.decode()  # the owner keeps requests 30 days
+    offered = re.findall(
+        r'<option[^>]*value="(\d+)"', html.split('id="days"', 1)[1].split("</select>")[0]
+    )
+    assert offered == ["7", "30"]
+    assert client.get("/admin/?days=90").status_code == 400
+    with app.app_context():
+        db.session.scalar(select(Owner)).retention_days = 14
+        db.session.commit()
+    html = client.get("/admin/").data.decode()
+    offered = re.findall(
+        r'<option[^>]*value="(\d+)"', html.split('id="days"', 1)[1].split("</select>")[0]
+    )
+    assert offered == ["7", "14"]
+    assert re.search(
+        r"<option selected[^>]*value=\"14\"|<option[^>]*value=\"14\"[^>]*selected", html
+    )
+
+
+def test_requests_still_in_progress_are_neither_connected_nor_missed(app, known):
+    client = app.test_client()
+    sign_in(client)
+    blog = client.get(f"/admin/?days=7&widget={known['blog']}").data.decode()
+    line = re.search(r'data-figure="arithmetic">(.*?)</p>', blog, re.S).group(1)
+    assert line.startswith("Соединено 0 из 4 — 1 ещё идут")
+    assert figure(blog, "missed") == "3"
 
 
 @pytest.mark.parametrize(

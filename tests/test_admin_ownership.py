@@ -28,8 +28,8 @@ ID_ARGUMENTS = {
     "public_id",
 }
 # URL arguments that are not object ids: the reset link's token, the 404 catch-all, the
-# name of a notification channel (its own owner's, from the session).
-OTHER_ARGUMENTS = {"token", "unknown", "channel"}
+# name of a notification channel (its own owner's, from the session), a widget's CMS plugin.
+OTHER_ARGUMENTS = {"token", "unknown", "channel", "cms"}
 
 
 def id_rules(app):
@@ -53,6 +53,7 @@ def world(app):
     first = make_owner(app, "first@example.com", admin=True)
     objects = make_site_objects(app, first)
     objects["owner_id"] = first
+    objects["cms"] = "wordpress"
     with app.app_context():
         # A test call, so the widget's test-call status page has something to show.
         db.session.get(CallbackRequest, objects["request_id"]).is_test = True

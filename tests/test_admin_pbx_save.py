@@ -191,5 +191,5 @@ def test_events_that_stopped_coming_are_shown_on_the_pbx_page(app, client, sim):
         account.session_mismatch_at = datetime(2026, 12, 1, 9, 31)
         db.session.commit()
     page = text_of(client.get(f"/admin/pbx/{account_id}"))
-    assert "не приходят с 2026-12-01 09:30 UTC — звонки отслеживаются опросом АТС" in page
+    assert "не приходят с 01.12.2026 12:30 (MSK) — звонки отслеживаются опросом АТС" in page
     assert "сопоставляем звонки по оператору, номеру и времени" in page

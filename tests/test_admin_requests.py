@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from widget_server.admin.request_detail import pbx_answer_words
 from widget_server.admin.request_stats import DISPLAY_TZ, day_start_utc
 from widget_server.extensions import db
 from widget_server.models import (
@@ -133,7 +134,7 @@ def test_the_log_lists_the_owners_requests_newest_first_with_readable_columns(
     assert "test-mark" in html
     signed_in.post("/admin/language", data={"lang": "en", "csrf_token": csrf_token(html)})
     english = signed_in.get("/admin/requests").data.decode()
-    assert "No operator answered" in english and "Time (Moscow)" in english
+    assert "No operator answered" in english and "Time (MSK)" in english
 
 
 def test_each_filter_narrows_the_list(app, seeded, signed_in):
@@ -308,7 +309,8 @@ def test_the_timeline_lists_each_operator_round_and_pbx_event(app, seeded, signe
     assert html.count("Анна (оператор 201)") == 2
     assert "круг 1" in html and "круг 2" in html
     assert "Оператор не ответил вовремя" in html and "Итог звонка: Оператор не ответил" in html
-    assert "2026-05-01 10:00:02" in html and "причина разъединения 16" in html
+    assert "2026-05-01 10:00:02" in html  # the PBX's own time, for its support
+    assert "АТС сообщила: разъединение (причина по коду АТС 16)" in html
     assert "<audio" not in html  # no recording was made
 
 
@@ -398,7 +400,9 @@ def test_a_completed_call_shows_its_whole_timeline(live):
     assert "дано " in html and "Согласие" in html
     assert "Анна Смирнова (оператор 201)" in html and "круг 1" in html
     for state in ("звонок оператору", "вызов посетителя", "соединены", "завершён"):
-        assert f"Событие АТС: {state}" in html
+        assert f"АТС сообщила: {state}" in html
+    assert "АТС сообщила: разъединение (разговор завершён)" in html or "(звонивший" in html
+    assert "call_back" not in html.split("<details", 1)[0]  # developer words only for support
     assert "Итог звонка: Состоялся разговор" in html
     with stack.app.app_context():
         attempt = db.session.get(CallbackRequest, rid).attempts[-1]
@@ -488,3 +492,23 @@ def test_reporting_junk_without_the_form_token_changes_nothing(live):
         from widget_server.abuse.blocklist import is_blocked
 
         assert not is_blocked(owner_id, NORMAL_NUMBER)
+
+
+@pytest.mark.parametrize(
+    ("result", "message", "words"),
+    [
+        ("http-503", "call_back: HTTP 503", "У АТС был сбой: она ответила ошибкой сервера (503)."),
+        ("http-403", "call_back: HTTP 403", "АТС отклонила подпись или код идентификации."),
+        ("timeout", "call_back: timeout", "АТС не ответила: недоступна по сети"),
+        (
+            "-20",
+            "call_back: -20: Номер недоступен",
+            "АТС отказалась звонить (код -20). Номер недоступен",
+        ),
+        ("-20", "call_back: -20: no route", "АТС отказалась звонить (код -20)."),
+    ],
+)
+def test_what_the_pbx_answered_reads_as_a_sentence(app, result, message, words):
+    with app.test_request_context():
+        assert pbx_answer_words(result, message).startswith(words)
+        assert "HTTP" not in pbx_answer_words(result, message)

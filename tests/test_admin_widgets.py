@@ -74,12 +74,18 @@ def good_form(**changes) -> dict:
         "timezone": "Asia/Yekaterinburg",
         "days_off": "2026-12-31",
         "public_holidays": "y",
-        "countries": "KZ=20",
-        "limit_per_number": "1/30minute",
-        "limit_cap": "5/hour",
+        # The settings in words: rows that serialise to the stored format.
+        "country-code": "KZ",
+        "country-cap": "20",
+        **limit_row("per_number", 1, "1", "30", "minute"),
+        **limit_row("cap", 1, "5", "1", "hour"),
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def limit_row(kind: str, n: int, count: str, span: str, unit: str) -> dict:
+    return {f"{kind}-count-{n}": count, f"{kind}-span-{n}": span, f"{kind}-unit-{n}": unit}
 
 
 def post_widget(client, url="/admin/widgets/new", **changes):
@@ -122,7 +128,11 @@ def test_a_widget_made_on_the_page_has_every_setting_the_command_line_has(app, c
     # The editor shows it all again, and the snippets the command line prints.
     page = client.get(f"/admin/widgets/{widget_id}")
     html = page.get_data(as_text=True)
-    assert "Позвоните мне!" in html and "Asia/Yekaterinburg" in html and "KZ=20" in html
+    assert (
+        "Позвоните мне!" in html
+        and "Asia/Yekaterinburg" in html
+        and '<option value="KZ" selected>Казахстан<' in html
+    )
     with app.test_request_context():
         tags = snippets(PUBLIC_URL, key)
     assert snippet_on(html, "snippet-pinned") == tags["pinned"]
@@ -167,19 +177,22 @@ def test_round_the_clock_and_default_hours_are_one_choice_away(app, client, acco
         ({"timezone": "Mars/Olympus"}, "timezone", "Europe/Moscow"),
         ({"days_off": "2026-12-31\n31.12.2026"}, "days_off", "Строка 2"),
         ({"days_off": "2026-02-30"}, "days_off", "2026-02-30"),
-        ({"countries": "KZ=20\nXX=5"}, "countries", "Строка 2"),
-        ({"countries": "RU=5"}, "countries", "не RU"),
-        ({"countries": "KZ=5000"}, "countries", "от 1 до 1000"),
-        ({"limit_per_number": "lots"}, "limit_per_number", "1/30minute;2/day"),
-        ({"limit_per_number": "10/minute"}, "limit_per_number", "не строже"),
-        ({"limit_cap": "1000/hour"}, "limit_cap", "не строже"),
+        ({"country-code": ["KZ", "XX"], "country-cap": ["20", "5"]}, "country-2", "из списка"),
+        ({"country-code": "RU", "country-cap": "5"}, "country-1", "из списка"),
+        ({"country-code": "KZ", "country-cap": "5000"}, "country-1", "от 1 до 1000"),
+        ({"country-code": ["KZ", "KZ"], "country-cap": ["5", "6"]}, "country-2", "уже есть"),
+        ({"country-code": "", "country-cap": "5"}, "country-1", "Выберите страну"),
+        (limit_row("per_number", 1, "lots", "1", "hour"), "per_number-1", "от 1 до 1000"),
+        (limit_row("per_number", 1, "2", "0", "hour"), "per_number-1", "от 1 до 999"),
+        (limit_row("per_number", 1, "10", "1", "minute"), "per_number-1", "не строже"),
+        (limit_row("cap", 1, "1000", "1", "hour"), "cap-1", "не строже"),
         ({"day_mon": "18:00-09:00"}, "day_mon", "18:00-09:00"),
         ({"day_tue": "9-5"}, "day_tue", "9"),
         ({"text_button": "x" * 501}, "text_button", "500"),
         # A "%" in the input is quoted in the message as it is (no %-formatting on the way).
         ({"origins": "https://shop.example/100%"}, "origins", "«https://shop.example/100%»"),
         ({"days_off": "50% off"}, "days_off", "«50% off»"),
-        ({"countries": "%(x)s"}, "countries", "«%(x)s»"),
+        ({"day_wed": "50%-60%"}, "day_wed", "«50%-60%»"),
     ],
 )
 def test_bad_input_gets_a_message_next_to_its_field(app, client, account_id, changes, field, words):
@@ -217,10 +230,18 @@ def test_an_invalid_site_name_is_explained_in_english_on_an_english_page(app, cl
 
 def test_a_stricter_own_limit_is_taken_and_a_looser_one_is_refused(app, client, account_id):
     # The installation's per-number limit through one widget is 1/5minute.
-    response = post_widget(client, limit_per_number="1/5minute")
+    response = post_widget(client, **limit_row("per_number", 1, "1", "5", "minute"))
     assert response.status_code == 400
-    assert "1/5minute" in error_next_to(response, "limit_per_number")
-    assert post_widget(client, limit_per_number="1/hour;2/day").status_code == 302
+    # The server's limits in words, not as 1/5minute.
+    message = error_next_to(response, "per_number-1")
+    assert "не строже ограничений сервера (1 за 5 мин, 1 за 2 мин, 3 в час, 5 в день)" in message
+    stricter = {
+        **limit_row("per_number", 1, "1", "1", "hour"),
+        **limit_row("per_number", 2, "2", "1", "day"),
+    }
+    assert post_widget(client, **stricter).status_code == 302
+    with app.app_context():
+        assert only_widget(app).limits["per_number"] == "1/hour;2/day"
 
 
 def test_a_group_not_on_this_pbx_is_refused_by_name(app, client, account_id):

@@ -154,8 +154,14 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     "PBX_CONNECT_TIMEOUT": (_positive_float, 3.0, "Seconds to connect to the PBX API."),
     "PBX_TIMEOUT": (_positive_float, 10.0, "Seconds to wait for a PBX API answer."),
     "TRUSTED_PROXIES": (_non_negative_int, 0, "Reverse proxies in front of the app (ProxyFix)."),
-    "RATELIMIT_IP": (_limits, "3/10minute;10/hour", "Callback requests per client IP per widget."),
-    "RATELIMIT_IP_GLOBAL": (_limits, "20/hour", "Callback requests per client IP, all widgets."),
+    # Loose enough for a mobile carrier's CGNAT or an office behind one address: the
+    # per-number limits carry the anti-bombing weight (threat-model.md, section 1).
+    "RATELIMIT_IP": (
+        _limits,
+        "10/10minute;30/hour;100/day",
+        "Callback requests per client IP per widget.",
+    ),
+    "RATELIMIT_IP_GLOBAL": (_limits, "60/hour", "Callback requests per client IP, all widgets."),
     "RATELIMIT_BEACON": (_limits, "60/minute", "Funnel beacons per client IP per widget."),
     "RATELIMIT_NUMBER": (_limits, "1/2minute;3/hour;5/day", "Callbacks per number, all widgets."),
     "RATELIMIT_WIDGET_NUMBER": (

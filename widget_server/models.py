@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .clock import new_public_id as new_public_id
+from .clock import utcnow as utcnow
 from .extensions import db
 
 # Issue 15's columns and the funnel's table (re-exported) live in insight/columns.py.
 from .insight.columns import FunnelDay as FunnelDay
 from .insight.columns import LeadColumns
 
-
-def utcnow() -> datetime:
-    """Naive UTC now: every timestamp in the database is naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def new_public_id(prefix: str, nbytes: int = 12) -> str:
-    return f"{prefix}{secrets.token_hex(nbytes)}"
+# The PBX's journal exports and raw exchanges (re-exported) live in pbx/records.py.
+from .pbx.records import PbxExchange as PbxExchange
+from .pbx.records import PbxJournal as PbxJournal
 
 
 class Owner(db.Model):
@@ -51,6 +48,7 @@ class Owner(db.Model):
     bitrix24_url: Mapped[str | None] = mapped_column(String(500))
     amocrm_subdomain: Mapped[str | None] = mapped_column(String(63))
     amocrm_token: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")  # config page
 
     pbx_accounts: Mapped[list[PbxAccount]] = relationship(back_populates="owner")
     widgets: Mapped[list[Widget]] = relationship(back_populates="owner")
@@ -193,6 +191,10 @@ class Widget(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Analytics goals, triggers and the A/B test (insight/lead_settings.py); None: all off.
     lead_settings: Mapped[dict | None] = mapped_column(JSON)
+    seen_on: Mapped[dict | None] = mapped_column(JSON)  # {origin: ISO time} (visitor/seen.py)
+    # An installation admin lifted the new-widget cap (who: their e-mail).
+    cap_lifted_at: Mapped[datetime | None]
+    cap_lifted_by: Mapped[str | None] = mapped_column(String(254))
 
     owner: Mapped[Owner] = relationship(back_populates="widgets")
     pbx_account: Mapped[PbxAccount] = relationship()
@@ -211,6 +213,7 @@ class WidgetGroup(db.Model):
     widget_id: Mapped[int] = mapped_column(ForeignKey("widgets.id"))
     group_id: Mapped[int] = mapped_column(ForeignKey("pbx_groups.id"))
     label: Mapped[str] = mapped_column(String(120))
+    label_en: Mapped[str | None] = mapped_column(String(120))  # the English widget's label
     position: Mapped[int] = mapped_column(default=0)
 
     widget: Mapped[Widget] = relationship(back_populates="offered_groups")
@@ -356,50 +359,4 @@ class NumberBlock(db.Model):
     number_hash: Mapped[str] = mapped_column(String(64), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(16))  # opt_out | owner | junk
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class PbxJournal(db.Model):
-    """One call-journal export ordered from the PBX, and what reconciling it found."""
-
-    __tablename__ = "pbx_journals"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pbx_account_id: Mapped[int] = mapped_column(
-        ForeignKey("pbx_accounts.id", ondelete="CASCADE"), index=True
-    )
-    order_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    period_start: Mapped[datetime]  # naive UTC, like every timestamp here
-    period_end: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="ordered")  # ordered | done | failed
-    error: Mapped[str | None] = mapped_column(String(500))
-    rows: Mapped[int] = mapped_column(default=0)
-    matched: Mapped[int] = mapped_column(default=0)
-    settled: Mapped[int] = mapped_column(default=0)
-    # Calls the PBX made to our visitors that we have no attempt for (numbers masked).
-    unknown_calls: Mapped[list | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
-
-
-class PbxExchange(db.Model):
-    """One raw exchange with the PBX (reply, event, call_info), kept for the first-call check.
-
-    Secrets are never stored (no signature header, no key); numbers are masked on download.
-    """
-
-    __tablename__ = "pbx_exchanges"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pbx_account_id: Mapped[int] = mapped_column(
-        ForeignKey("pbx_accounts.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(
-        String(32)
-    )  # call_back | call_info | get_record | event | tls
-    session_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    request: Mapped[dict | None] = mapped_column(JSON)
-    reply: Mapped[dict | None] = mapped_column(JSON)
-    headers: Mapped[dict | None] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -94,6 +94,9 @@ def _hit_all(strategy: MovingWindowRateLimiter, limits: Limits) -> int | None:
 
 
 def is_new(widget: Widget) -> bool:
+    """Younger than a week, and the first week's cap not lifted by an installation admin."""
+    if getattr(widget, "cap_lifted_at", None) is not None:
+        return False
     created = widget.created_at
     return created is None or created > utcnow() - NEW_WIDGET_AGE
 
@@ -197,16 +200,35 @@ def _counters(widget: Widget, phone_e164: str) -> tuple[Limits, Limits]:
         # Abroad only where the owner allowed it, and never past that country's daily cap.
         daily = int((widget.countries or {}).get(region) or 0)
         per_number += [(parse_many(f"{max(daily, 1)}/day")[0], ("country", wid, region))]
-    cap = [(item, ("widget-cap", wid)) for item in parse_many(config[_cap_setting(widget)])]
     # The owner's limits come on top of the installation's, so they can only tighten.
     own = widget.limits or {}
     if own.get("per_number"):
         per_number += [
             (item, ("own-widget-number", wid, number)) for item in parse_many(own["per_number"])
         ]
+    return per_number, _cap_counters(widget)
+
+
+def _cap_counters(widget: Widget) -> Limits:
+    wid = str(widget.id)
+    cap = [(i, ("widget-cap", wid)) for i in parse_many(current_app.config[_cap_setting(widget)])]
+    own = widget.limits or {}
     if own.get("cap"):
         cap += [(item, ("own-widget-cap", wid)) for item in parse_many(own["cap"])]
-    return per_number, cap
+    return cap
+
+
+def cap_usage(widget: Widget) -> list[tuple[RateLimitItem, int, float]]:
+    """(limit, calls it counts now, when its oldest call leaves it) per cap; reads only.
+
+    :raise Exception: the limit store is unreachable.
+    """
+    strategy = _strategy()
+    usage = []
+    for item, ids in _cap_counters(widget):
+        stats = strategy.get_window_stats(item, *ids)
+        usage.append((item, item.amount - stats.remaining, stats.reset_time))
+    return usage
 
 
 def _items(name: str) -> list[RateLimitItem]:

@@ -41,6 +41,7 @@ from .blueprint import bp
 from .channels import channels_context
 from .i18n import N_, _
 from .sessions import start_session
+from .widget_forms import RUSSIAN_ZONES
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,16 @@ class ProfileForm(FlaskForm):
         ],
         validate_choice=True,
     )
+    # One zone for every time the config page shows (admin/owner_time.py).
+    timezone = SelectField(
+        N_("Часовой пояс для времени на этих страницах"),
+        choices=[SelectChoice(zone, zone) for zone in RUSSIAN_ZONES],
+        validate_choice=False,  # a post without it (an older form) keeps the owner's
+    )
+
+    def validate_timezone(self, field):
+        if field.data and field.data not in RUSSIAN_ZONES:
+            raise ValidationError(N_("Выберите значение из списка."))
 
     def validate_phone(self, field):
         try:
@@ -155,7 +166,10 @@ def _page(status: int = 200, **forms):
     owner = g.owner
     forms.setdefault("password_form", PasswordForm(formdata=None))
     forms.setdefault(
-        "profile_form", ProfileForm(formdata=None, phone=owner.phone, language=owner.language)
+        "profile_form",
+        ProfileForm(
+            formdata=None, phone=owner.phone, language=owner.language, timezone=owner.timezone
+        ),
     )
     forms.setdefault(
         "notifications_form",
@@ -207,6 +221,7 @@ def profile():
     if form.validate_on_submit():
         g.owner.phone = form.phone.data or None
         g.owner.language = form.language.data
+        g.owner.timezone = form.timezone.data or g.owner.timezone
         session["lang"] = form.language.data
         i18n.use_language(form.language.data)
         db.session.commit()

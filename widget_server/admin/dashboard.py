@@ -22,6 +22,14 @@ from .requests_log import Choice, owner_widgets
 PERIODS = (7, 30, 90)
 
 
+def periods_for(retention_days: int) -> list[int]:
+    """The periods offered: none longer than the owner keeps requests for."""
+    offered = [d for d in PERIODS if d <= retention_days]
+    if retention_days < PERIODS[-1] and retention_days not in offered:
+        offered.append(retention_days)
+    return sorted(offered)
+
+
 class DashboardForm(Form):
     days = Choice(N_("Период"), default="30")
     widget = Choice(N_("Виджет"), default="")
@@ -32,13 +40,16 @@ class DashboardForm(Form):
 def dashboard():
     widgets = owner_widgets()
     form = DashboardForm(request.args)
-    form.days.choices = [(str(d), _("Последние %(days)s дн.", days=d)) for d in PERIODS]
+    periods = periods_for(g.owner.retention_days or PERIODS[-1])
+    form.days.choices = [(str(d), _("Последние %(days)s дн.", days=d)) for d in periods]
+    if not request.args.get("days"):
+        form.days.data = str(min(30, periods[-1]))
     form.widget.choices = [("", _("Все виджеты"))] + [(str(w.id), widget_label(w)) for w in widgets]
     if request.args and not form.validate():
         return render_template(
             "admin/dashboard.html", form=form, widgets=widgets, invalid=True, period=None
         ), 400
-    days = int(form.days.data or 30)
+    days = int(form.days.data)
     widget_id = int(form.widget.data) if form.widget.data else None
     period = period_figures(g.owner.id, days, widget_id=widget_id)
     overall = period.overall

@@ -7,12 +7,12 @@ unless the owner ticks "save without checking".
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, func, select
 
 from ..extensions import db, limiter
-from ..models import CallEvent, PbxAccount, PbxJournal, Widget, utcnow
+from ..models import CallEvent, PbxAccount, PbxJournal, Widget, new_public_id, utcnow
 from ..pbx import directory
 from ..pbx.client import PRODUCTION_API, TEST_API, PbxError, client_for
 from ..pbx.journal import MOSCOW_OFFSET
@@ -144,11 +144,33 @@ def pbx_new():
             form.domain.data,
             form.ca_pem,
         )
+        _use_pending_address(account)
         form.apply_call_settings(account)
         db.session.commit()
         _report_saved(account, directory_data, problem)
         return redirect(url_for("admin.pbx_detail", account_id=account.id))
     return _form_page(form, None)
+
+
+def _pending_public_id() -> str:
+    """The public id the next new account will get, so that its webhook address can be
+    shown on the form: the ВАТС panel asks for it while making the code and the key."""
+    pending = session.get("pending_pbx_id")
+    taken = pending and db.session.scalar(
+        select(PbxAccount.id).where(PbxAccount.public_id == pending)
+    )
+    if not pending or taken:
+        pending = session["pending_pbx_id"] = new_public_id("pbx_")
+    return pending
+
+
+def _use_pending_address(account: PbxAccount) -> None:
+    pending = session.pop("pending_pbx_id", None)
+    taken = pending and db.session.scalar(
+        select(PbxAccount.id).where(PbxAccount.public_id == pending)
+    )
+    if pending and pending.startswith("pbx_") and not taken:
+        account.public_id = pending
 
 
 def _ask_pbx(account: PbxAccount) -> tuple[dict | None, str | None]:
@@ -178,10 +200,12 @@ def _report_saved(account: PbxAccount, data: dict | None, problem: str | None) -
 
 def _form_page(form: PbxForm, account: PbxAccount | None, problem: str | None = None):
     status = 400 if (form.errors or problem) else 200
+    pending = None if account else f"{current_app.config['PUBLIC_URL']}/pbx/{_pending_public_id()}"
     return render_template(
         "admin/pbx/form.html",
         form=form,
         account=account,
+        pending_webhook=pending,
         key_tail=key_tail(account.sign_key) if account else None,
         problem=problem,
     ), status

@@ -48,6 +48,14 @@ EVENT_LABELS = {
     "disconnected": N_("разъединение"),
     "end": N_("завершён"),
 }
+# disconnect_reason of a `disconnected` event (shared/pbx-rostelecom.md: codes seen on live domains).
+DISCONNECT_WORDS = {
+    "": N_("соединения не было"),
+    "0": N_("звонок переведён"),
+    "3": N_("линия занята"),
+    "4": N_("звонивший положил трубку"),
+    "5": N_("разговор завершён"),
+}
 AUDIO_EXTENSIONS = {
     "audio/wav": "wav",
     "audio/x-wav": "wav",
@@ -83,6 +91,40 @@ def event_label(event, visitor_phone: str) -> str:
     return _(EVENT_LABELS.get(event.state, event.state))
 
 
+def disconnect_words(reason) -> str:
+    """ "причина разъединения 5" as the owner reads it; a text reason stays as the PBX wrote it."""
+    reason = str(reason or "").strip()
+    if reason in DISCONNECT_WORDS:
+        return _(DISCONNECT_WORDS[reason])
+    return _("причина по коду АТС %(code)s", code=reason) if reason.isdigit() else reason
+
+
+def pbx_answer_words(result: str | None, message: str | None) -> str:
+    """What the PBX answered the dial with, in a sentence ("HTTP 503" is a PBX failure)."""
+    result = str(result or "")
+    if result.startswith("http-") and result[5:].isdigit():
+        code = int(result[5:])
+        if code in (401, 403):
+            return _("АТС отклонила подпись или код идентификации.")
+        if code >= 500 or code == 429:
+            return _("У АТС был сбой: она ответила ошибкой сервера (%(code)s).", code=code)
+        return _("АТС ответила ошибкой %(code)s.", code=code)
+    if result in ("connection", "timeout"):
+        return _("АТС не ответила: недоступна по сети или не успела ответить.")
+    if result == "tls":
+        return _("Не удалось проверить сертификат АТС.")
+    if result == "bad-response":
+        return _("АТС ответила не так, как описано в её API.")
+    if result.lstrip("-").isdigit():
+        # The PBX's own words, when it sent some (after "method: code: ").
+        said = (message or "").split(": ")[-1]
+        said = said if any("а" <= ch.lower() <= "я" for ch in said) else ""
+        return _("АТС отказалась звонить (код %(code)s).", code=result) + (
+            f" {said}" if said else ""
+        )
+    return _("АТС ответила: %(message)s", message=message or result)
+
+
 def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
     events = [
         {
@@ -90,6 +132,9 @@ def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
             "pbx_time": e.event_time,
             "received": local_time(e.received_at),
             "reason": (e.payload or {}).get("disconnect_reason") or "",
+            "reason_words": disconnect_words((e.payload or {}).get("disconnect_reason"))
+            if e.state == "disconnected"
+            else "",
         }
         for e in attempt.events
     ]
@@ -108,6 +153,9 @@ def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
         else (attempt.outcome or _("ещё идёт")),
         "ok": attempt.outcome == "completed",
         "pbx_message": attempt.pbx_message,
+        "pbx_words": pbx_answer_words(attempt.pbx_result, attempt.pbx_message)
+        if attempt.pbx_message or attempt.pbx_result
+        else "",
         "duration": format_duration(attempt.duration) if attempt.duration else "",
         "has_recording": bool(attempt.session_id and attempt.is_record),
     }

@@ -19,6 +19,7 @@ from ..models import CallbackRequest, Widget
 from ..notify.digest import DIGEST_TZ
 from ..statuses import HeldReason, Status
 from .i18n import N_, _
+from .owner_time import owner_zone
 
 DISPLAY_TZ = DIGEST_TZ
 
@@ -110,12 +111,12 @@ def local_time(moment: datetime | None) -> datetime | None:
     """A naive-UTC database time in the display zone."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC).astimezone(DISPLAY_TZ)
+    return moment.replace(tzinfo=UTC).astimezone(owner_zone())
 
 
 def day_start_utc(day: date) -> datetime:
     """Naive UTC of midnight starting ``day`` in the display zone."""
-    return datetime.combine(day, time(0), DISPLAY_TZ).astimezone(UTC).replace(tzinfo=None)
+    return datetime.combine(day, time(0), owner_zone()).astimezone(UTC).replace(tzinfo=None)
 
 
 def format_duration(seconds: float | int | None) -> str:
@@ -180,7 +181,7 @@ class Period:
 
 def period_days(days: int, today: date | None = None) -> list[date]:
     """The last ``days`` display-zone dates, today included, oldest first."""
-    today = today or datetime.now(DISPLAY_TZ).date()
+    today = today or datetime.now(owner_zone()).date()
     return [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
 
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import request
+from flask import current_app, request
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields import ColorField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
@@ -21,7 +16,7 @@ from .. import setup
 from ..dispatch import schedule
 from ..models import RING_STRATEGIES, PbxAccount, Widget
 from ..visitor.origins import HostNameError, OriginError, display_origin, normalize_origin
-from ..visitor.texts import UI_TEXTS
+from ..visitor.texts import AUTO, UI_TEXTS, owner_texts, primary_language
 from .i18n import N_, _
 
 ORIGIN_ERROR = N_(
@@ -71,6 +66,7 @@ TEXT_LABELS = {
     "no_slots": N_("Нет свободного времени"),
 }
 MAIN_TEXTS = ("button", "title", "intro", "consent", "submit")
+LANGUAGE_AUTO = SelectChoice(AUTO, N_("По браузеру посетителя: русский или английский"))
 STRATEGY_LABELS = {
     "sequential": N_("По очереди, с первого в группе"),
     "round_robin": N_("По кругу, каждый раз со следующего"),
@@ -104,7 +100,7 @@ class WidgetForm(FlaskForm):
     origins = TextAreaField(N_("Сайты, где работает виджет"))
     language = SelectField(
         N_("Язык виджета"),
-        choices=[SelectChoice("ru", "Русский"), SelectChoice("en", "English")],
+        choices=[SelectChoice("ru", "Русский"), SelectChoice("en", "English"), LANGUAGE_AUTO],
         validate_choice=False,
     )
     ring_strategy = SelectField(
@@ -148,7 +144,7 @@ class WidgetForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Option labels in the page language (the field macro translates labels and errors).
-        for field in (self.ring_strategy, self.position, self.hours_mode):
+        for field in (self.ring_strategy, self.position, self.hours_mode, self.language):
             field.choices = [SelectChoice(c.value, _(c.label)) for c in field.choices]
 
     def validate_origins(self, field):
@@ -171,7 +167,7 @@ class WidgetForm(FlaskForm):
             raise ValidationError(_("Выберите значение из списка."))
 
     def validate_language(self, field):
-        self._choice(field, ("ru", "en"))
+        self._choice(field, ("ru", "en", AUTO))
 
     def validate_ring_strategy(self, field):
         self._choice(field, RING_STRATEGIES)
@@ -260,15 +256,11 @@ class WidgetForm(FlaskForm):
             raise ValidationError(_("Нужны ограничения вида 1/30minute;2/day.")) from None
 
     def validate_limit_per_number(self, field):
-        from flask import current_app
-
         config = current_app.config
         base = f"{config['RATELIMIT_WIDGET_NUMBER']}; {config['RATELIMIT_NUMBER']}"
         self._limit(field, "per_number", base)
 
     def validate_limit_cap(self, field):
-        from flask import current_app
-
         self._limit(field, "cap", current_app.config["WIDGET_CAP"])
 
 
@@ -313,8 +305,8 @@ def fill_from_widget(form: WidgetForm, widget: Widget) -> None:
     form.position.data = widget.position
     form.privacy_policy_url.data = widget.privacy_policy_url or ""
     form.ask_name.data = widget.ask_name
-    for key in UI_TEXTS["ru"]:
-        form[f"text_{key}"].data = (widget.texts or {}).get(key, "")
+    for key, text in owner_texts(widget, primary_language(widget)).items():
+        form[f"text_{key}"].data = text if key in UI_TEXTS["ru"] else ""
     if widget.hours is None:
         form.hours_mode.data = "default"
     elif schedule.parse_hours(widget.hours) == schedule.parse_hours(schedule.ALWAYS_OPEN):

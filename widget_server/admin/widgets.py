@@ -1,9 +1,5 @@
-"""Widgets: create, edit with a live preview, pause, delete, embed snippet, test call.
-
-The preview is the real ``embed.js`` in an iframe: the editor posts its fields to
-the preview route (``formtarget``), which hands the widget its config in the
-script tag's ``data-preview`` attribute. That page's CSP has ``connect-src
-'none'``, so the previewed widget cannot send anything, let alone place a call.
+"""Widgets: create, edit, pause, delete, embed snippet (the live preview is
+``widget_preview.py``, the test call ``widget_test_call.py``).
 
 A widget with requests is never deleted: its request log (numbers, consent,
 calls, recordings) would go with it. It can be paused instead, which the
@@ -12,26 +8,22 @@ widget API answers with "paused" and stores nothing.
 
 from __future__ import annotations
 
-import json
-
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from .. import setup
 from ..dispatch import schedule
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
-from ..visitor import intake
 from ..visitor.embed import snippets
-from ..visitor.status import status_view
-from ..visitor.texts import UI_TEXTS, status_message, ui_texts
+from ..visitor.texts import UI_TEXTS, status_message
 from ..visitor.texts import pick_language as widget_language
+from . import widget_languages, widget_words
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import _
 from .widget_forms import (
-    HEX_COLOR,
     MAIN_TEXTS,
     RUSSIAN_ZONES,
     WidgetForm,
@@ -42,24 +34,6 @@ from .widget_forms import (
     text_fields,
     validate_hours,
 )
-
-PREVIEW_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        # Nothing leaves the preview: no config fetch, no request, no call.
-        "connect-src 'none'",
-        "form-action 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'self'",
-    ]
-)
-PREVIEW_NOTICE = {
-    "ru": "Это предпросмотр: звонок не заказывается.",
-    "en": "This is a preview: no call is requested.",
-}
 
 
 def _widgets():
@@ -92,13 +66,7 @@ def _apply(widget: Widget, form: WidgetForm, week, groups) -> None:
     widget.position = form.position.data
     widget.privacy_policy_url = (form.privacy_policy_url.data or "").strip() or None
     widget.ask_name = bool(form.ask_name.data)
-    defaults = UI_TEXTS[widget.language]
-    widget.texts = {
-        key: form[f"text_{key}"].data.strip()
-        for key in defaults
-        if (form[f"text_{key}"].data or "").strip()
-        and form[f"text_{key}"].data.strip() != defaults[key]
-    }
+    widget.texts = widget_languages.texts_to_store(form)
     mode = form.hours_mode.data
     widget.hours = (
         None
@@ -118,10 +86,12 @@ def _apply(widget: Widget, form: WidgetForm, week, groups) -> None:
     }
     by_pin = {grp.pin: grp for grp in widget.pbx_account.groups}
     existing = {wg.group.pin: wg for wg in widget.offered_groups}
+    labels_en = widget_languages.labels_en_from_request()
     kept = []
     for position, (pin, label) in enumerate(groups):
         wg = existing.pop(pin, None) or WidgetGroup(group=by_pin[pin])
         wg.label, wg.position = label, position
+        wg.label_en = labels_en.get(pin) if widget.language != "en" else None
         kept.append(wg)
     widget.offered_groups = kept
 
@@ -137,8 +107,12 @@ def _used_groups(widget: Widget) -> dict[str, str]:
 
 
 def _validate(form: WidgetForm, account: PbxAccount, widget: Widget | None = None):
-    ok = form.validate_on_submit()
-    week = validate_hours(form) if form.hours_mode.data == "custom" else {}
+    form.words = widget_words.read_words(form)
+    ok = form.validate_on_submit() and form.words.ok
+    week = {}
+    if form.hours_mode.data == "custom":
+        bad = widget_words.hours_in_words(form, day_fields(form))
+        week = None if bad else validate_hours(form)
     rows, groups, groups_error = groups_from_request(account)
     if widget is not None and not groups_error:
         # Requests point at their department: one in the log stays offered (no
@@ -176,16 +150,25 @@ def _editor(form, account, widget, rows, groups_error, status=200):
         days=day_fields(form),
         zones=RUSSIAN_ZONES,
         defaults=UI_TEXTS[widget_language(form.language.data)],
+        words=getattr(form, "words", None) or widget_words.words_of(widget),
+        country_choices=widget_words.country_choices,
+        limit_units=widget_words.UNITS,
+        limit_words=widget_words.limit_words,
+        open_now=widget_words.open_now_line(widget, g.lang),
+        other_language=widget_languages.other_language(form.language.data),
+        other_texts_fields=widget_languages.other_fields(form),
+        other_defaults=UI_TEXTS[widget_languages.other_language(form.language.data)],
+        labels_en=(
+            widget_languages.labels_en_from_request()
+            if request.method == "POST"
+            else widget_languages.labels_en_of(widget)
+        ),
         tags=tags,
         latest_test=latest_test,
         latest_test_message=(
             status_message(g.lang, latest_test.status) if latest_test is not None else None
         ),
-        limits_base={
-            "per_number": f"{current_app.config['RATELIMIT_WIDGET_NUMBER']}; "
-            f"{current_app.config['RATELIMIT_NUMBER']}",
-            "cap": current_app.config["WIDGET_CAP"],
-        },
+        limits_base=widget_words.limit_bases(),
     ), status
 
 
@@ -196,7 +179,7 @@ def widget_new():
         select(PbxAccount).where(PbxAccount.owner_id == g.owner.id).order_by(PbxAccount.id)
     ).all()
     if not accounts:
-        flash(_("Сначала подключите АТС."), "info")
+        flash(_("Виджет звонит через вашу АТС, поэтому первый шаг — подключить её."), "info")
         return redirect(url_for("admin.pbx_new"))
     chosen = request.values.get("pbx", type=int)
     if chosen is None and len(accounts) > 1:
@@ -222,7 +205,7 @@ def widget_new():
         form.origins.clean,
         groups,
         name=(form.name.data or "").strip(),
-        language=form.language.data,
+        language=widget_language(form.language.data),  # "auto" is set by _apply
         ring_strategy=form.ring_strategy.data,
         ring_timeout=form.ring_timeout.clean,
         color=form.color.data.strip().lower(),
@@ -242,6 +225,7 @@ def widget_edit(widget_id: int):
     form = WidgetForm()
     if request.method == "GET":
         fill_from_widget(form, widget)
+        widget_languages.fill_other(form, widget)
         return _editor(form, account, widget, group_rows(account, widget), "")
     ok, week, rows, groups, groups_error = _validate(form, account, widget)
     if not ok:
@@ -288,109 +272,3 @@ def widget_delete(widget_id: int):
     db.session.commit()
     flash(_("Виджет удалён."), "success")
     return redirect(url_for("admin.widgets_list"))
-
-
-# -- preview ---------------------------------------------------------------------
-def _preview_config(form: WidgetForm, groups: list[tuple[str, str]], show_form: bool) -> dict:
-    """The config the real widget would get, from the editor's unsaved fields."""
-    lang = widget_language(form.language.data)
-    overrides = {key: form[f"text_{key}"].data for key in UI_TEXTS[lang]}
-    texts = ui_texts(lang, {k: v for k, v in overrides.items() if isinstance(v, str)})
-    texts["error_network"] = PREVIEW_NOTICE[lang]
-    color = (form.color.data or "").strip()
-    policy = (form.privacy_policy_url.data or "").strip()
-    return {
-        "key": "preview",
-        "language": lang,
-        "color": color if HEX_COLOR.match(color) else "#0b6bcb",
-        "position": "left" if form.position.data == "left" else "right",
-        "privacy_policy_url": policy if policy.startswith(("https://", "http://")) else None,
-        "ask_name": bool(form.ask_name.data),
-        "countdown_seconds": 30,
-        "poll_interval_ms": 1000,
-        "groups": [{"id": pin, "label": label[:120]} for pin, label in groups],
-        "texts": texts,
-        "open": True,
-        "slots": [],
-        "preview_open": show_form,
-    }
-
-
-def _preview_page(config: dict):
-    g.csp, g.frame_options = PREVIEW_CSP, "SAMEORIGIN"
-    return render_template("admin/widgets/preview.html", config_json=json.dumps(config))
-
-
-@bp.route("/widgets/preview", methods=["GET", "POST"])
-@login_required
-def widget_preview():
-    """The real widget, drawn from the editor's fields (POST) or a saved widget (GET)."""
-    form = WidgetForm()
-    if request.method == "POST":
-        if not form.validate_on_submit() and "csrf_token" in form.errors:
-            abort(400)
-        account = owned_or_404(PbxAccount, request.form.get("pbx", type=int) or 0)
-        _rows, groups, _error = groups_from_request(account)
-        show = request.form.get("preview_show", "form") != "button"
-        return _preview_page(_preview_config(form, groups, show))
-    widget_id = request.args.get("widget", type=int)
-    if widget_id:
-        widget = owned_or_404(Widget, widget_id)
-        fill_from_widget(form, widget)
-        groups = [(wg.group.pin, wg.label) for wg in widget.offered_groups]
-    else:
-        account = owned_or_404(PbxAccount, request.args.get("pbx", type=int) or 0)
-        form.language.data = g.lang
-        groups = [(r.pin, r.label) for r in group_rows(account, None) if r.offered]
-    return _preview_page(_preview_config(form, groups, True))
-
-
-# -- test call ---------------------------------------------------------------------
-def _owner_key() -> str:
-    return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
-
-
-@bp.post("/widgets/<int:widget_id>/test-call")
-@login_required
-@limiter.limit("5/minute", key_func=_owner_key)
-def widget_test_call(widget_id: int):
-    """Ring the owner's own number through exactly the path a visitor's request takes."""
-    widget = owned_or_404(Widget, widget_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    if not g.owner.phone:
-        flash(_("Укажите свой номер в профиле, чтобы заказать тестовый звонок."), "error")
-        return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
-    offered = widget.offered_groups
-    group = request.form.get("group") or (offered[0].group.pin if offered else "")
-    lang = widget_language(widget.language)  # the refusal reads as the widget would say it
-    result = intake.submit(
-        widget,
-        {"phone": g.owner.phone, "consent": True, "group": group},
-        origin=current_app.config["PUBLIC_URL"],
-        client_ip=request.remote_addr,
-        user_agent=request.user_agent.string or "",
-        lang=lang,
-        consent_text=_(
-            "Тестовый звонок владельца сайта (%(email)s) на свой номер.", email=g.owner.email
-        ),
-        is_test=True,
-    )
-    if isinstance(result, intake.Accepted):
-        flash(_("Тестовый звонок заказан."), "success")
-    else:
-        message = "; ".join(result.field_messages(lang).values()) or result.message(lang)
-        flash(_("Тестовый звонок не заказан: %(message)s", message=message), "error")
-    return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
-
-
-@bp.get("/widgets/<int:widget_id>/test-call/<int:request_id>")
-@login_required
-def widget_test_status(widget_id: int, request_id: int):
-    """A test call's status, for the editor to follow without reloading."""
-    widget = owned_or_404(Widget, widget_id)
-    req = owned_or_404(CallbackRequest, request_id)
-    if req.widget_id != widget.id or not req.is_test:
-        abort(404)
-    view = status_view(req, g.lang, public=False)  # the owner sees the truth
-    return jsonify(status=view["status"], message=view["message"], final=view["final"])

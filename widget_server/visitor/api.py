@@ -18,23 +18,32 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
+from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..abuse import bots
-from ..abuse.client_ip import client_network
+from ..abuse.client_ip import client_ip_key, client_network
 from ..dispatch import hours, state
 from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
 from ..ops import metrics
-from . import beacon, disguise, intake
+from . import beacon, disguise, intake, seen
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
-from .texts import LANGUAGES, api_error, pick_language, texts_for
+from .texts import (
+    AUTO,
+    LANGUAGES,
+    api_error,
+    group_label,
+    look_language,
+    pick_language,
+    texts_for,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
@@ -47,6 +56,9 @@ def _lang() -> str:
     if asked in LANGUAGES:
         return asked
     widget = g.get("widget")
+    if widget is not None and widget.language == AUTO:
+        # As the widget's look: the browser's language where every label exists in it.
+        return look_language(widget, None, request.accept_languages.best_match(LANGUAGES))
     return pick_language(widget.language if widget else None)
 
 
@@ -169,10 +181,16 @@ def preflight_status(req: CallbackRequest):
 @widget_from_key
 def widget_config(widget: Widget):
     """Everything the embed script needs to draw the widget."""
-    lang, tz, now = _lang(), hours.valid_timezone(request.args.get("tz")), hours.utc_now()
+    tz, now = hours.valid_timezone(request.args.get("tz")), hours.utc_now()
+    # The script tag's data-lang is the owner's own choice and is kept as it always was;
+    # a language taken from the browser is used only when every label exists in it.
+    asked = request.args.get("lang")
+    browser = request.accept_languages.best_match(LANGUAGES)
+    lang = asked if asked in LANGUAGES else look_language(widget, None, browser)
     guard = current_app.config["NIGHT_GUARD"]
     open_now = hours.can_call_now(widget, tz, now, night_guard=guard)
     slots = [] if open_now else hours.next_slots(widget, tz, now, night_guard=guard)
+    seen.record(widget, g.cors_origin)  # the setup checklist's "установлен на сайте"
     return jsonify(
         {
             "key": widget.public_key,
@@ -185,7 +203,10 @@ def widget_config(widget: Widget):
             "ask_name": widget.ask_name,
             "countdown_seconds": widget.countdown_seconds,
             "poll_interval_ms": current_app.config["STATUS_POLL_MS"],
-            "groups": [{"id": wg.group.pin, "label": wg.label} for wg in widget.offered_groups],
+            "groups": [
+                {"id": wg.group.pin, "label": group_label(wg, lang) or wg.label}
+                for wg in widget.offered_groups
+            ],
             "texts": texts_for(widget, lang),
             # Closed (out of hours, or night for the visitor): the visitor picks a slot.
             "open": open_now,
@@ -328,9 +349,26 @@ def _rate_limited(exc: RateLimitExceeded):
         req = _load_request(handle)
         if req is not None:
             g.cors_origin = _allowed_origin(req.widget)
-    current = limiter.current_limit
-    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
-    return _error(429, "rate_limited", retry_after=wait).get_response()
+    return _error(429, "rate_limited", retry_after=_true_wait()).get_response()
+
+
+def _true_wait() -> int:
+    """Seconds until the refused request would pass: for the submit route, the latest
+    reset among its per-IP limits that are full now (flask-limiter names only the first
+    one it found full, so "3/10minute;10/hour" could promise 10 minutes while the hour's
+    limit still refuses); for other routes, the limit flask-limiter names."""
+    now, current = time.time(), limiter.current_limit
+    waits = [current.reset_at - now] if current else []
+    if request.endpoint == "widget.create_request":
+        scope = request.endpoint
+        counters = [(_ip_limit(), (_ip_and_widget_key(), scope))]
+        counters.append((_ip_global_limit(), (client_ip_key(), f"{scope}:ip-global")))
+        for text, ids in counters:
+            for item in parse_many(text):
+                stats = limiter.limiter.get_window_stats(item, *ids)
+                if stats.remaining <= 0:
+                    waits.append(stats.reset_time - now)
+    return max(1, math.ceil(max(waits))) if waits else 60
 
 
 # -- funnel ----------------------------------------------------------------------------

@@ -81,15 +81,17 @@ def submit(
     referer: str | None = None,
     consent_text: str | None = None,
     is_test: bool = False,
+    by_owner: bool = False,
 ) -> Accepted | Refused:
     """Take a request for ``widget`` from the JSON object ``data``.
 
     ``origin`` is the allowed origin the request came from; ``origin_header`` and
     ``referer`` the headers as sent; ``lang`` the visitor's language (for the consent
     text and the slot's label); ``tz`` the ``?tz=`` hint when the body has none.
-    A test call (``is_test``) skips the bot defences and records ``consent_text``.
+    A test call (``is_test``) skips the bot defences and records ``consent_text``; so does
+    the owner dialling a held or missed request again (``by_owner``: every limit applies).
     """
-    bot_checks = not is_test
+    bot_checks = not (is_test or by_owner)
     decision, token = check_form(widget, data, origin, bot_checks=bot_checks)
     if decision.refused:
         return _refused(decision)

@@ -174,9 +174,45 @@ def ui_texts(language: str, overrides: Mapping[str, str] | None = None) -> dict[
     return texts
 
 
+# The owner's choice "по браузеру посетителя": Russian first, English where the visitor reads it.
+AUTO = "auto"
+
+
+def primary_language(widget: Widget) -> str:
+    """The language the owner wrote the widget's own texts and labels in."""
+    return pick_language(widget.language)
+
+
+def owner_texts(widget: Widget, language: str) -> dict[str, str]:
+    """The owner's texts for ``language``: ``{"ru": {...}, "en": {...}}``, or the older
+    flat form, written in the widget's own language."""
+    stored = widget.texts or {}
+    if any(isinstance(stored.get(lang), dict) for lang in LANGUAGES):
+        texts = stored.get(language)
+        return dict(texts) if isinstance(texts, dict) else {}
+    return dict(stored) if language == primary_language(widget) else {}
+
+
 def texts_for(widget: Widget, language: str) -> dict[str, str]:
-    """A widget's texts in the visitor's language: the owner wrote theirs in the widget's."""
-    return ui_texts(language, widget.texts if language == widget.language else None)
+    """A widget's texts in ``language``: that language's defaults and the owner's texts in it."""
+    return ui_texts(language, owner_texts(widget, language))
+
+
+def group_label(offered, language: str) -> str | None:
+    """A department's label in ``language``; None when the owner gave none in it."""
+    if language == "en" and getattr(offered, "label_en", None):
+        return offered.label_en
+    return offered.label if language == primary_language(offered.widget) else None
+
+
+def look_language(widget: Widget, asked: str | None, browser: str | None = None) -> str:
+    """The language the widget draws itself in: the one asked for (the script tag's or, for
+    a widget set to the visitor's browser, the browser's) when every department has a label
+    in it, else the owner's own, so that a form never mixes the two languages."""
+    wanted = asked if asked in LANGUAGES else (browser if widget.language == AUTO else None)
+    primary = primary_language(widget)
+    labelled = wanted in LANGUAGES and all(group_label(wg, wanted) for wg in widget.offered_groups)
+    return wanted if labelled else primary
 
 
 def status_message(language: str, status: str) -> str:
