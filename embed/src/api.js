@@ -1,4 +1,4 @@
-// The widget API over CORS "simple" requests: no cookies, JSON sent as text/plain, so no preflight.
+// The widget API (the client is look.js's createClient) over CORS "simple" requests: no cookies, JSON sent as text/plain, so no preflight.
 
 /** The URL of `path` under /api/v1/, with the visitor's language and time zone. */
 export function apiUrl(client, path) {
@@ -6,18 +6,6 @@ export function apiUrl(client, path) {
     .filter(Boolean)
     .join('&');
   return client.base + '/api/v1/' + path + (query ? '?' + query : '');
-}
-
-function visitorTimeZone() {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || '';
-  } catch (_) {
-    return ''; // no Intl
-  }
-}
-
-export function createClient(base, lang) {
-  return { base, lang, timeZone: visitorTimeZone() };
 }
 
 /**

@@ -1,5 +1,5 @@
 // The floating button: the only thing drawn on page load.
-import { BUTTON_CSS } from './button_styles.js';
+import BUTTON_CSS from './button.css';
 import { HEX_COLOR, isLight } from './colors.js';
 import { addStyles, element, icon } from './dom.js';
 

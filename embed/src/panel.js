@@ -1,7 +1,7 @@
 // The widget's dialog, loaded on first intent: a modal with the form, then the request's status.
 import { addStyles, element, icon, listen, safe } from './dom.js';
 import { createForm } from './form.js';
-import { PANEL_CSS } from './panel_styles.js';
+import PANEL_CSS from './panel.css';
 import { storedHandle } from './request_store.js';
 import { fetchSession } from './session.js';
 import { createStatusView } from './status_view.js';

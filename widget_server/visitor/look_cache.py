@@ -1,12 +1,12 @@
 """The widget's look document, served from memory: a page view costs no database work.
 
 Everything the widget needs to draw itself is the same for every visitor of a widget
-(in one language), so it is built once, kept in this process (and in Redis when
-``WIDGET_REDIS_URL`` is set, so several processes agree) and answered with an ETag.
-It changes only when the owner saves the widget or its departments: a flush that
-touches what the look shows bumps ``widgets.look_version`` and, once committed,
-drops the cached copies. Without Redis another process notices within
-``RECHECK_SECONDS`` (one indexed one-column read per widget, not per page view).
+(in one language), so it is built once, kept in Redis when ``WIDGET_REDIS_URL`` is set (one GET per page view, so several
+processes agree at once), else in this process, and answered with an ETag. It changes
+only when the owner saves the widget or its departments: a flush that touches what
+the look shows bumps ``widgets.look_version`` and, once committed, drops the cached
+copies. Without Redis another process notices within ``RECHECK_SECONDS`` (one indexed
+one-column read per widget and language, not per page view).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -50,8 +49,13 @@ class Look:
     version: int
 
 
-_local: dict[tuple[str, str], tuple[Look, float]] = {}
-_local_lock = threading.Lock()
+def look_fields(look: Look) -> dict[str, Any]:
+    return asdict(look)
+
+
+def _local() -> dict[tuple[str, str], tuple[Look, float]]:
+    """This process's copies (per app: tests run several apps in one process)."""
+    return current_app.extensions.setdefault("look_cache", {})
 
 
 def look_document(widget: Widget, lang: str) -> dict[str, Any]:
@@ -79,11 +83,14 @@ def _build(key: str, asked_lang: str) -> Look | None:
         .options(selectinload(Widget.offered_groups).selectinload(WidgetGroup.group))
     )
     if widget is None:
+        db.session.rollback()
         return None
     lang = asked_lang or pick_language(widget.language)
     body = json.dumps(look_document(widget, lang), ensure_ascii=False, separators=(",", ":"))
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    return Look(body, etag, tuple(widget.origins or ()), widget.active, widget.look_version)
+    look = Look(body, etag, tuple(widget.origins or ()), widget.active, widget.look_version)
+    db.session.rollback()  # a read only: the connection goes back to the pool
+    return look
 
 
 def _redis():
@@ -104,27 +111,26 @@ def _redis():
 def cached_look(key: str, asked_lang: str | None) -> Look | None:
     """The look of widget ``key`` (None if there is none), from memory whenever it can be."""
     lang = asked_lang if asked_lang in LANGUAGES else ""
-    cache_key = (key, lang)
-    now = time.monotonic()
-    with _local_lock:
-        hit = _local.get(cache_key)
+    shared = _redis()
+    if shared is not None:
+        look = _from_redis(shared, key, lang)
+        if look is None:
+            look = _build(key, lang)
+            if look is not None:
+                _to_redis(shared, key, lang, look)
+        return look
+    local, now = _local(), time.monotonic()
+    hit = local.get((key, lang))
     if hit and now - hit[1] < RECHECK_SECONDS:
         return hit[0]
-    shared = _redis()
-    look = _from_redis(shared, key, lang) if shared is not None else None
-    if look is None and hit and shared is None:
+    look = None
+    if hit:
         version = db.session.scalar(select(Widget.look_version).where(Widget.public_key == key))
+        db.session.rollback()  # a read only: the connection goes back to the pool
         look = hit[0] if version == hit[0].version else None
-        db.session.rollback()  # end the read: the connection goes back to the pool
-    if look is None:
-        look = _build(key, lang)
-        db.session.rollback()
-        if look is None:
-            return None
-        if shared is not None:
-            _to_redis(shared, key, lang, look)
-    with _local_lock:
-        _local[cache_key] = (look, now)
+    look = look or _build(key, lang)
+    if look is not None:
+        local[(key, lang)] = (look, now)
     return look
 
 
@@ -147,16 +153,21 @@ def _from_redis(client, key: str, lang: str) -> Look | None:
 
 def _to_redis(client, key: str, lang: str, look: Look) -> None:
     try:
-        client.set(_redis_key(key, lang), json.dumps(asdict(look)), ex=REDIS_TTL_SECONDS)
+        client.set(_redis_key(key, lang), json.dumps(look_fields(look)), ex=REDIS_TTL_SECONDS)
     except Exception as exc:  # noqa: BLE001 - the next page view tries again
         log.warning("look cache: Redis unavailable (%s)", exc.__class__.__name__)
 
 
+def forget_all() -> None:
+    """Drop this process's copies (Redis keeps its own until a save or the TTL)."""
+    _local().clear()
+
+
 def forget(keys: set[str]) -> None:
     """Drop the cached looks of these widgets, here and in Redis."""
-    with _local_lock:
-        for cache_key in [k for k in _local if k[0] in keys]:
-            del _local[cache_key]
+    local = _local()
+    for cache_key in [k for k in local if k[0] in keys]:
+        local.pop(cache_key, None)
     shared = _redis()
     if shared is None or not keys:
         return
@@ -192,7 +203,7 @@ def _bump_versions(session: Session, _context, _instances) -> None:
 @event.listens_for(Session, "after_commit")
 def _forget_committed(session: Session) -> None:
     keys = session.info.pop("looks_changed", None)
-    if keys:
+    if keys and has_app_context():
         forget(keys)
 
 
