@@ -3,10 +3,11 @@
 Lighthouse 12.2.3 (npm, run through npx at that exact version) drives Debian's Chromium
 (CHROME_PATH=/usr/bin/chromium): mobile form factor, simulated throttling, 4x CPU slowdown,
 performance only. Each page is measured RUNS times, alternating; the medians are printed:
-LCP, TBT, the long tasks attributed to the widget's scripts, and the bytes transferred.
+LCP (Lantern's simulated one, and the one Chromium observed), TBT, the long tasks (50 ms and
+more) attributed to the widget's scripts, and the bytes transferred.
 "Without" is the same shop page with the embed snippet taken out, served the same way beside it.
-Goals (issue 14): LCP and TBT within 50 ms of the page without the widget, no long task
-from the widget over 20 ms.
+Goals (issue 14): LCP and TBT within 50 ms of the page without the widget (the goal of no
+widget task over 20 ms is measured by bench/widget_tasks.py).
 Run: python bench/lighthouse.py [runs]
 """
 
@@ -34,7 +35,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROME_FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking"
 SNIPPET = re.compile(r'<script async src="[^"]*/embed\.js"[^>]*></script>')
 GOAL_MS = 50
-LONG_TASK_GOAL_MS = 20
 
 
 class Quiet(WSGIRequestHandler):
@@ -73,10 +73,6 @@ def figures(report: dict, widget_origin: str) -> dict[str, float]:
     audits = report["audits"]
     tasks = (audits.get("long-tasks", {}).get("details") or {}).get("items", [])
     widget_tasks = [t["duration"] for t in tasks if str(t.get("url", "")).startswith(widget_origin)]
-    # Lighthouse lists long tasks from 50 ms only; all of the widget's main-thread time (its
-    # scripts' "bootup" at 4x CPU) bounds its longest task from above, for the 20 ms goal.
-    bootup = (audits.get("bootup-time", {}).get("details") or {}).get("items", [])
-    widget_cpu = sum(b["total"] for b in bootup if str(b.get("url", "")).startswith(widget_origin))
     observed = audits["metrics"]["details"]["items"][0]
     return {
         "lcp": audits["largest-contentful-paint"]["numericValue"],
@@ -85,8 +81,8 @@ def figures(report: dict, widget_origin: str) -> dict[str, float]:
         "observed_lcp": observed["observedLargestContentfulPaint"],
         "tbt": audits["total-blocking-time"]["numericValue"],
         "bytes": audits["total-byte-weight"]["numericValue"],
+        # Lighthouse lists long tasks from 50 ms only: bench/widget_tasks.py measures below.
         "widget_long_task": max(widget_tasks, default=0.0),
-        "widget_cpu": widget_cpu,
     }
 
 
@@ -118,7 +114,7 @@ def main() -> int:
         print(
             f"{label:<15}: LCP {m['lcp']:6.0f} ms (observed {m['observed_lcp']:4.0f} ms)  "
             f"TBT {m['tbt']:4.0f} ms  "
-            f"widget: long task {m['widget_long_task']:4.0f} ms, all its CPU {m['widget_cpu']:4.0f} ms  "
+            f"widget's long tasks (>= 50 ms) {m['widget_long_task']:4.0f} ms  "
             f"{m['bytes'] / 1024:6.1f} KB "
             f"(median of {runs})"
         )
@@ -131,12 +127,7 @@ def main() -> int:
         print(
             f"goal: {name.upper()} within {GOAL_MS} ms of the page without: {delta:+.0f} ms {verdict}"
         )
-    task = max(with_["widget_long_task"], with_["widget_cpu"])
-    verdict = "OK" if task <= LONG_TASK_GOAL_MS else "MISSED (or unproven: see the CPU total)"
-    print(
-        f"goal: no widget task over {LONG_TASK_GOAL_MS} ms: longest <= {task:.0f} ms "
-        f"(all of its main-thread time) {verdict}"
-    )
+    print("the widget's tasks under 50 ms (goal: none over 20 ms): python bench/widget_tasks.py")
     print(f"transferred with the widget: +{(with_['bytes'] - without['bytes']) / 1024:.1f} KB")
     return 0
 
