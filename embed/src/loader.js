@@ -5,7 +5,6 @@ import { drawButton } from './button.js';
 import { listen, safe, warn } from './dom.js';
 import { watchIntent } from './intent.js';
 import { loadPanel } from './panel_script.js';
-import { storedHandle } from './request_store.js';
 
 
 // Read now: currentScript is only set while this file first runs.
@@ -57,7 +56,8 @@ function start() {
     watchIntent(button.host, () => panelReady().catch(warn));
     if (pendingOpener) open(pendingOpener === true ? null : pendingOpener);
     else if (panel && widget.look.preview_open) panel.show();
-    else if (storedHandle(widget.key)) panelReady(); // a request from the last page view is still running
+    // A request from the last page view still running comes back with the panel (at the
+    // latest when the page is idle): localStorage's first read is slow, so not here.
   };
   // safe() logs why; the widget then stays out of the way for good.
   const begin = () =>
