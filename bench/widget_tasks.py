@@ -4,8 +4,9 @@ Chromium (Playwright, Debian's /usr/bin/chromium) loads the page with its CPU sl
 (DevTools' Emulation.setCPUThrottlingRate) and records a performance trace until the widget's
 button is drawn (and, in the "intent" case, the pointer went over it and the panel loaded) and
 a second has passed. Printed: the longest top-level task on the page's main thread, and the
-longest of those that ran a widget script directly (its evaluation or an event handler; work
-after an `await` shows up in the first figure only). The shop page has no script of its own,
+longest stretch of the widget's own code within one task (its script evaluations and its event
+handlers and timers; what runs after an `await` – drawing the button once the look arrived –
+Chromium's trace does not attribute to a script, so it shows in the first figure only). The shop page has no script of its own,
 so a longest task above the page's without the widget is the widget's. Lighthouse lists long
 tasks only from 50 ms; this measures below that, for issue 14's goal of none over 20 ms.
 Median of RUNS.
@@ -30,7 +31,11 @@ GOAL_MS = 20
 
 
 def longest_tasks(trace: dict, origin: str) -> tuple[float, float]:
-    """(longest task, longest task running widget code) on the page's main thread, in ms."""
+    """(longest task, longest stretch of widget code in one task) on the main thread, in ms.
+
+    The widget's stretch in a task is the time its script evaluations and calls (event
+    handlers, timers) take there; a load or pointer event's task also runs the page's own work.
+    """
     events = trace["traceEvents"]
     main = next(
         (e["pid"], e["tid"])
@@ -38,20 +43,30 @@ def longest_tasks(trace: dict, origin: str) -> tuple[float, float]:
         if e.get("name") == "thread_name" and e["args"].get("name") == "CrRendererMain"
     )
     on_main = [e for e in events if (e.get("pid"), e.get("tid")) == main and e.get("ph") == "X"]
-    tasks = [e for e in on_main if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask")]
+    tasks = [e for e in on_main if e["name"] == "ThreadControllerImpl::RunTask"] or [
+        e for e in on_main if e["name"] == "RunTask"
+    ]
     widget_code = [
-        e["ts"]
+        e
         for e in on_main
-        if e["name"] in ("EvaluateScript", "FunctionCall", "v8.compile")
+        if e["name"] in ("EvaluateScript", "FunctionCall")
         and str((e.get("args", {}).get("data") or {}).get("url", "")).startswith(origin)
     ]
     longest = max((t.get("dur", 0) for t in tasks), default=0) / 1000
-    widget = [
-        t.get("dur", 0) / 1000
-        for t in tasks
-        if any(t["ts"] <= ts <= t["ts"] + t.get("dur", 0) for ts in widget_code)
-    ]
-    return longest, max(widget, default=0.0)
+    shares = []
+    for task in tasks:
+        start, end = task["ts"], task["ts"] + task.get("dur", 0)
+        inside = [c for c in widget_code if start <= c["ts"] <= end]
+        # Outermost calls only: a handler's own nested calls are inside its duration.
+        outer = [
+            c
+            for c in inside
+            if not any(
+                o is not c and o["ts"] <= c["ts"] <= o["ts"] + o.get("dur", 0) for o in inside
+            )
+        ]
+        shares.append(sum(c.get("dur", 0) for c in outer) / 1000)
+    return longest, max(shares, default=0.0)
 
 
 def one_run(browser, url: str, origin: str, trace_file: Path, intent: bool) -> tuple[float, float]:
@@ -97,12 +112,12 @@ def main() -> int:
         longest = statistics.median(v[0] for v in values)
         widget = statistics.median(v[1] for v in values)
         print(
-            f"{label:<24}: longest task {longest:5.1f} ms, running widget code {widget:5.1f} ms "
+            f"{label:<24}: longest task {longest:5.1f} ms, widget code in one task {widget:5.1f} ms "
             f"at 4x CPU (median of {runs})"
         )
     worst = max(statistics.median(v[1] for v in results[k]) for k in list(cases)[1:])
     verdict = "OK" if worst <= GOAL_MS else f"MISSED by {worst - GOAL_MS:.0f} ms"
-    print(f"goal: no task running widget code over {GOAL_MS} ms: {worst:.1f} ms {verdict}")
+    print(f"goal: no widget task over {GOAL_MS} ms: its longest {worst:.1f} ms {verdict}")
     return 0
 
 
