@@ -44,7 +44,16 @@ def loader_integrity(embed_dir: str | Path) -> str:
     return _integrity(str(path), path.stat().st_mtime)
 
 
+@lru_cache(maxsize=64)
+def _content_etag(path: str, mtime: float, size: int) -> str:
+    return '"' + hashlib.sha256(Path(path).read_bytes()).hexdigest()[:32] + '"'
+
+
 def _headers(headers, path: str, url: str) -> None:
+    # From the bytes, not WhiteNoise's mtime and size: a wheel gives every file one fixed
+    # mtime, so /embed.js of the next release, if no longer, would look unchanged.
+    stat = Path(path).stat()
+    headers["ETag"] = _content_etag(path, stat.st_mtime, stat.st_size)
     # Any site may load the widget; SRI with crossorigin needs CORS on it, and
     # Timing-Allow-Origin lets the page's own performance tools see its timings.
     headers["Access-Control-Allow-Origin"] = "*"
