@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..extensions import db
 from ..models import Widget, WidgetGroup
+from ..version import __version__
 from .texts import LANGUAGES, pick_language, texts_for
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,8 @@ def cached_look(key: str, asked_lang: str | None) -> Look | None:
 
 
 def _redis_key(key: str, lang: str) -> str:
-    return f"widget-server:look:{key}:{lang or '-'}"
+    # The release in the key: a new one may word the default texts differently.
+    return f"widget-server:look:{__version__}:{key}:{lang or '-'}"
 
 
 def _from_redis(client, key: str, lang: str) -> Look | None:
