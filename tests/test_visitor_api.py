@@ -512,6 +512,8 @@ def test_the_openapi_document_describes_the_widget_paths(site):
     assert spec["info"]["version"] == __version__
     assert set(spec["paths"]) == {
         "/api/v1/widgets/{key}/config",
+        "/api/v1/widgets/{key}/look",
+        "/api/v1/widgets/{key}/session",
         "/api/v1/widgets/{key}/requests",
         "/api/v1/requests/{handle}",
         "/api/v1/requests/{handle}/cancel",

@@ -195,6 +195,8 @@ class Widget(db.Model):
     # An installation admin lifted the new-widget cap (who: their e-mail).
     cap_lifted_at: Mapped[datetime | None]
     cap_lifted_by: Mapped[str | None] = mapped_column(String(254))
+    # Bumped when what the widget's look document shows changes (visitor/look_cache.py).
+    look_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     owner: Mapped[Owner] = relationship(back_populates="widgets")
     pbx_account: Mapped[PbxAccount] = relationship()
