@@ -133,7 +133,7 @@ def request_from_handle(view):
 @bp.after_request
 def _cors(response):
     """Name the exact allowed origin; never ``*``, never credentials."""
-    response.headers.add("Vary", "Origin")
+    response.vary.add("Origin")
     origin = g.get("cors_origin")
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
@@ -208,6 +208,7 @@ def widget_look(key: str):
         raise _error(403, "widget_paused")
     response = current_app.response_class(status=200, mimetype="application/json")
     response.set_etag(look.etag)
+    response.vary.add("Origin")
     response.vary.add("Accept-Language")  # a widget set to "auto" answers in the browser's
     # Short: an owner's save reaches visitors (and a CDN in front) within a minute.
     response.headers["Cache-Control"] = "public, max-age=60"

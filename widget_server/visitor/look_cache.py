@@ -102,7 +102,8 @@ def _build(key: str, slot: str) -> Look | None:
         db.session.rollback()
         return None
     browser = slot[1:] if slot.startswith("~") else None
-    lang = look_language(widget, slot if slot in LANGUAGES else None, browser or None)
+    # The script tag's data-lang is the owner's own choice, kept as it always was.
+    lang = slot if slot in LANGUAGES else look_language(widget, None, browser or None)
     body = json.dumps(look_document(widget, lang), ensure_ascii=False, separators=(",", ":"))
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     look = Look(body, etag, tuple(widget.origins or ()), widget.active, widget.look_version)
