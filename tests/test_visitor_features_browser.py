@@ -79,9 +79,11 @@ def test_the_first_touch_of_a_session_is_kept_across_the_visitors_pages(shop):
     landing = "/promo?utm_source=yandex&utm_medium=cpc&utm_campaign=winter&yclid=42&x=1"
     page = visit(shop, landing, referer="https://yandex.ru/search/?text=callback")
 
+    page.evaluate("() => F.touch()")  # the loader, on every page
     first = page.evaluate("() => F.source()")
     page.goto(SHOP + "/cart?utm_source=email")
     page.wait_for_function("() => window.ready === true")
+    page.evaluate("() => F.touch()")
     later = page.evaluate("() => F.source()")
 
     assert first == {
@@ -98,15 +100,29 @@ def test_the_first_touch_of_a_session_is_kept_across_the_visitors_pages(shop):
 
 def test_a_move_inside_the_shop_is_not_a_referrer_and_a_new_session_is_a_new_touch(shop):
     page = visit(shop, "/catalog")
-    page.evaluate("() => sessionStorage.clear()")  # as if the session had just begun here
-    page.goto(SHOP + "/item?gclid=abc")
+    # A page without the widget came first (no touch yet), then a link inside the shop.
+    with page.expect_navigation():
+        page.evaluate("() => { location.href = '/item?gclid=abc'; }")
     page.wait_for_function("() => window.ready === true")
+    page.evaluate("() => F.touch()")
+    assert page.evaluate("() => document.referrer") == SHOP + "/catalog"
     assert page.evaluate("() => F.source()") == {
         "gclid": "abc",
         "landing_page": SHOP + "/item?gclid=abc",
     }
     fresh = visit(shop, "/?utm_source=vk")  # another tab: another browser session
+    fresh.evaluate("() => F.touch()")
     assert fresh.evaluate("() => F.source().utm_source") == "vk"
+
+
+def test_without_storage_the_source_is_the_page_the_request_is_sent_from(shop):
+    page = visit(shop, "/p?utm_medium=cpc")
+    page.evaluate("() => { Storage.prototype.getItem = () => { throw new Error('blocked'); }; }")
+    page.evaluate("() => F.touch()")
+    assert page.evaluate("() => F.source()") == {
+        "utm_medium": "cpc",
+        "landing_page": SHOP + "/p?utm_medium=cpc",
+    }
 
 
 # -- goals in the site's own analytics -------------------------------------------------------
