@@ -13,7 +13,7 @@ JOBS ?= auto
 # workers as cores finish it in about half the time.
 CHECK_JOBS ?= 4
 
-.PHONY: demo check test test-passes lint format bench plugins clean messages translations
+.PHONY: demo check test test-passes lint format bench plugins widget clean messages translations
 
 $(BIN)/widget-server: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,15 @@ messages: $(BIN)/widget-server
 
 translations: $(BIN)/widget-server
 	$(BIN)/pybabel compile -d $(CATALOGS) -l en --statistics
+
+# The widget: embed/src/ bundled and minified by esbuild (pinned in embed/package.json) into
+# embed/dist/, which is committed so that `pip install` needs no Node. tests/test_embed_build.py
+# fails when dist/ is stale or over its size budget.
+widget: embed/node_modules/.package-lock.json
+	cd embed && npm run build
+
+embed/node_modules/.package-lock.json: embed/package-lock.json
+	cd embed && npm ci --ignore-scripts --no-audit --no-fund
 
 # Installable WordPress, 1C-Bitrix and OpenCart archives in dist/plugins/.
 plugins:

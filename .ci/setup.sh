@@ -14,6 +14,8 @@ _setup_main() {
   packages="python3-venv chromium fonts-dejavu-core redis-server nginx-light postgresql openssl make"
   packages="$packages wordpress wordpress-theme-twentytwentythree php-cli php-cgi php-mysql"
   packages="$packages php-xml php-mbstring php-zip php-twig php-gd php-curl mariadb-server gettext"
+  # Node for the widget's build (esbuild): the tests rebuild embed/dist and compare.
+  packages="$packages nodejs npm"
   missing=""
   for pkg in $packages; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
@@ -36,6 +38,8 @@ _setup_main() {
   fi
   local here
   here="$(dirname "${BASH_SOURCE[0]}")"
+  # The pinned esbuild, so that tests/test_embed_build.py rebuilds the widget byte for byte.
+  (cd "$here/../embed" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) || return 1
   # shellcheck source=/dev/null
   source "$here/setup-postgres.sh" || return 1
   # shellcheck source=/dev/null

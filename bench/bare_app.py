@@ -13,3 +13,9 @@ app = Flask(__name__)
 def echo():
     data = json.loads(request.get_data())
     return jsonify({"ok": True, "phone": data.get("phone")}), 202
+
+
+@app.get("/json")
+def document():
+    """The page-view baseline (bench/page_view.py): a small JSON document, no work behind it."""
+    return jsonify({"ok": True, "texts": {"button": "Перезвоните мне"}})

@@ -12,7 +12,7 @@ from .conftest import ServerThread
 
 pytestmark = pytest.mark.browser
 
-WIDGET_JS = Path(__file__).resolve().parents[1] / "embed" / "widget.js"
+WIDGET_DIST = Path(__file__).resolve().parents[1] / "embed" / "dist"
 KEY = "wk_0123456789abcdef01234567"
 
 
@@ -49,9 +49,9 @@ def hung_site():
 
     def shop(environ, start_response):
         path = environ["PATH_INFO"]
-        if path == "/embed.js":
+        if path == "/embed.js" or path.startswith("/embed/"):
             start_response("200 OK", [("Content-Type", "text/javascript")])
-            return [WIDGET_JS.read_bytes()]
+            return [(WIDGET_DIST / path.rsplit("/", 1)[1]).read_bytes()]
         if path == "/contacts":
             body = "<!doctype html><title>Contacts</title><p>Call us</p>"
         else:

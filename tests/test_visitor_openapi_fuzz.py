@@ -33,6 +33,8 @@ from .conftest import ServerThread, make_app
 SHOP = "https://shop.example"
 OPERATIONS = {
     "GET /api/v1/widgets/{key}/config",
+    "GET /api/v1/widgets/{key}/look",
+    "GET /api/v1/widgets/{key}/session",
     "POST /api/v1/widgets/{key}/requests",
     "GET /api/v1/requests/{handle}",
     "POST /api/v1/requests/{handle}/cancel",

@@ -30,6 +30,14 @@ def slow_stack(tmp_path):
     stop()
 
 
+PHONE_FOCUSED = "() => document.activeElement.shadowRoot?.activeElement?.id === 'cbw-phone'"
+
+
+def wait_open(page):
+    """The dialog opens once its part of the widget has loaded (on first intent) and the session."""
+    page.wait_for_selector("callback-widget .cbw-dlg", state="visible")
+
+
 def open_shop(page, stack, path="/"):
     page.goto(f"{stack.shop_url}{path}")
     page.wait_for_selector("callback-widget .cbw-fab")
@@ -109,7 +117,7 @@ def test_the_whole_flow_works_with_the_keyboard_alone(page, slow_stack):
     else:
         pytest.fail("the floating button is not reachable with Tab")
     page.keyboard.press("Enter")
-    assert page.evaluate("() => document.activeElement.shadowRoot.activeElement.id") == "cbw-phone"
+    page.wait_for_function(PHONE_FOCUSED)
     page.keyboard.type("9161112233")
     page.keyboard.press("Tab")  # department
     page.keyboard.press("ArrowDown")
@@ -138,6 +146,7 @@ def test_the_whole_flow_works_with_the_keyboard_alone(page, slow_stack):
 def test_tab_keeps_focus_inside_the_open_dialog(page, stack):
     open_shop(page, stack)
     page.click("callback-widget .cbw-fab")
+    page.wait_for_function(PHONE_FOCUSED)
     for _ in range(15):
         page.keyboard.press("Tab")
         inside = page.evaluate("""() => {
@@ -176,6 +185,7 @@ def test_the_widget_works_under_a_strict_content_security_policy(page, slow_stac
 def test_the_owners_own_button_opens_the_widget(page, stack):
     open_shop(page, stack)
     page.click("button[data-callback-widget]")
+    wait_open(page)
     assert page.is_visible("callback-widget .cbw-dlg")
 
 
@@ -187,6 +197,7 @@ def test_on_a_phone_the_dialog_is_a_full_width_sheet(browser, stack):
     try:
         open_shop(page, stack)
         page.click("callback-widget .cbw-fab")
+        wait_open(page)
         box = page.locator("callback-widget .cbw-dlg").bounding_box()
         assert box["width"] >= 374
     finally:
@@ -200,6 +211,7 @@ def test_owner_texts_are_shown_as_text_never_as_markup(page, stack):
         db.session.commit()
     open_shop(page, stack)
     page.click("callback-widget .cbw-fab")
+    wait_open(page)
     options = page.evaluate("""() => [...document.querySelector('callback-widget').shadowRoot
         .querySelectorAll('#cbw-group option')].map(o => o.textContent)""")
     assert '<img src=x onerror="window.__xss=1">Продажи' in options

@@ -60,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The public ones; True: it keeps rate limits of its own.
     public = {api.bp: True, opt_out.bp: True, webhooks.bp: False, embed.bp: False}
     _exempt(extensions, public | {home.bp: False, health.bp: False, metrics.bp: False})
+    embed.serve_built_widget(app)
     return app
 
 

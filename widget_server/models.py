@@ -180,6 +180,8 @@ class Widget(db.Model):
     round_pause: Mapped[int] = mapped_column(default=120)  # seconds
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped when what the widget's look document shows changes (visitor/look_cache.py).
+    look_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     owner: Mapped[Owner] = relationship(back_populates="widgets")
     pbx_account: Mapped[PbxAccount] = relationship()

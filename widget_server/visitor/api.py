@@ -30,11 +30,11 @@ from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
 from ..ops import metrics
-from . import disguise, intake
+from . import disguise, intake, look_cache
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
-from .texts import LANGUAGES, api_error, pick_language, texts_for
+from .texts import LANGUAGES, api_error, pick_language
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
@@ -138,13 +138,15 @@ def _cors(response):
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type"
             response.headers["Access-Control-Max-Age"] = "600"
-    response.headers["Cache-Control"] = "no-store"
+    # Only the look document says otherwise (public, short max-age).
+    response.headers.setdefault("Cache-Control", "no-store")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers.pop("Set-Cookie", None)
     return response
 
 
 @bp.route("/widgets/<key>/config", methods=["OPTIONS"])
+@bp.route("/widgets/<key>/session", methods=["OPTIONS"])
 @bp.route("/widgets/<key>/requests", methods=["OPTIONS"])
 @limiter.exempt
 @widget_from_key
@@ -162,40 +164,70 @@ def preflight_status(req: CallbackRequest):
     return "", 204
 
 
-# -- config ------------------------------------------------------------------
+# -- look, session, config ----------------------------------------------------
+def _session_fields(widget: Widget, lang: str) -> dict[str, Any]:
+    """What must be fresh: the form token, open or closed now, and the slots."""
+    tz, now = hours.valid_timezone(request.args.get("tz")), hours.utc_now()
+    guard = current_app.config["NIGHT_GUARD"]
+    open_now = hours.can_call_now(widget, tz, now, night_guard=guard)
+    slots = [] if open_now else hours.next_slots(widget, tz, now, night_guard=guard)
+    return {
+        # Signed, single-use, 10 minutes: sent back as "token" with the callback request.
+        "form_token": bots.issue_token(widget.public_key, g.cors_origin),
+        # Closed (out of hours, or night for the visitor): the visitor picks a slot.
+        "open": open_now,
+        "slots": [
+            {
+                "at": hours.iso_utc(slot),
+                "label": hours.format_slot(slot, tz, lang, now, widget.timezone),
+            }
+            for slot in slots
+        ],
+    }
+
+
+@bp.get("/widgets/<key>/look")
+@limiter.exempt
+def widget_look(key: str):
+    """How the widget looks (public, cacheable): answered from memory, 304 when unchanged."""
+    look = look_cache.cached_look(key, request.args.get("lang")) if 0 < len(key) <= 64 else None
+    if look is None:
+        raise _error(404, "widget_unknown")
+    origin = request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
+    if not origin or origin not in look.origins:
+        raise _error(403, "origin_not_allowed")
+    g.cors_origin = origin
+    if not look.active:
+        raise _error(403, "widget_paused")
+    response = current_app.response_class(status=200, mimetype="application/json")
+    response.set_etag(look.etag)
+    # Short: an owner's save reaches visitors (and a CDN in front) within a minute.
+    response.headers["Cache-Control"] = "public, max-age=60"
+    if request.if_none_match.contains(look.etag):
+        response.status_code = 304
+    else:
+        response.set_data(look.body)
+    return response
+
+
+@bp.get("/widgets/<key>/session")
+@limiter.limit("60/minute")
+@widget_from_key
+def widget_session(widget: Widget):
+    """The fresh part, fetched when the visitor opens the widget: never cached."""
+    return jsonify(_session_fields(widget, _lang()))
+
+
 @bp.get("/widgets/<key>/config")
 @limiter.limit("60/minute")
 @widget_from_key
 def widget_config(widget: Widget):
-    """Everything the embed script needs to draw the widget."""
-    lang, tz, now = _lang(), hours.valid_timezone(request.args.get("tz")), hours.utc_now()
-    guard = current_app.config["NIGHT_GUARD"]
-    open_now = hours.can_call_now(widget, tz, now, night_guard=guard)
-    slots = [] if open_now else hours.next_slots(widget, tz, now, night_guard=guard)
+    """Look and session in one (deprecated: the embeds before the loader still ask for it)."""
+    lang = _lang()
     return jsonify(
-        {
-            "key": widget.public_key,
-            # Signed, single-use, 10 minutes: sent back as "token" with the callback request.
-            "form_token": bots.issue_token(widget.public_key, g.cors_origin),
-            "language": lang,
-            "color": widget.color,
-            "position": widget.position,
-            "privacy_policy_url": widget.privacy_policy_url,
-            "ask_name": widget.ask_name,
-            "countdown_seconds": widget.countdown_seconds,
-            "poll_interval_ms": current_app.config["STATUS_POLL_MS"],
-            "groups": [{"id": wg.group.pin, "label": wg.label} for wg in widget.offered_groups],
-            "texts": texts_for(widget, lang),
-            # Closed (out of hours, or night for the visitor): the visitor picks a slot.
-            "open": open_now,
-            "slots": [
-                {
-                    "at": hours.iso_utc(slot),
-                    "label": hours.format_slot(slot, tz, lang, now, widget.timezone),
-                }
-                for slot in slots
-            ],
-        }
+        look_cache.look_document(widget, lang)
+        | {"key": widget.public_key}
+        | _session_fields(widget, lang)
     )
 
 

@@ -1,4 +1,10 @@
-"""Serving the embed script: ``/embed.js`` (latest) and a pinned, immutable copy for SRI."""
+"""Serving the built widget (``embed/dist``): the loader and the panel it loads on intent.
+
+WhiteNoise answers these files ahead of Flask, as a CDN would: the gzip and brotli
+copies the build made, ETag and 304, and cache headers by URL. ``/embed.js`` (the
+latest loader) is cached briefly so updates reach sites within minutes; everything
+under ``/embed/<version>/`` (the pinned loader, the content-hashed panel) forever.
+"""
 
 from __future__ import annotations
 
@@ -7,56 +13,77 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Flask, abort, current_app
+from whitenoise import WhiteNoise
 
 from ..version import __version__
 
 bp = Blueprint("embed", __name__)
 
+LATEST_MAX_AGE = 300
+PINNED_PREFIX = f"/embed/{__version__}/"
+LOADER = "embed.js"
+
+
+def dist_dir(embed_dir: str | Path) -> Path:
+    """Where ``npm run build`` in ``embed/`` writes the widget (packaged into the wheel)."""
+    return Path(embed_dir) / "dist"
+
 
 @lru_cache(maxsize=4)
-def _script(path: str, mtime: float) -> tuple[bytes, str]:
-    data = Path(path).read_bytes()
-    integrity = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-    return data, integrity
+def _integrity(path: str, mtime: float) -> str:
+    digest = hashlib.sha384(Path(path).read_bytes()).digest()
+    return "sha384-" + base64.b64encode(digest).decode()
 
 
-def widget_script() -> tuple[bytes, str]:
-    """The widget's bytes and their Subresource Integrity hash."""
-    path = Path(current_app.config["EMBED_DIR"]) / "widget.js"
+def loader_integrity(embed_dir: str | Path) -> str:
+    """The Subresource Integrity hash of the loader (which pins the panel's own hash)."""
+    path = dist_dir(embed_dir) / LOADER
     if not path.is_file():
-        abort(404)
-    return _script(str(path), path.stat().st_mtime)
+        raise FileNotFoundError(f"{path}: the widget is not built (run `make widget`)")
+    return _integrity(str(path), path.stat().st_mtime)
 
 
-def _serve(max_age: int, immutable: bool = False) -> Response:
-    data, integrity = widget_script()
-    response = Response(data, mimetype="text/javascript")
-    cache = f"public, max-age={max_age}" + (", immutable" if immutable else "")
-    response.headers["Cache-Control"] = cache
-    # Any site may load the script (SRI with crossorigin needs CORS on it).
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Widget-Integrity"] = integrity
-    return response
+def _headers(headers, path: str, url: str) -> None:
+    # Any site may load the widget; SRI with crossorigin needs CORS on it, and
+    # Timing-Allow-Origin lets the page's own performance tools see its timings.
+    headers["Access-Control-Allow-Origin"] = "*"
+    headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    headers["Timing-Allow-Origin"] = "*"
+    headers["X-Content-Type-Options"] = "nosniff"
+    if url.startswith(PINNED_PREFIX):
+        headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        headers["Cache-Control"] = f"public, max-age={LATEST_MAX_AGE}"
+    if url.endswith("/" + LOADER):
+        headers["X-Widget-Integrity"] = _integrity(path, Path(path).stat().st_mtime)
+
+
+def serve_built_widget(app: Flask) -> None:
+    """Put WhiteNoise in front of the app for the built widget's files."""
+    dist = dist_dir(app.config["EMBED_DIR"])
+    static = WhiteNoise(app.wsgi_app, max_age=LATEST_MAX_AGE, add_headers_function=_headers)
+    if (dist / LOADER).is_file():
+        static.add_files(str(dist), prefix=PINNED_PREFIX)
+        static.add_file_to_dictionary("/" + LOADER, str(dist / LOADER))
+    app.wsgi_app = static  # type: ignore[method-assign]
 
 
 @bp.get("/embed.js")
 def latest():
-    """The current widget, briefly cached so updates reach sites within minutes."""
-    return _serve(300)
+    """The current loader. WhiteNoise answers it; Flask only when the widget is not built."""
+    abort(404)
 
 
 @bp.get(f"/embed/{__version__}/embed.js")
 def pinned():
-    """This release's widget, cacheable forever; its hash goes in the SRI snippet."""
-    return _serve(31536000, immutable=True)
+    """This release's loader, cacheable forever; its hash goes in the SRI snippet."""
+    abort(404)
 
 
 def snippets(public_url: str, widget_key: str) -> dict[str, str]:
     """The two embed snippets: always-latest, and pinned with SRI."""
-    _data, integrity = widget_script()
+    integrity = loader_integrity(current_app.config["EMBED_DIR"])
     base = public_url.rstrip("/")
     latest_tag = f'<script async src="{base}/embed.js" data-widget="{widget_key}"></script>'
     pinned_tag = (

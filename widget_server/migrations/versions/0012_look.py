@@ -13,8 +13,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table("widgets") as batch:
+        batch.add_column(sa.Column("look_version", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("widgets") as batch:
+        batch.drop_column("look_version")

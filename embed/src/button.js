@@ -1,0 +1,32 @@
+// The floating button: the only thing drawn on page load.
+import BUTTON_CSS from './button.css';
+import { HEX_COLOR, isLight } from './colors.js';
+import { addStyles, element, icon } from './dom.js';
+
+const PHONE_ICON =
+  'M6.6 10.8a15 15 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25c1.1.37 2.3.57 3.6.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z';
+
+/** Appends <callback-widget> to <body>: an open shadow root holding the button. */
+export function drawButton(look) {
+  const host = document.createElement('callback-widget');
+  if (/^(ru|en)$/.test(look.language)) host.setAttribute('lang', look.language);
+  host.setAttribute('data-status', 'idle');
+  if (HEX_COLOR.test(look.color || '')) {
+    const light = isLight(look.color);
+    host.style.setProperty('--cbw-color', look.color);
+    host.style.setProperty('--cbw-on', light ? '#111' : '#fff');
+    if (light) host.style.setProperty('--cbw-ring', '#1f2328');
+  }
+  const root = host.attachShadow({ mode: 'open' });
+  addStyles(root, BUTTON_CSS);
+  const button = element(
+    'button',
+    { cls: 'cbw-fab', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': 'cbw-dlg' },
+    icon(PHONE_ICON),
+    element('span', { text: look.texts.button }),
+  );
+  const frame = element('div', { cls: look.position === 'left' ? 'cbw-left' : 'cbw-right' }, button);
+  root.append(frame);
+  document.body.append(host);
+  return { host, root, button, frame };
+}

@@ -1,0 +1,22 @@
+// Loads the rest of the widget (form, status, proof of work) once, from its immutable URL.
+// __PANEL_FILE__ and __PANEL_INTEGRITY__ are filled in by build.mjs: the panel's versioned,
+// content-hashed name and its SRI hash, so a pinned loader (itself under SRI) only ever runs
+// the panel it was built with.
+/* global __PANEL_FILE__, __PANEL_INTEGRITY__ */
+
+/** Resolves to the panel's createPanel; `base` is the server the loader came from. */
+export function loadPanel(base) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = base + '/embed/' + __PANEL_FILE__;
+    script.crossOrigin = 'anonymous';
+    script.integrity = __PANEL_INTEGRITY__;
+    // Handed over through the script element itself: no second global.
+    script.callbackWidgetPanel = resolve;
+    script.onerror = () => {
+      script.remove();
+      reject(new Error('the widget panel did not load'));
+    };
+    document.head.append(script);
+  });
+}

@@ -1,0 +1,136 @@
+// The request's live status: message, indicator, countdown, cancel and "again" buttons.
+import { callApi, requestPath } from './api.js';
+import { element, fillSeconds, listen, safe } from './dom.js';
+import { keepHandle, storedHandle } from './request_store.js';
+import { followRequest } from './status_follow.js';
+
+const indicatorClass = (status) =>
+  'cbw-ind' +
+  (status.status === 'finished' || status.status === 'scheduled'
+    ? ' cbw-ok'
+    : status.status === 'connected'
+      ? ' cbw-live'
+      : status.final
+        ? ' cbw-end'
+        : '');
+
+export function createStatusView(panel) {
+  const { texts, widget } = panel;
+  const parts = {
+    indicator: element('div', { cls: 'cbw-ind', 'aria-hidden': 'true' }),
+    message: element('p', { cls: 'cbw-msg', role: 'status', 'aria-live': 'polite' }),
+    countdown: element('p', { cls: 'cbw-cd', hidden: true }),
+    cancel: element('button', { cls: 'cbw-btn cbw-sec', type: 'button', hidden: true, text: texts.cancel }),
+    again: element('button', { cls: 'cbw-btn', type: 'button', hidden: true, text: texts.again }),
+  };
+  const view = element('div', { cls: 'cbw-st', tabindex: '-1', hidden: true }, ...Object.values(parts));
+  const state = { handle: null, current: null, follower: null, countdownEnd: 0, clock: 0, cancelling: false };
+
+  const showStatus = (shown) => {
+    panel.form.element.hidden = shown;
+    if (panel.intro) panel.intro.hidden = shown;
+    view.hidden = !shown;
+    panel.say('');
+  };
+  const tick = () => {
+    const left = Math.ceil((state.countdownEnd - Date.now()) / 1000);
+    const current = state.current;
+    const counting = !!current && !current.final && (current.status === 'queued' || current.status === 'calling_operator') && left > 0;
+    parts.countdown.hidden = !counting;
+    if (counting) parts.countdown.textContent = fillSeconds(texts.countdown, left);
+    else clearInterval(state.clock);
+  };
+  const finish = () => {
+    if (state.follower) state.follower.stop();
+    state.follower = null;
+    clearInterval(state.clock);
+    state.handle = null;
+    keepHandle(widget.key, null);
+  };
+  const render = (status) => {
+    if (state.current && state.current.final && !status.final) return; // a stale answer
+    state.current = status;
+    const focused = panel.root.activeElement;
+    panel.host.setAttribute('data-status', String(status.status));
+    parts.message.textContent = status.message || '';
+    parts.cancel.hidden = !status.cancellable || !!status.final;
+    parts.again.hidden = !status.final;
+    parts.indicator.className = indicatorClass(status);
+    tick();
+    if (status.final) finish();
+    if (focused && focused.hidden) view.focus(); // the focused button just disappeared
+  };
+  const start = (answer, quiet) => {
+    finish();
+    state.handle = answer.handle;
+    keepHandle(widget.key, state.handle);
+    state.current = null;
+    state.countdownEnd = Date.now() + Math.max(0, +widget.look.countdown_seconds || 0) * 1000;
+    showStatus(true);
+    render(answer.status && answer.status.status ? answer.status : { status: 'queued', cancellable: true });
+    if (!quiet) view.focus(); // the submit button is gone
+    state.clock = setInterval(safe(tick), 1000);
+    if (state.current.final) return;
+    state.follower = followRequest({
+      client: widget.client,
+      handle: state.handle,
+      streamed: !!widget.look.status_stream,
+      intervalMs: Math.max(250, +widget.look.poll_interval_ms || 1000),
+      latest: () => state.current,
+      onStatus: render,
+      onLost: (message) => render({ status: 'error', final: true, message: message || texts.error_network }),
+    });
+  };
+
+  listen(parts.cancel, 'click', () => cancel(panel, state, parts, render));
+  listen(parts.again, 'click', () => {
+    finish();
+    state.current = null;
+    showStatus(false);
+    panel.form.reset(); // consent is given per request
+    panel.host.setAttribute('data-status', 'idle');
+    panel.form.focusTarget().focus();
+  });
+  listen(document, 'visibilitychange', () => {
+    if (!document.hidden && state.follower) state.follower.refresh();
+  });
+  return {
+    element: view,
+    start,
+    /** A request from the last page view, still running, comes back on screen. */
+    async restore() {
+      const handle = storedHandle(widget.key);
+      if (!handle || state.handle) return;
+      let answer;
+      try {
+        answer = await callApi(widget.client, 'GET', requestPath(handle));
+      } catch (_) {
+        return; // offline: next time
+      }
+      if (state.handle) return;
+      if (answer.status === 200 && answer.body.status && !answer.body.final) start({ handle, status: answer.body }, true);
+      else keepHandle(widget.key, null);
+    },
+  };
+}
+
+async function cancel(panel, state, parts, render) {
+  const handle = state.handle;
+  if (!handle || state.cancelling) return;
+  state.cancelling = true; // not .disabled: that drops focus
+  try {
+    const { status, body } = await callApi(panel.widget.client, 'POST', requestPath(handle, 'cancel'), {});
+    if (handle !== state.handle) return;
+    if (status === 200 && body.status) return render(body);
+    if (status === 409) {
+      // too late
+      parts.cancel.hidden = true;
+      parts.cancel.parentNode.focus();
+    }
+    panel.say(status < 500 && body.message ? body.message : panel.texts.error_network);
+  } catch (_) {
+    panel.say(panel.texts.error_network);
+  } finally {
+    state.cancelling = false;
+  }
+}
