@@ -52,7 +52,10 @@ const sha = (algorithm, data, encoding) => createHash(algorithm).update(data).di
 // What the build reads: the sources, this script and the pinned esbuild.
 function sourcesHash() {
   const hash = createHash('sha256');
-  const inputs = readdirSync(join(HERE, 'src')).sort().map((name) => join('src', name));
+  const inputs = readdirSync(join(HERE, 'src'), { recursive: true }) // src/features/ too
+    .filter((name) => /\.(js|css)$/.test(name))
+    .sort()
+    .map((name) => join('src', name));
   for (const name of [...inputs, 'build.mjs', 'package-lock.json']) {
     hash.update(name + '\0').update(readFileSync(join(HERE, name))).update('\0');
   }

@@ -4,6 +4,8 @@
 // any run of characters), never for N days after the visitor closed the widget, never
 // while they have a request going (`busy()`), at most once a browser session.
 // Only "return visit" set: a visitor who came back is offered the widget at once.
+// Loaded with the panel (at the first intent or when the page is idle), so the seconds
+// count from the page's start (performance.now), not from when this runs.
 import { st } from './store.js';
 
 const S = 'sessionStorage', L = 'localStorage';
@@ -21,7 +23,7 @@ export function watch(key, t, open, busy, w = window) {
     st(L, k + '-seen', 1);
     done = st(S, k + '-visit') != 'back';
   }
-  if (t.after_seconds != null) setTimeout(fire, t.after_seconds * 1e3);
+  if (t.after_seconds != null) setTimeout(fire, t.after_seconds * 1e3 - w.performance.now());
   if (t.scroll_percent != null) w.addEventListener('scroll', () => (w.scrollY + w.innerHeight) * 100 >= t.scroll_percent * w.document.documentElement.scrollHeight && fire());
   if (t.exit_intent && w.matchMedia('(hover:hover) and (pointer:fine)').matches) w.document.addEventListener('mouseout', (e) => e.relatedTarget || e.clientY > 0 || fire());
   if (t.return_visit && t.after_seconds == null && t.scroll_percent == null && !t.exit_intent) fire();
