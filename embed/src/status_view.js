@@ -72,7 +72,9 @@ export function createStatusView(panel) {
   };
   // Goals once per request; a request restored after a reload already told its past.
   const report = (status) => {
-    const name = status.status === 'connected' ? 'callback_connected' : status.final && MISSED.includes(status.status) ? 'callback_missed' : '';
+    // "finished" means a talk took place, even when a poll never caught "connected".
+    const talked = status.status === 'connected' || status.status === 'finished';
+    const name = talked ? 'callback_connected' : status.final && MISSED.includes(status.status) ? 'callback_missed' : '';
     if (!name || state.reported[name]) return;
     state.reported[name] = true;
     if (!state.quiet) panel.goal(name, { handle: state.handle, status: status.status, department: panel.department });
