@@ -510,7 +510,7 @@ def test_cancelling_after_a_call_attempt_exists_is_a_409(site):
 
 
 # -- documents and the embed script ------------------------------------------------------------
-def test_the_openapi_document_describes_the_four_widget_paths(site):
+def test_the_openapi_document_describes_the_widget_paths(site):
     response = site.client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     spec = response.json
@@ -518,6 +518,8 @@ def test_the_openapi_document_describes_the_four_widget_paths(site):
     assert spec["info"]["version"] == __version__
     assert set(spec["paths"]) == {
         "/api/v1/widgets/{key}/config",
+        "/api/v1/widgets/{key}/look",
+        "/api/v1/widgets/{key}/session",
         "/api/v1/widgets/{key}/requests",
         "/api/v1/requests/{handle}",
         "/api/v1/requests/{handle}/cancel",

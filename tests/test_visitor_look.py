@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event, select, update
 
 from widget_server.extensions import db
@@ -195,3 +196,39 @@ def test_the_redis_copy_of_a_look_is_the_same_document(tmp_path):
         built = look_cache.cached_look(site.ru_key, None)
     assert json.loads(built.body)["key"] == site.ru_key
     assert look_cache.Look(**look_cache.look_fields(built)) == built
+
+
+def comparable(response) -> tuple[int, dict[str, str], bytes]:
+    headers = {k: v for k, v in response.headers.items() if k not in {"X-Request-ID", "Date"}}
+    return response.status_code, headers, response.get_data()
+
+
+def test_the_look_from_memory_is_the_answer_the_app_gives(site, monkeypatch):
+    from_app = look(site)  # the first asks the app, which fills the cache
+    etag = from_app.headers["ETag"]
+    from_memory = look(site)
+    assert comparable(from_memory) == comparable(from_app)
+    assert comparable(look(site, **{"If-None-Match": etag}))[:2] == (
+        304,
+        {
+            k: v
+            for k, v in comparable(from_app)[1].items()
+            if k not in {"Content-Type", "Content-Length"}
+        },
+    )
+    # Past the recheck interval the app answers again, and the same.
+    monkeypatch.setattr(look_cache, "RECHECK_SECONDS", 0.0)
+    assert comparable(look(site)) == comparable(from_app)
+
+
+def test_a_look_answered_from_memory_still_counts_in_the_metrics(site):
+    labels = {"route": "/api/v1/widgets/<key>/look", "method": "GET", "status": "200"}
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("widget_http_requests_total", labels) or 0.0
+
+    look(site)  # the app answers, and counts it
+    before = counted()
+    look(site)  # from memory
+    look(site)
+    assert counted() == before + 2

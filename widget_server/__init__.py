@@ -24,7 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .notify import tasks as notify_tasks  # in the factory (see above)
     from .ops import health, logs, metrics  # in the factory (see above)
     from .pbx import webhooks
-    from .visitor import api, embed, home, opt_out
+    from .visitor import api, edge, embed, home, opt_out  # blueprints; edge: WSGI layers
 
     instance_path = os.environ.get("WIDGET_INSTANCE_PATH") or None
     app = Flask(
@@ -60,7 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The public ones; True: it keeps rate limits of its own.
     public = {api.bp: True, opt_out.bp: True, webhooks.bp: False, embed.bp: False}
     _exempt(extensions, public | {home.bp: False, health.bp: False, metrics.bp: False})
-    embed.serve_built_widget(app)
+    edge.install(app)
     return app
 
 

@@ -1,7 +1,18 @@
 // The widget API (the client is look.js's createClient) over CORS "simple" requests: no cookies, JSON sent as text/plain, so no preflight.
 
+// Asked once, when the visitor first opens the widget: Intl's first call takes tens of
+// milliseconds (its time zone data loads), too long for page load.
+function visitorTimeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  } catch (_) {
+    return ''; // no Intl
+  }
+}
+
 /** The URL of `path` under /api/v1/, with the visitor's language and time zone. */
 export function apiUrl(client, path) {
+  if (client.timeZone === undefined) client.timeZone = visitorTimeZone();
   const query = [client.lang && 'lang=' + client.lang, client.timeZone && 'tz=' + encodeURIComponent(client.timeZone)]
     .filter(Boolean)
     .join('&');

@@ -67,13 +67,17 @@ function start() {
     else if (storedHandle(widget.key)) panelReady(); // a request from the last page view is still running
   };
   // safe() logs why; the widget then stays out of the way for good.
-  safe(async () => {
-    widget = await readLook();
-    // The preview shows button and dialog together.
-    if (widget.preview) widget.createPanel = await loadPanel(widget.base);
-    if (document.body) show();
-    else listen(document, 'DOMContentLoaded', show);
-  })().catch(() => (phase = 'failed'));
+  const begin = () =>
+    safe(async () => {
+      widget = await readLook();
+      // The preview shows button and dialog together.
+      if (widget.preview) widget.createPanel = await loadPanel(widget.base);
+      show();
+    })().catch(() => (phase = 'failed'));
+  // After the page has loaded: the widget's request and drawing never compete with the
+  // page's own content for the network or the main thread (its largest paint comes first).
+  if (document.readyState === 'complete') begin();
+  else listen(window, 'load', begin);
 }
 
 /** The widget's key, addresses and look, from the script tag and the look document. */

@@ -2,16 +2,8 @@
 // server no database work; the fresh part (session.js) waits until the visitor opens the widget.
 const LOOK_TIMEOUT_MS = 8000; // a hung API must not keep the widget "loading" for ever
 
-function visitorTimeZone() {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || '';
-  } catch (_) {
-    return ''; // no Intl
-  }
-}
-
-/** Where and how the API is asked: its origin, and the visitor's language and time zone. */
-export const createClient = (base, lang) => ({ base, lang, timeZone: visitorTimeZone() });
+/** Where and how the API is asked: its origin and the visitor's language (api.js adds the time zone). */
+export const createClient = (base, lang) => ({ base, lang });
 
 export async function fetchLook(client, key) {
   const controller = new AbortController();
@@ -19,8 +11,9 @@ export async function fetchLook(client, key) {
   let status = 0;
   let look = null;
   try {
-    const query = (client.lang ? 'lang=' + client.lang + '&' : '') + 'tz=' + encodeURIComponent(client.timeZone);
-    const response = await fetch(`${client.base}/api/v1/widgets/${encodeURIComponent(key)}/look?${query}`, {
+    // No time zone: the look is the same everywhere (and Intl's first call is a long task).
+    const query = client.lang ? '?lang=' + client.lang : '';
+    const response = await fetch(`${client.base}/api/v1/widgets/${encodeURIComponent(key)}/look${query}`, {
       credentials: 'omit',
       signal: controller.signal,
     });

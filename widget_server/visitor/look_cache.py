@@ -108,6 +108,18 @@ def _redis():
     return client
 
 
+def look_in_memory(app, key: str, asked_lang: str | None) -> Look | None:
+    """The look if this process holds it and it is due no recheck (outside any request)."""
+    lang = asked_lang if asked_lang in LANGUAGES else ""
+    if app.config.get("REDIS_URL"):
+        client = app.extensions.get("look_redis")
+        return _from_redis(client, key, lang) if client is not None else None
+    hit = app.extensions.get("look_cache", {}).get((key, lang))
+    if hit and time.monotonic() - hit[1] < RECHECK_SECONDS:
+        return hit[0]
+    return None
+
+
 def cached_look(key: str, asked_lang: str | None) -> Look | None:
     """The look of widget ``key`` (None if there is none), from memory whenever it can be."""
     lang = asked_lang if asked_lang in LANGUAGES else ""
