@@ -2,9 +2,8 @@
 // (we never load an analytics script), and a window CustomEvent for owners' own code.
 // Names: callback_opened | callback_submitted | callback_connected | callback_missed.
 export function goal(name, detail, analytics, w = window) {
-  const a = analytics || {}, params = { widget: detail.widget };
-  if (detail.department) params.department = detail.department;
-  if (detail.status) params.status = detail.status;
+  const a = analytics || {}, params = {};
+  for (const k of ['widget', 'department', 'status']) if (detail[k]) params[k] = detail[k];
   try {
     if (a.metrica_id && typeof w.ym === 'function') w.ym(a.metrica_id, 'reachGoal', name, params);
     // gtag itself feeds dataLayer: a page with gtag gets one event, a GTM page its push.

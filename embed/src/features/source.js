@@ -13,11 +13,11 @@ export function source(loc = location) {
   let landing, referrer;
   try { [landing, referrer] = JSON.parse(st('sessionStorage', KEY)); } catch (e) { /* blocked or damaged */ }
   landing = landing || loc.href.split('#')[0];
-  const query = new URL(landing).searchParams, found = {};
-  for (const tag of ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'yclid', 'gclid']) if (query.get(tag)) found[tag] = query.get(tag);
+  const url = new URL(landing), found = {};
+  for (const tag of ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'yclid', 'gclid']) if (url.searchParams.get(tag)) found[tag] = url.searchParams.get(tag);
   // Only another site's address, without its query (a search there may hold personal
   // words); a move inside the shop says nothing of the source.
-  if (referrer && !referrer.startsWith(new URL(landing).origin + '/')) found.referrer = referrer.split(/[?#]/)[0];
+  if (referrer && !referrer.startsWith(url.origin + '/')) found.referrer = referrer.split(/[?#]/)[0];
   found.landing_page = landing;
   return found;
 }
