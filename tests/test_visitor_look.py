@@ -87,9 +87,18 @@ def test_a_page_view_after_the_first_runs_no_sql_at_all(site):
     assert statements.count == 0
 
 
+def version(site) -> int:
+    with site.app.app_context():
+        return db.session.scalar(
+            select(Widget.look_version).where(Widget.public_key == site.ru_key)
+        )
+
+
 def test_saving_the_widget_changes_the_look_and_its_etag_at_once(site):
     first = look(site)
+    before = version(site)
     save(site, lambda widget: setattr(widget, "color", "#aa3300"))
+    assert version(site) == before + 1
     second = look(site, **{"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
     assert second.json["color"] == "#aa3300"
@@ -109,16 +118,17 @@ def test_relabelling_a_department_changes_the_look(site):
 
 
 def test_work_that_does_not_touch_the_look_keeps_its_version(site):
-    with site.app.app_context():
-        version = db.session.scalar(
-            select(Widget.look_version).where(Widget.public_key == site.ru_key)
-        )
+    before = version(site)
     save(site, lambda widget: setattr(widget, "rr_cursor", widget.rr_cursor + 1))  # a dispatch
-    with site.app.app_context():
-        assert (
-            db.session.scalar(select(Widget.look_version).where(Widget.public_key == site.ru_key))
-            == version
-        )
+    assert version(site) == before
+
+
+def test_taking_a_department_off_the_widget_changes_the_look(site):
+    assert len(look(site).json["groups"]) == 2
+    before = version(site)
+    save(site, lambda widget: widget.offered_groups.pop())
+    assert version(site) > before
+    assert [g["id"] for g in look(site).json["groups"]] == ["101"]
 
 
 def test_another_process_saving_is_noticed_after_the_recheck_interval(site, monkeypatch):

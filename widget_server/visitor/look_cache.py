@@ -34,7 +34,7 @@ STREAM_RULE = "/api/v1/requests/<handle>/events"
 # The columns the look document shows (or that decide whether it is served).
 LOOK_COLUMNS = frozenset(
     {"public_key", "origins", "language", "texts", "privacy_policy_url", "color", "position"}
-    | {"ask_name", "countdown_seconds", "active"}
+    | {"ask_name", "countdown_seconds", "active", "offered_groups"}
 )
 
 

@@ -1,0 +1,110 @@
+"""The longest main-thread task on the sample shop page at 4x CPU, with and without the widget.
+
+Chromium (Playwright, Debian's /usr/bin/chromium) loads the page with its CPU slowed 4x
+(DevTools' Emulation.setCPUThrottlingRate) and records a performance trace until the widget's
+button is drawn (and, in the "intent" case, the pointer went over it and the panel loaded) and
+a second has passed. Printed: the longest top-level task on the page's main thread, and the
+longest of those that ran a widget script directly (its evaluation or an event handler; work
+after an `await` shows up in the first figure only). The shop page has no script of its own,
+so a longest task above the page's without the widget is the widget's. Lighthouse lists long
+tasks only from 50 ms; this measures below that, for issue 14's goal of none over 20 ms.
+Median of RUNS.
+Run: python bench/widget_tasks.py [runs]
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from lighthouse import page_without_widget
+from playwright.sync_api import sync_playwright
+from stack import BenchStack
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+GOAL_MS = 20
+
+
+def longest_tasks(trace: dict, origin: str) -> tuple[float, float]:
+    """(longest task, longest task running widget code) on the page's main thread, in ms."""
+    events = trace["traceEvents"]
+    main = next(
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e["args"].get("name") == "CrRendererMain"
+    )
+    on_main = [e for e in events if (e.get("pid"), e.get("tid")) == main and e.get("ph") == "X"]
+    tasks = [e for e in on_main if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask")]
+    widget_code = [
+        e["ts"]
+        for e in on_main
+        if e["name"] in ("EvaluateScript", "FunctionCall", "v8.compile")
+        and str((e.get("args", {}).get("data") or {}).get("url", "")).startswith(origin)
+    ]
+    longest = max((t.get("dur", 0) for t in tasks), default=0) / 1000
+    widget = [
+        t.get("dur", 0) / 1000
+        for t in tasks
+        if any(t["ts"] <= ts <= t["ts"] + t.get("dur", 0) for ts in widget_code)
+    ]
+    return longest, max(widget, default=0.0)
+
+
+def one_run(browser, url: str, origin: str, trace_file: Path, intent: bool) -> tuple[float, float]:
+    page = browser.new_page(viewport={"width": 412, "height": 823})
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    categories = ["devtools.timeline", "disabled-by-default-devtools.timeline", "toplevel"]
+    browser.start_tracing(page=page, path=str(trace_file), categories=categories)
+    page.goto(url)
+    if intent is not None:
+        page.wait_for_selector("callback-widget .cbw-fab")
+    if intent:
+        page.hover("callback-widget .cbw-fab")
+        page.wait_for_function("() => !!document.querySelector('script[src*=panel]')")
+    page.wait_for_timeout(1000)
+    browser.stop_tracing()
+    page.close()
+    return longest_tasks(json.loads(trace_file.read_text()), origin)
+
+
+def main() -> int:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    stack = BenchStack().start(with_worker=False)
+    bare, bare_url = page_without_widget(stack.service_url)
+    cases = {
+        "without the widget": (bare_url, None),
+        "with it, page load": (stack.shop_url + "/", False),
+        "with it, + first intent": (stack.shop_url + "/", True),
+    }
+    results: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
+    try:
+        with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for i in range(runs):
+                for label, (url, intent) in cases.items():
+                    trace = Path(tmp) / f"{i}.json"
+                    results[label].append(one_run(browser, url, stack.service_url, trace, intent))
+            browser.close()
+    finally:
+        bare.shutdown()
+        stack.stop()
+    for label, values in results.items():
+        longest = statistics.median(v[0] for v in values)
+        widget = statistics.median(v[1] for v in values)
+        print(
+            f"{label:<24}: longest task {longest:5.1f} ms, running widget code {widget:5.1f} ms "
+            f"at 4x CPU (median of {runs})"
+        )
+    worst = max(statistics.median(v[0] for v in results[k]) for k in list(cases)[1:])
+    verdict = "OK" if worst <= GOAL_MS else f"MISSED by {worst - GOAL_MS:.0f} ms"
+    print(f"goal: no task over {GOAL_MS} ms with the widget: {worst:.1f} ms {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
