@@ -413,7 +413,7 @@ def test_a_test_call_goes_the_visitors_way_and_is_marked_as_a_test(app, client, 
         follow_redirects=True,
     )
     refused = again.get_data(as_text=True)
-    assert "Тестовый звонок не заказан: Слишком много запросов. Попробуйте через 60 с." in refused
+    assert "Тестовый звонок не заказан: Слишком много запросов. Попробуйте через 1 мин." in refused
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(CallbackRequest.id))) == 1
 

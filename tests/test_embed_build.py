@@ -28,7 +28,12 @@ PANEL = MANIFEST["panel"]
 def sources_hash() -> str:
     """What build.mjs hashes: every source, the build script and the lock file, then the version."""
     digest = hashlib.sha256()
-    names = sorted(f"src/{p.name}" for p in (EMBED / "src").iterdir())
+    src = EMBED / "src"
+    names = sorted(  # src/features/ too, as build.mjs reads them
+        f"src/{p.relative_to(src).as_posix()}"
+        for p in src.rglob("*")
+        if p.suffix in (".js", ".css")
+    )
     for name in [*names, "build.mjs", "package-lock.json"]:
         digest.update(name.encode() + b"\0" + (EMBED / name).read_bytes() + b"\0")
     digest.update(__version__.encode())

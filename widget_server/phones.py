@@ -20,6 +20,9 @@ MAX_INPUT_LENGTH = 32
 # Only ASCII digits and the usual separators: Unicode digits that phonenumbers
 # would quietly convert are refused, so what the visitor sees is what we dial.
 _ALLOWED_CHARS = re.compile(r"^[0-9+()\-.\s]+$")
+# An extension after the number ("доб. 5", "ext 12", "#5"): we can dial the number but
+# never the extension, so the visitor is told that rather than "10 digits after +7".
+_EXTENSION = re.compile(r"(?:доб\.?|добавочный|ext\.?|extension|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
 _CALLABLE_TYPES = {
     PhoneNumberType.MOBILE,
     PhoneNumberType.FIXED_LINE,
@@ -32,7 +35,7 @@ class PhoneError(ValueError):
 
     def __init__(self, code: str):
         super().__init__(code)
-        self.code = code  # "required" | "invalid" | "not_allowed"
+        self.code = code  # "required" | "invalid" | "extension" | "not_allowed"
 
 
 # Our own deny list on top of phonenumbers' types, since its metadata lags new
@@ -57,6 +60,8 @@ def normalize_phone(raw: object, countries: Iterable[str] = ()) -> str:
     """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise PhoneError("required")
+    if isinstance(raw, str) and len(raw) <= MAX_INPUT_LENGTH and _EXTENSION.search(raw):
+        raise PhoneError("extension")
     if not isinstance(raw, str) or len(raw) > MAX_INPUT_LENGTH or not _ALLOWED_CHARS.match(raw):
         raise PhoneError("invalid")
     digits = re.sub(r"\D", "", raw)

@@ -2,7 +2,9 @@
 import { callApi, widgetPath } from './api.js';
 import { element, fillSeconds, listen } from './dom.js';
 import { fetchSession } from './session.js';
-import { attachPhoneMask, formatNational, nationalNumber } from './phone_mask.js';
+import { EXTENSION, attachPhoneMask, formatNational, nationalNumber } from './phone_mask.js';
+import { waitWords } from './features/countdown.js';
+import { source } from './features/source.js';
 import { solveChallenge } from './proof_of_work.js';
 
 const TOKEN_FRESH_MS = 540000; // the form token lasts 10 minutes and is used once
@@ -28,7 +30,9 @@ export function createForm(panel, { onAccepted }) {
     consent: element('input', { cls: 'cbw-cb', id: 'cbw-consent', type: 'checkbox' }),
   };
   const botTrap = element('input', { cls: 'cbw-hp', name: 'website', tabindex: '-1', autocomplete: 'off', 'aria-hidden': 'true' }); // bots fill it
-  const submitButton = element('button', { cls: 'cbw-btn', type: 'submit', disabled: true, text: texts.submit });
+  // A disabled send button says why (the consent is not ticked).
+  const hint = element('p', { cls: 'cbw-hint', id: 'cbw-submit-hint', text: texts.submit_hint });
+  const submitButton = element('button', { cls: 'cbw-btn', type: 'submit', disabled: true, text: texts.submit, 'aria-describedby': 'cbw-submit-hint' });
   const consentBlock = element(
     'div',
     { cls: 'cbw-f' },
@@ -48,6 +52,7 @@ export function createForm(panel, { onAccepted }) {
     inputs.name && field('name', texts.name_label, inputs.name),
     consentBlock,
     submitButton,
+    hint,
   );
   const errors = {};
   for (const name of FIELD_NAMES) errors[name] = form.querySelector('#cbw-' + name + '-e');
@@ -67,14 +72,19 @@ export function createForm(panel, { onAccepted }) {
     return true;
   };
   attachPhoneMask(inputs.phone, () => setError('phone', ''));
+  const consentGiven = () => {
+    hint.hidden = inputs.consent.checked || !texts.submit_hint;
+    return inputs.consent.checked;
+  };
+  consentGiven();
   listen(inputs.consent, 'change', () => {
-    submitButton.disabled = state.busy || !inputs.consent.checked;
+    submitButton.disabled = !consentGiven() || state.busy;
     setError('consent', '');
   });
   for (const name of ['name', 'group', 'slot']) listen(inputs[name], name === 'name' ? 'input' : 'change', () => setError(name, ''));
 
-  const body = () => readForm({ inputs, groups, botTrap });
-  const controls = { inputs, setError, submitButton, panel, texts, onAccepted, state, body };
+  const body = () => readForm({ inputs, groups, botTrap, widget });
+  const controls = { inputs, setError, submitButton, panel, texts, onAccepted, state, body, consentGiven };
   listen(form, 'submit', (event) => {
     event.preventDefault();
     return submit(controls);
@@ -87,12 +97,12 @@ export function createForm(panel, { onAccepted }) {
     /** Back to an empty consent: it is given per request. */
     reset() {
       inputs.consent.checked = false;
-      submitButton.disabled = true;
+      submitButton.disabled = !consentGiven();
     },
   };
 }
 
-function readForm({ inputs, groups, botTrap }) {
+function readForm({ inputs, groups, botTrap, widget }) {
   const request = { phone: formatNational(nationalNumber(inputs.phone.value)), consent: true, page_url: location.href };
   if (inputs.group) request.group = inputs.group.value;
   if (inputs.slot) request.slot = inputs.slot.value;
@@ -100,6 +110,9 @@ function readForm({ inputs, groups, botTrap }) {
   const name = inputs.name && inputs.name.value.trim();
   if (name) request.name = name;
   request.website = botTrap.value;
+  // Contract 3: the session's first touch and the A/B variant seen.
+  request.source = source();
+  request.variant = widget.variant || null;
   return request;
 }
 
@@ -109,7 +122,9 @@ function invalidField({ inputs, setError, texts }) {
   const national = nationalNumber(inputs.phone.value);
   const phoneError = !inputs.phone.value.trim()
     ? texts.error_phone_required
-    : !national || national.length !== 10
+    : EXTENSION.test(inputs.phone.value)
+      ? texts.error_phone_extension || texts.error_phone_invalid
+      : !national || national.length !== 10
       ? texts.error_phone_invalid
       : '';
   setError('phone', phoneError);
@@ -135,7 +150,7 @@ async function submit(controls) {
   } finally {
     state.busy = false;
     submitButton.textContent = texts.submit;
-    submitButton.disabled = !inputs.consent.checked;
+    submitButton.disabled = !controls.consentGiven();
     submitButton.form.removeAttribute('aria-busy');
   }
 }
@@ -154,14 +169,18 @@ async function send(controls, request) {
   }
   if (answer.status !== 422 && answer.status !== 429) panel.sessionAt = 0; // the token is spent
   const { status, body } = answer;
-  if (status === 202 && body.handle) return onAccepted(body);
+  if (status === 202 && body.handle) {
+    const chosen = (panel.widget.look.groups || []).find((g) => String(g.id) === String(request.group));
+    return onAccepted(body, chosen && chosen.label);
+  }
   if (status === 422 && body.fields && typeof body.fields === 'object') {
     const shown = FIELD_NAMES.filter((name) => body.fields[name] && setError(name, String(body.fields[name])));
     if (shown.length) inputs[shown[0]].focus();
     else panel.say(body.message || texts.error_network);
   } else if (status === 429) {
     const seconds = retryAfterSeconds(answer);
-    panel.say(seconds >= 0 ? fillSeconds(texts.error_rate_limited, seconds) : body.message || texts.error_network);
+    const wait = seconds >= 0 && fillSeconds(texts.error_rate_limited, seconds).replace('{wait}', waitWords(panel.widget.look.language, seconds));
+    panel.say(wait || body.message || texts.error_network);
   } else panel.say(status < 500 && body.message ? body.message : texts.error_network);
 }
 

@@ -5,6 +5,9 @@ import { drawButton } from './button.js';
 import { listen, safe, warn } from './dom.js';
 import { watchIntent } from './intent.js';
 import { loadPanel } from './panel_script.js';
+import { beacon } from './features/beacon.js';
+import { touch } from './features/source.js';
+import { variant, withVariant } from './features/variant.js';
 
 
 // Read now: currentScript is only set while this file first runs.
@@ -13,6 +16,7 @@ const previous = window.CallbackWidget;
 if (!(previous && typeof previous.open === 'function')) start();
 
 function start() {
+  touch(); // the session's first page and referrer: the request's source, whenever it comes
   let phase = 'loading'; // then 'shown', or 'failed' for good
   let pendingOpener = null;
   let widget = null; // what the panel is given: key, client, look, button, preview
@@ -54,6 +58,9 @@ function start() {
     if (widget.createPanel) panelLoading = Promise.resolve((panel = widget.createPanel(widget)));
     listen(button.button, 'click', () => (panel && panel.isOpen() ? close() : open(button.button)));
     watchIntent(button.host, () => panelReady().catch(warn));
+    widget.open = open; // the panel's triggers open the widget as the page's buttons do
+    // A server without the funnel (a look without contract 2's extras) is sent no beacons.
+    if (!widget.preview && widget.look.analytics) beacon(widget.client.base, widget.key, 'impression', widget.variant);
     if (pendingOpener) open(pendingOpener === true ? null : pendingOpener);
     else if (panel && widget.look.preview_open) panel.show();
     // A request from the last page view still running comes back with the panel (at the
@@ -88,5 +95,7 @@ async function readLook() {
   const client = createClient((script.getAttribute('data-api') || source.origin).replace(/\/+$/, ''), lang);
   const preview = script.getAttribute('data-preview'); // the config page's preview: all given, nothing fetched
   const look = preview ? JSON.parse(preview) : await fetchLook(client, key);
-  return { key, base, client, look, preview: preview ? look : null };
+  // An A/B test running: this visitor's variant (texts, triggers), the same on every visit.
+  const picked = preview ? null : variant(look.variants);
+  return { key, base, client, look: withVariant(look, picked), variant: picked && picked.id, preview: preview ? look : null };
 }

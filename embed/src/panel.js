@@ -5,6 +5,9 @@ import PANEL_CSS from './panel.css';
 import { storedHandle } from './request_store.js';
 import { fetchSession } from './session.js';
 import { createStatusView } from './status_view.js';
+import { beacon } from './features/beacon.js';
+import { goal } from './features/goals.js';
+import { snooze, watch } from './features/triggers.js';
 
 const CLOSE_ICON = 'M6 6l12 12M18 6L6 18';
 
@@ -21,6 +24,8 @@ export function createPanel(widget) {
   panel.say = (text) => {
     panel.alert.textContent = text || '';
   };
+  // Contract 6: the site's analytics and window events hear of the visitor's steps (not the preview's).
+  panel.goal = (name, detail) => widget.preview || goal(name, { widget: widget.key, ...detail }, widget.look.analytics);
   panel.status = createStatusView(panel);
   let form = null;
 
@@ -36,7 +41,13 @@ export function createPanel(widget) {
     const failure = panel.session ? '' : await fetchSession(panel);
     if (dialog) return;
     const closed = panel.session.open === false;
-    form = createForm(panel, { onAccepted: (answer) => panel.status.start(answer) });
+    form = createForm(panel, {
+      onAccepted: (answer, department) => {
+        panel.department = department;
+        panel.goal('callback_submitted', { handle: answer.handle, department, status: answer.status && answer.status.status });
+        panel.status.start(answer);
+      },
+    });
     panel.form = form;
     const introText = closed ? (form.hasSlots ? texts.closed_intro : texts.no_slots) : texts.intro;
     panel.intro = introText ? element('p', { cls: 'cbw-intro', text: introText }) : null;
@@ -69,9 +80,12 @@ export function createPanel(widget) {
       panel.opener = opener;
       reveal();
       focusFirst();
+      if (!widget.preview && widget.look.analytics) beacon(widget.client.base, widget.key, 'open', widget.variant);
+      panel.goal('callback_opened', {});
     },
     close() {
       if (!isOpen()) return;
+      if (!widget.preview) snooze(widget.key); // "not again for N days" counts from here
       backdrop.hidden = dialog.hidden = true;
       button.setAttribute('aria-expanded', 'false');
       const opener = panel.opener;
@@ -85,6 +99,7 @@ export function createPanel(widget) {
     }),
   };
   panel.focusFirst = () => focusFirst();
+  panel.close = () => api.close();
   listen(backdrop, 'click', api.close);
   listen(closeButton, 'click', api.close);
   // Modal: focus that wanders to the host page comes back.
@@ -92,6 +107,8 @@ export function createPanel(widget) {
     if (isOpen() && event.target !== host) focusFirst();
   });
   listen(document, 'keydown', (event) => onKey(event, { dialog, form, isOpen, close: api.close, root }), true);
+  // The owner's triggers (the panel loads at the first intent or when the page is idle).
+  if (!widget.preview) watch(widget.key, widget.look.triggers, () => widget.open(), () => storedHandle(widget.key));
   // A request from the last page view shows up without waiting for a click; the preview, whole.
   if (widget.preview || storedHandle(widget.key)) build().catch(() => {});
   return api;

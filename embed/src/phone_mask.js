@@ -2,6 +2,10 @@
 import { listen } from './dom.js';
 
 export const digits = (value) => value.replace(/\D/g, '');
+// "доб. 5", "ext 12", "#5": we never dial an extension, and the visitor is told so. The
+// mask leaves alone what holds other than digits and separators, so the words stay seen.
+export const EXTENSION = /доб|ext|[x#]/i;
+const WORDS = /[^\d\s()+.-]/;
 
 /** The digits after +7, or null for a foreign number ("+44 …"). */
 export function nationalNumber(value) {
@@ -36,7 +40,7 @@ export function attachPhoneMask(input, onEdit) {
     }
     const national = nationalNumber(value);
     const all = digits(value);
-    if (national === null) {
+    if (national === null || WORDS.test(value)) {
       previous = input.value = value;
       return;
     }

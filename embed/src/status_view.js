@@ -1,8 +1,12 @@
 // The request's live status: message, indicator, countdown, cancel and "again" buttons.
 import { callApi, requestPath } from './api.js';
-import { element, fillSeconds, listen, safe } from './dom.js';
+import { element, listen, safe } from './dom.js';
 import { keepHandle, storedHandle } from './request_store.js';
 import { followRequest } from './status_follow.js';
+import { countdownText } from './features/countdown.js';
+
+// Final and nobody talked: the site's analytics hear "callback_missed".
+const MISSED = ['no_operator', 'visitor_busy', 'visitor_no_answer', 'pbx_error', 'held'];
 
 const indicatorClass = (status) =>
   'cbw-ind' +
@@ -24,7 +28,7 @@ export function createStatusView(panel) {
     again: element('button', { cls: 'cbw-btn', type: 'button', hidden: true, text: texts.again }),
   };
   const view = element('div', { cls: 'cbw-st', tabindex: '-1', hidden: true }, ...Object.values(parts));
-  const state = { handle: null, current: null, follower: null, countdownEnd: 0, clock: 0, cancelling: false };
+  const state = { handle: null, current: null, follower: null, startedAt: 0, clock: 0, cancelling: false, reported: {} };
 
   const showStatus = (shown) => {
     panel.form.element.hidden = shown;
@@ -32,13 +36,16 @@ export function createStatusView(panel) {
     view.hidden = !shown;
     panel.say('');
   };
+  // The honest countdown: "Позвоним в течение 30 с" counts down while operators are rung; past
+  // its promise it counts the wait up ("Ждём уже 0:45") beside the server's word on what is going on.
   const tick = () => {
-    const left = Math.ceil((state.countdownEnd - Date.now()) / 1000);
+    const promised = Math.max(0, +widget.look.countdown_seconds || 0);
     const current = state.current;
-    const counting = !!current && !current.final && (current.status === 'queued' || current.status === 'calling_operator') && left > 0;
+    const ringing = !!current && !current.final && (current.status === 'queued' || current.status === 'calling_operator');
+    const counting = ringing && !!state.startedAt && promised > 0 && (!!texts.waited || Date.now() - state.startedAt < promised * 1000);
     parts.countdown.hidden = !counting;
-    if (counting) parts.countdown.textContent = fillSeconds(texts.countdown, left);
-    else clearInterval(state.clock);
+    if (counting) parts.countdown.textContent = countdownText(texts, promised, state.startedAt);
+    else if (!ringing) clearInterval(state.clock);
   };
   const finish = () => {
     if (state.follower) state.follower.stop();
@@ -55,19 +62,35 @@ export function createStatusView(panel) {
     parts.message.textContent = status.message || '';
     parts.cancel.hidden = !status.cancellable || !!status.final;
     parts.again.hidden = !status.final;
+    // "We will call you back" is not followed by "request another call" (status final_action).
+    parts.again.textContent = status.final_action === 'close' ? texts.close : texts.again;
+    report(status);
     parts.indicator.className = indicatorClass(status);
     tick();
     if (status.final) finish();
     if (focused && focused.hidden) view.focus(); // the focused button just disappeared
+  };
+  // Goals once per request; a request restored after a reload already told its past.
+  const report = (status) => {
+    // "finished" means a talk took place, even when a poll never caught "connected".
+    const talked = status.status === 'connected' || status.status === 'finished';
+    const name = talked ? 'callback_connected' : status.final && MISSED.includes(status.status) ? 'callback_missed' : '';
+    if (!name || state.reported[name]) return;
+    state.reported[name] = true;
+    if (!state.quiet) panel.goal(name, { handle: state.handle, status: status.status, department: panel.department });
   };
   const start = (answer, quiet) => {
     finish();
     state.handle = answer.handle;
     keepHandle(widget.key, state.handle);
     state.current = null;
-    state.countdownEnd = Date.now() + Math.max(0, +widget.look.countdown_seconds || 0) * 1000;
+    state.reported = {};
+    state.quiet = !!quiet;
+    // A request restored after a reload: when it was made is unknown here, so no countdown.
+    state.startedAt = quiet ? 0 : Date.now();
     showStatus(true);
     render(answer.status && answer.status.status ? answer.status : { status: 'queued', cancellable: true });
+    state.quiet = false;
     if (!quiet) view.focus(); // the submit button is gone
     state.clock = setInterval(safe(tick), 1000);
     if (state.current.final) return;
@@ -84,12 +107,14 @@ export function createStatusView(panel) {
 
   listen(parts.cancel, 'click', () => cancel(panel, state, parts, render));
   listen(parts.again, 'click', () => {
+    const closing = !!state.current && state.current.final_action === 'close';
     finish();
     state.current = null;
     showStatus(false);
     panel.form.reset(); // consent is given per request
     panel.host.setAttribute('data-status', 'idle');
-    panel.form.focusTarget().focus();
+    if (closing) panel.close();
+    else panel.form.focusTarget().focus();
   });
   listen(document, 'visibilitychange', () => {
     if (!document.hidden && state.follower) state.follower.refresh();

@@ -11,6 +11,7 @@ when it would for a real request. The owner's config page always shows the truth
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..models import CallbackRequest
@@ -26,36 +27,62 @@ def disguised(req: CallbackRequest) -> bool:
     return req.status == Status.HELD and req.held_reason in DISGUISED
 
 
-def _round_length(req: CallbackRequest) -> timedelta:
-    """How long a real round of ringing this group takes when nobody answers."""
+def _ring_lengths(req: CallbackRequest) -> tuple[timedelta, int]:
+    """How long a real operator rings this group when nobody answers, and how many are rung."""
     widget = req.widget
-    per_operator = max(widget.ring_timeout, widget.pbx_account.ring_seconds)
+    per_operator = timedelta(seconds=max(widget.ring_timeout, widget.pbx_account.ring_seconds))
     group = req.widget_group.group
     operators = 1 if widget.ring_strategy == "pbx_group" else len(group.member_pins or []) or 1
-    return min(timedelta(seconds=per_operator * operators), MAX_ROUND)
+    return per_operator, operators
 
 
-def phase(req: CallbackRequest, now: datetime) -> tuple[Status, datetime]:
-    """The status a real request would show at ``now`` (naive UTC), and since when."""
+@dataclass(frozen=True)
+class Phase:
+    """Where a real request would be: its status, since when, and what the visitor is told."""
+
+    status: Status
+    since: datetime
+    stage: str | None = None  # "next_operator" | "next_round" (visitor.status)
+    retry_at: datetime | None = None  # the next round's start while operators_busy
+
+
+def progress(req: CallbackRequest, now: datetime) -> Phase:
+    """The phase a real request would be in at ``now`` (naive UTC)."""
     start = req.created_at
     if req.scheduled_for is not None:
         if now < req.scheduled_for:
-            return Status.SCHEDULED, start
+            return Phase(Status.SCHEDULED, start)
         start = req.scheduled_for
     moment = start + QUEUED_FOR
     if now < moment:
-        return Status.QUEUED, start
-    ring = _round_length(req)
+        return Phase(Status.QUEUED, start)
+    per_operator, operators = _ring_lengths(req)
+    ring = min(per_operator * operators, MAX_ROUND)
     pause = timedelta(seconds=req.widget.round_pause)
     for number in range(max(1, req.widget.group_rounds)):
         if number:
             if now < moment + pause:
-                return Status.OPERATORS_BUSY, moment
+                return Phase(Status.OPERATORS_BUSY, moment, retry_at=moment + pause)
             moment += pause
         if now < moment + ring:
-            return Status.CALLING_OPERATOR, moment
+            return Phase(
+                Status.CALLING_OPERATOR, moment, _ringing_stage(now - moment, per_operator, number)
+            )
         moment += ring
-    return Status.NO_OPERATOR, moment
+    return Phase(Status.NO_OPERATOR, moment)
+
+
+def _ringing_stage(into: timedelta, per_operator: timedelta, round_number: int) -> str | None:
+    """A real round says "the next operator" once its first operator rang out."""
+    if into >= per_operator:
+        return "next_operator"
+    return "next_round" if round_number else None
+
+
+def phase(req: CallbackRequest, now: datetime) -> tuple[Status, datetime]:
+    """The status a real request would show at ``now`` (naive UTC), and since when."""
+    found = progress(req, now)
+    return found.status, found.since
 
 
 def waiting_now(req: CallbackRequest, now: datetime) -> bool:

@@ -36,7 +36,11 @@ log = logging.getLogger(__name__)
 MAX_NAME = 100
 MAX_PAGE_URL = 1000
 SLOT_COUNT = 6
-_PHONE_ERRORS = {"required": "phone_required", "not_allowed": "phone_not_allowed"}
+_PHONE_ERRORS = {
+    "required": "phone_required",
+    "extension": "phone_extension",
+    "not_allowed": "phone_not_allowed",
+}
 
 
 @dataclass(frozen=True)

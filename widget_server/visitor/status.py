@@ -2,6 +2,7 @@
 
 The same fields answer the submit (202), every poll and cancel, and the config
 page's test call: a coarse status and its message, never numbers or PBX data.
+Fields added later (``stage``, ``retry_at``, ``final_action``) are ignored by old widgets.
 """
 
 from __future__ import annotations
@@ -10,12 +11,34 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..dispatch import hours
+from ..dispatch.schedule import zone_or
 from ..dispatch.state import cancellable, is_final
 from ..models import CallbackRequest
 from ..notify.reach import someone_will_hear
 from ..statuses import FINAL, WAITING, Status
 from . import disguise
-from .texts import scheduled_message, status_message, unheard_message
+from .texts import (
+    retry_message,
+    scheduled_message,
+    stage_message,
+    status_message,
+    today_at,
+    unheard_message,
+)
+
+# The main button of a final screen: "close" where we said someone will call back
+# (so "request another call" would contradict it), "again" where the visitor may retry.
+FINAL_ACTIONS = {
+    Status.FINISHED: "close",
+    Status.NO_OPERATOR: "close",
+    Status.PBX_ERROR: "close",
+    Status.HELD: "close",
+    Status.VISITOR_BUSY: "again",
+    Status.VISITOR_NO_ANSWER: "again",
+    Status.CANCELLED: "again",
+}
+# Waiting for a next try whose time the visitor is told ("попробуем снова в 10:42").
+RETRY_WAITS = frozenset({Status.RETRYING, Status.OPERATORS_BUSY, Status.VISITOR_RETRY})
 
 
 def status_view(
@@ -34,51 +57,89 @@ def status_view(
     life of one nobody answered (``disguise.py``); the owner's page passes False.
     """
     language = language or req.widget.language
+    now = now or hours.utc_now()
     if public and disguise.disguised(req):
-        return _disguised(req, language, now or hours.utc_now())
+        return _disguised(req, language, now)
     status = Status(req.status)
     if just_accepted:
         if status == Status.HELD:
             status = Status.QUEUED
-        final, can_cancel = False, status in WAITING
+        final, can_cancel, stage = False, status in WAITING, None
     else:
-        final, can_cancel = is_final(req), cancellable(req)
-    view = {
-        "status": status,
-        "final": final,
-        "cancellable": can_cancel,
-        "message": _message(req, language, status),
-        "updated_at": req.updated_at.isoformat(timespec="seconds") + "Z",
-        "scheduled_for": None,
-    }
+        final, can_cancel, stage = is_final(req), cancellable(req), _stage(req, status)
+    view = _base(req, status, language, final, can_cancel, req.updated_at)
+    if stage is not None:
+        view.update(stage=stage, message=_stage_words(req, language, status, stage))
     if status == Status.SCHEDULED:
         # "Позвоним завтра в 10:00." in the visitor's zone, and the moment itself.
-        view.update(_scheduled(req, language, now or hours.utc_now()))
+        view.update(_scheduled(req, language, now))
+    elif status in RETRY_WAITS and req.next_dispatch_at is not None and not just_accepted:
+        view.update(_retry(req, status, req.next_dispatch_at, language, now))
     return view
 
 
-def _message(req: CallbackRequest, language: str, status: Status) -> str:
-    """The status message; "we will call you back" only if someone will hear of it."""
+def _base(
+    req: CallbackRequest,
+    status: Status,
+    language: str,
+    final: bool,
+    can_cancel: bool,
+    since: datetime,
+) -> dict[str, Any]:
+    honest = _unheard(req, language, status)
+    # Where nobody would call back, the visitor may ask again rather than wait for a call.
+    action = ("again" if honest else FINAL_ACTIONS.get(status)) if final else None
+    return {
+        "status": status,
+        "final": final,
+        "cancellable": can_cancel,
+        "message": honest or status_message(language, status),
+        "updated_at": since.isoformat(timespec="seconds") + "Z",
+        "scheduled_for": None,
+        "stage": None,
+        "retry_at": None,
+        "final_action": action,
+    }
+
+
+def _stage_words(req: CallbackRequest, language: str, status: Status, stage: str) -> str:
+    # "Вам перезвонят" in a stage's words is as untrue as in the status's when nobody hears.
+    return _unheard(req, language, status) or stage_message(language, stage)
+
+
+def _unheard(req: CallbackRequest, language: str, status: Status) -> str | None:
+    """The honest message when the usual one promises a call and no channel of the owner's
+    can tell a person (``notify/reach.py``); None when the usual one is true."""
     honest = unheard_message(language, status)
     if honest is not None and not someone_will_hear(req.widget.owner):
         return honest
-    return status_message(language, status)
+    return None
+
+
+def _stage(req: CallbackRequest, status: Status) -> str | None:
+    """A finer, coarse-grained word on a status: never numbers or PBX data."""
+    if status == Status.CALLING_OPERATOR:
+        this_round = [a for a in req.attempts if a.round == req.round]
+        if any(a.outcome not in (None, "pbx_unavailable") for a in this_round):
+            return "next_operator"  # an operator of this round did not answer or refused
+        return "next_round" if req.round > 1 else None
+    if status == Status.PBX_ERROR and req.attempts and req.attempts[-1].outcome == "failed":
+        return "refused"  # the PBX answered and refused the call: it did not fail to answer
+    return None
 
 
 def _disguised(req: CallbackRequest, language: str, now: datetime) -> dict[str, Any]:
     """The view of a real request of this widget that nobody answered, at ``now``."""
     naive = now if now.tzinfo is None else now.astimezone(UTC).replace(tzinfo=None)
-    status, since = disguise.phase(req, naive)
-    view = {
-        "status": status,
-        "final": status in FINAL,
-        "cancellable": status in WAITING,
-        "message": _message(req, language, status),
-        "updated_at": since.isoformat(timespec="seconds") + "Z",
-        "scheduled_for": None,
-    }
+    found = disguise.progress(req, naive)
+    status = found.status
+    view = _base(req, status, language, status in FINAL, status in WAITING, found.since)
+    if found.stage is not None:
+        view.update(stage=found.stage, message=_stage_words(req, language, status, found.stage))
     if status == Status.SCHEDULED:
         view.update(_scheduled(req, language, now))
+    elif found.retry_at is not None:
+        view.update(_retry(req, status, found.retry_at, language, now))
     return view
 
 
@@ -90,3 +151,18 @@ def _scheduled(req: CallbackRequest, language: str, now: datetime) -> dict[str, 
     zone = req.widget.timezone or hours.DEFAULT_TIMEZONE
     label = hours.format_slot(when, req.visitor_tz, language, now, zone)
     return {"message": scheduled_message(language, label), "scheduled_for": hours.iso_utc(when)}
+
+
+def _retry(
+    req: CallbackRequest, status: Status, when: datetime, language: str, now: datetime
+) -> dict[str, Any]:
+    """ "Попробуем снова в 10:42." in the visitor's zone (the day named when not today)."""
+    fallback = req.widget.timezone or hours.DEFAULT_TIMEZONE
+    zone = zone_or(req.visitor_tz, fallback)
+    local, today = hours.as_utc(when).astimezone(zone), hours.as_utc(now).astimezone(zone).date()
+    if local.date() == today:
+        label = today_at(language, local.strftime("%H:%M"))
+    else:
+        label = hours.format_slot(when, req.visitor_tz, language, now, fallback)
+    message = retry_message(language, status, label)
+    return {"retry_at": hours.iso_utc(when), **({"message": message} if message else {})}

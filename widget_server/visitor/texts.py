@@ -6,6 +6,7 @@ any of them per widget, and error messages from the API match the page.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -20,24 +21,27 @@ UI_TEXTS: dict[str, dict[str, str]] = {
     "ru": {
         "button": "Перезвоните мне",
         "title": "Мы перезвоним вам",
-        "intro": "Оставьте номер — оператор позвонит в течение минуты.",
+        "intro": "Оставьте номер — оператор перезвонит вам.",
         "phone_label": "Ваш телефон",
         "phone_placeholder": "+7 (___) ___-__-__",
         "name_label": "Имя (необязательно)",
         "group_label": "Отдел",
         "consent": "Я даю согласие на обработку моего номера телефона и имени, чтобы мне перезвонили.",
         "policy_link": "Политика конфиденциальности",
-        "submit": "Жду звонка",
+        "submit": "Позвоните мне",
+        "submit_hint": "Отметьте согласие, чтобы отправить номер",
         "sending": "Отправляем…",
         "cancel": "Отменить звонок",
         "close": "Закрыть",
         "countdown": "Позвоним в течение {seconds} с",
+        "waited": "Ждём уже {time}",
         "again": "Заказать звонок ещё раз",
         "error_network": "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.",
         "error_phone_required": "Введите номер телефона",
         "error_phone_invalid": "Проверьте номер: нужен российский номер, 10 цифр после +7",
+        "error_phone_extension": "Добавочный номер мы набрать не можем. Укажите мобильный или прямой номер без «доб.».",
         "error_consent": "Чтобы мы могли позвонить, нужно ваше согласие",
-        "error_rate_limited": "Слишком много запросов. Попробуйте через {seconds} с.",
+        "error_rate_limited": "Слишком много запросов. Попробуйте через {wait}.",
         "closed_title": "Сейчас мы не работаем",
         "closed_intro": "Выберите удобное время — мы позвоним.",
         "slot_label": "Когда позвонить",
@@ -46,24 +50,27 @@ UI_TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "button": "Call me back",
         "title": "We will call you back",
-        "intro": "Leave your number and an operator will call you within a minute.",
+        "intro": "Leave your number and an operator will call you back.",
         "phone_label": "Your phone number",
         "phone_placeholder": "+7 (___) ___-__-__",
         "name_label": "Name (optional)",
         "group_label": "Department",
         "consent": "I agree to the processing of my phone number and name so that I can be called back.",
         "policy_link": "Privacy policy",
-        "submit": "Call me",
+        "submit": "Call me now",
+        "submit_hint": "Tick the consent box to send your number",
         "sending": "Sending…",
         "cancel": "Cancel the call",
         "close": "Close",
         "countdown": "We will call within {seconds} s",
+        "waited": "Waiting for {time}",
         "again": "Request another call",
         "error_network": "Cannot reach the server. Check your connection and try again.",
         "error_phone_required": "Enter your phone number",
         "error_phone_invalid": "Check the number: a Russian number with 10 digits after +7 is needed",
+        "error_phone_extension": "We cannot dial an extension. Give a mobile or direct number without the extension.",
         "error_consent": "We need your consent to call you",
-        "error_rate_limited": "Too many requests. Try again in {seconds} s.",
+        "error_rate_limited": "Too many requests. Try again in {wait}.",
         "closed_title": "We are closed right now",
         "closed_intro": "Choose a time that suits you and we will call you.",
         "slot_label": "When to call",
@@ -109,11 +116,42 @@ STATUS_MESSAGES: dict[str, dict[Status, str]] = {
     },
 }
 
+# What the visitor reads at a finer stage of a status (``visitor.status``): the next
+# operator rung, the group rung again, a PBX that refused the call (not "did not answer").
+STAGE_MESSAGES: dict[str, dict[str, str]] = {
+    "ru": {
+        "next_operator": "Операторы заняты, пробуем следующего…",
+        "next_round": "Звоним операторам ещё раз…",
+        "refused": "Не получилось соединить вас с оператором. Заявка сохранена — вам перезвонят.",
+    },
+    "en": {
+        "next_operator": "The operators are busy, trying the next one…",
+        "next_round": "Calling the operators once more…",
+        "refused": "We could not connect you to an operator. Your request is saved and you will be called back.",
+    },
+}
+
+# A wait before the next try, with its time ("в 10:42", "завтра в 09:00").
+RETRY_MESSAGES: dict[str, dict[Status, str]] = {
+    "ru": {
+        Status.OPERATORS_BUSY: "Все операторы заняты. Попробуем снова {when}.",
+        Status.VISITOR_RETRY: "Не удалось до вас дозвониться. Попробуем снова {when}.",
+        Status.RETRYING: "Телефонная станция не отвечает. Попробуем снова {when} — заявка сохранена.",
+    },
+    "en": {
+        Status.OPERATORS_BUSY: "All operators are busy. We will try again {when}.",
+        Status.VISITOR_RETRY: "We could not reach you. We will try again {when}.",
+        Status.RETRYING: "The phone system is not answering. We will try again {when}; your request is saved.",
+    },
+}
+TODAY_AT = {"ru": "в {t}", "en": "at {t}"}
+
 API_ERRORS: dict[str, dict[str, str]] = {
     "ru": {
         "validation": "Проверьте выделенные поля.",
         "phone_required": UI_TEXTS["ru"]["error_phone_required"],
         "phone_invalid": UI_TEXTS["ru"]["error_phone_invalid"],
+        "phone_extension": UI_TEXTS["ru"]["error_phone_extension"],
         "phone_not_allowed": "На этот номер мы позвонить не можем: нужен российский мобильный или городской номер.",
         "consent_required": UI_TEXTS["ru"]["error_consent"],
         "group_unknown": "Выберите отдел из списка.",
@@ -124,7 +162,7 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "origin_not_allowed": "Этот сайт не может использовать виджет.",
         "widget_unknown": "Виджет не найден.",
         "widget_paused": "Заказ звонка временно недоступен.",
-        "rate_limited": "Слишком много запросов. Попробуйте через {seconds} с.",
+        "rate_limited": UI_TEXTS["ru"]["error_rate_limited"],
         "too_late": "Звонок уже идёт — отменить его нельзя.",
         "not_found": "Заявка не найдена.",
         "unavailable": "Сервис временно недоступен. Попробуйте через минуту.",
@@ -138,6 +176,7 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "validation": "Please check the highlighted fields.",
         "phone_required": UI_TEXTS["en"]["error_phone_required"],
         "phone_invalid": UI_TEXTS["en"]["error_phone_invalid"],
+        "phone_extension": UI_TEXTS["en"]["error_phone_extension"],
         "phone_not_allowed": "We cannot call this number: a Russian mobile or landline number is needed.",
         "consent_required": UI_TEXTS["en"]["error_consent"],
         "group_unknown": "Choose a department from the list.",
@@ -148,7 +187,7 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "origin_not_allowed": "This site may not use the widget.",
         "widget_unknown": "Widget not found.",
         "widget_paused": "Call-back requests are paused for now.",
-        "rate_limited": "Too many requests. Try again in {seconds} s.",
+        "rate_limited": UI_TEXTS["en"]["error_rate_limited"],
         "too_late": "The call is already under way and cannot be cancelled.",
         "not_found": "Request not found.",
         "unavailable": "The service is temporarily unavailable. Try again in a minute.",
@@ -227,7 +266,25 @@ def scheduled_message(language: str, when: str) -> str:
     return SCHEDULED_MESSAGES[pick_language(language)].format(when=when)
 
 
+def stage_message(language: str, stage: str) -> str:
+    return STAGE_MESSAGES[pick_language(language)][stage]
+
+
+def retry_message(language: str, status: Status, when: str) -> str | None:
+    """ "Все операторы заняты. Попробуем снова в 10:42."; None for a status without one."""
+    text = RETRY_MESSAGES[pick_language(language)].get(status)
+    return text.format(when=when) if text else None
+
+
+def today_at(language: str, clock: str) -> str:
+    return TODAY_AT[pick_language(language)].format(t=clock)
+
+
 def api_error(language: str, code: str, **params: object) -> str:
+    """An API error's message; a ``seconds`` wait is also said in words as ``{wait}``."""
+    seconds = params.get("seconds")
+    if isinstance(seconds, int) and "wait" not in params:
+        params["wait"] = wait_words(language, seconds)
     return API_ERRORS[pick_language(language)][code].format(**params)
 
 
@@ -251,3 +308,14 @@ def unheard_message(language: str, status: str) -> str | None:
     """The honest message for ``status`` when nobody will be told; None when the usual
     one promises nothing."""
     return UNHEARD_MESSAGES[pick_language(language)].get(status)
+
+
+WAIT_UNITS = {"ru": ("{n} с", "{n} мин"), "en": ("{n} s", "{n} min")}
+
+
+def wait_words(language: str, seconds: int) -> str:
+    """A wait as the visitor reads it: "30 с" under a minute, else whole minutes up ("9 мин")."""
+    short, minutes = WAIT_UNITS[pick_language(language)]
+    if seconds < 60:
+        return short.format(n=max(1, seconds))
+    return minutes.format(n=math.ceil(seconds / 60))
