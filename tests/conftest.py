@@ -347,3 +347,10 @@ def page(browser):
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
     yield page
     context.close()
+
+
+@pytest.fixture
+def owner_heard(monkeypatch):
+    """The owner has a channel that tells a person of a missed request, so the visitor is
+    promised a call back (how a channel counts is tests/test_notify_reach.py's subject)."""
+    monkeypatch.setattr("widget_server.visitor.status.someone_will_hear", lambda owner: True)

@@ -57,7 +57,7 @@ def serve_extras(monkeypatch):
 
 
 @pytest.fixture
-def stack(tmp_path, serve_extras):
+def stack(tmp_path, serve_extras, owner_heard):
     stack, stop = build_stack(tmp_path)
     yield stack
     stop()

@@ -19,7 +19,7 @@ REFUSES = "+7 900 000-00-04"  # call_back answers result "-20"
 
 
 @pytest.fixture
-def stack(tmp_path):
+def stack(tmp_path, owner_heard):
     stack, stop = build_stack(tmp_path)
     yield stack
     stop()

@@ -18,7 +18,7 @@ MESSAGE = f"() => {SHADOW}.querySelector('.cbw-msg').textContent"
 
 
 @pytest.fixture
-def slow_stack(tmp_path):
+def slow_stack(tmp_path, owner_heard):
     # An operator rings 7.5 s here (30 simulated seconds at a quarter speed).
     stack, stop = build_stack(tmp_path, time_scale=0.25)
     with stack.app.app_context():
@@ -61,7 +61,7 @@ def test_the_countdown_keeps_counting_past_its_promise_and_says_the_next_operato
 
 
 @pytest.fixture
-def stack(tmp_path):
+def stack(tmp_path, owner_heard):
     stack, stop = build_stack(tmp_path)
     yield stack
     stop()
