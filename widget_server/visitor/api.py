@@ -9,7 +9,6 @@ a request is ``intake.py``, and why one is refused or held ``abuse/decide.py``.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import math
@@ -19,9 +18,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..abuse import bots
@@ -29,107 +26,22 @@ from ..abuse.client_ip import client_ip_key, client_network
 from ..dispatch import hours, state
 from ..errors import ApiError
 from ..extensions import db, limiter
-from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
+from ..models import CallbackRequest, Widget, utcnow
 from ..ops import metrics
 from . import beacon, disguise, intake, look_cache, seen
+from .guards import allowed_origin, load_request, load_widget, request_from_handle, widget_from_key
+from .guards import error as _error
+from .guards import visitor_language as _lang
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
-from .texts import AUTO, LANGUAGES, api_error, look_language, pick_language
+from .texts import LANGUAGES
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 
 
-# -- widget, origin and CORS -------------------------------------------------
-def _lang() -> str:
-    """The visitor's language: the script tag's ``data-lang`` (sent as ``?lang=``), else the widget's."""
-    asked = request.args.get("lang")
-    if asked in LANGUAGES:
-        return asked
-    widget = g.get("widget")
-    if widget is not None and widget.language == AUTO:
-        # As the widget's look: the browser's language where every label exists in it.
-        return look_language(widget, None, request.accept_languages.best_match(LANGUAGES))
-    return pick_language(widget.language if widget else None)
-
-
-def _error(status: int, code: str, **extra: Any) -> ApiError:
-    """The API error ``code`` with its message in the visitor's language."""
-    return ApiError(
-        status, code, api_error(_lang(), code, seconds=extra.get("retry_after")), **extra
-    )
-
-
-def _load_widget(key: str) -> Widget | None:
-    if not key or len(key) > 64:
-        g.widget = None
-        return None
-    widget = db.session.scalar(
-        select(Widget)
-        .where(Widget.public_key == key)
-        .options(selectinload(Widget.offered_groups).joinedload(WidgetGroup.group))
-    )
-    g.widget = widget
-    return widget
-
-
-def _load_request(handle: str) -> CallbackRequest | None:
-    if not handle or len(handle) > 64:
-        return None
-    req = db.session.scalar(select(CallbackRequest).where(CallbackRequest.handle == handle))
-    g.widget = req.widget if req else None
-    return req
-
-
-def _allowed_origin(widget: Widget) -> str | None:
-    origin = request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
-    if origin and origin in (widget.origins or []):
-        return origin
-    return None
-
-
-def widget_from_key(view):
-    """Call ``view(widget)`` for the active widget ``<key>`` asked from one of its origins.
-
-    :raise ApiError: 404 for an unknown widget, 403 for another origin or a paused widget.
-    """
-
-    @functools.wraps(view)
-    def guarded(key: str):
-        widget = _load_widget(key)
-        if widget is None:
-            raise _error(404, "widget_unknown")
-        g.cors_origin = _allowed_origin(widget)
-        if g.cors_origin is None:
-            log.info("widget %s: request from a disallowed origin refused", widget.id)
-            raise _error(403, "origin_not_allowed")
-        if not widget.active:
-            raise _error(403, "widget_paused")
-        return view(widget)
-
-    return guarded
-
-
-def request_from_handle(view):
-    """Call ``view(req)`` for the request ``<handle>`` asked from one of its widget's origins.
-
-    :raise ApiError: 404 for an unknown handle, 403 for another origin.
-    """
-
-    @functools.wraps(view)
-    def guarded(handle: str):
-        req = _load_request(handle)
-        if req is None:
-            raise _error(404, "not_found")
-        g.cors_origin = _allowed_origin(req.widget)
-        if g.cors_origin is None:
-            raise _error(403, "origin_not_allowed")
-        return view(req)
-
-    return guarded
-
-
+# -- CORS ------------------------------------------------------------------
 @bp.after_request
 def _cors(response):
     """Name the exact allowed origin; never ``*``, never credentials."""
@@ -362,14 +274,14 @@ def _rate_limited(exc: RateLimitExceeded):
     # The limit is checked before the view's guard runs, so the origin is looked up here.
     key = (request.view_args or {}).get("key")
     if key and g.get("widget") is None:
-        widget = _load_widget(key)
+        widget = load_widget(key)
         if widget is not None:
-            g.cors_origin = _allowed_origin(widget)
+            g.cors_origin = allowed_origin(widget)
     handle = (request.view_args or {}).get("handle")
     if handle and g.get("widget") is None:
-        req = _load_request(handle)
+        req = load_request(handle)
         if req is not None:
-            g.cors_origin = _allowed_origin(req.widget)
+            g.cors_origin = allowed_origin(req.widget)
     return _error(429, "rate_limited", retry_after=_true_wait()).get_response()
 
 
