@@ -19,6 +19,7 @@ from ..models import CallAttempt, CallbackRequest, PbxAccount, utcnow
 from ..notify import outbox
 from ..ops import metrics
 from ..statuses import FINAL, WAITING, Status, may_move
+from . import changes
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def set_status(req: CallbackRequest, status: Status) -> bool:
         if old is not None:  # a request held at intake is counted by the intake
             metrics.count_final(status)
     log.info("request %s → %s", req.id, status)
+    changes.mark(db.session(), req.handle)  # the live status streams hear it after commit
     return True
 
 

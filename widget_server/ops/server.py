@@ -1,7 +1,8 @@
-"""Running for real: gunicorn for the web, a huey consumer for background work."""
+"""Running for real: gunicorn for the web, a huey consumer (``worker.py``) for background work."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
@@ -9,12 +10,11 @@ import subprocess
 import sys
 from typing import Any
 
-from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from .. import create_app
-from ..config import has_placeholder_secret, load_settings
-from . import metrics
+from ..config import ConfigError, has_placeholder_secret, load_settings
+from . import metrics_dir as metrics
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,11 @@ def run_production(host: str, port: int) -> None:
             options = {
                 "bind": f"{host}:{port}",
                 "workers": settings["WORKERS"],
+                # gevent: an open live status stream (visitor/stream.py) is a greenlet
+                # waiting on an event, not a thread; gthread keeps one thread per stream.
+                "worker_class": settings["WORKER_CLASS"],
                 "threads": settings["THREADS"],
-                "worker_class": "gthread",
+                "worker_connections": settings["WORKER_CONNECTIONS"],
                 "timeout": 30,
                 "graceful_timeout": 10,
                 "keepalive": 5,
@@ -74,7 +77,7 @@ def run_production(host: str, port: int) -> None:
 
         def _start_worker(self, _arbiter):
             self.worker_process = subprocess.Popen(
-                [sys.executable, "-m", "widget_server.ops.cli", "worker"]
+                [sys.executable, "-m", "widget_server.ops.worker"]
             )
 
         def _stop_worker(self, _arbiter):
@@ -90,9 +93,23 @@ def run_production(host: str, port: int) -> None:
     WidgetServer().run()
 
 
-def run_worker(app: Flask) -> None:
-    """Run the task-queue consumer in this process until SIGINT/SIGTERM."""
-    queue = app.extensions["queue"]
-    consumer = queue.consumer(app.config["QUEUE_WORKERS"])
-    log.info("queue worker started with %s threads", app.config["QUEUE_WORKERS"])
-    consumer.run()
+def main(argv: list[str] | None = None) -> int:
+    """``python -m widget_server.ops.server``: what ``widget-server run`` becomes.
+
+    The command line execs this module, so gunicorn's master loads gunicorn and the
+    settings only, not the command line's modules (its workers load the app).
+    """
+    parser = argparse.ArgumentParser(prog="widget-server run")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    try:
+        run_production(args.host, args.port)
+    except (ConfigError, RuntimeError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - the process `widget-server run` becomes
+    sys.exit(main())

@@ -30,7 +30,7 @@ from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, WidgetGroup, utcnow
 from ..ops import metrics
-from . import disguise, intake
+from . import disguise, intake, stream
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
@@ -155,6 +155,7 @@ def preflight(widget: Widget):
 
 @bp.route("/requests/<handle>", methods=["OPTIONS"])
 @bp.route("/requests/<handle>/cancel", methods=["OPTIONS"])
+@bp.route("/requests/<handle>/events", methods=["OPTIONS"])
 @limiter.exempt
 @request_from_handle
 def preflight_status(req: CallbackRequest):
@@ -285,6 +286,14 @@ def _handle_key() -> str:
 def request_status(req: CallbackRequest):
     """Live status of a request, by its unguessable handle."""
     return jsonify(status_view(req, _lang()))
+
+
+@bp.get("/requests/<handle>/events")
+@limiter.limit("40/10second", key_func=_handle_key)
+@request_from_handle
+def request_events(req: CallbackRequest):
+    """Live status of a request as Server-Sent Events, until it is final."""
+    return stream.status_events(req, _lang())
 
 
 @bp.post("/requests/<handle>/cancel")
