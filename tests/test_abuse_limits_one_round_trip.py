@@ -57,10 +57,10 @@ def test_hitting_every_limit_of_a_request_is_one_redis_call(redis_url):
     client = redis.Redis.from_url(redis_url)
     strategy = MovingWindowRateLimiter(RedisStorage(redis_url))
     request_limits = [(parse("100/minute"), ("k", str(i))) for i in range(6)]
-    limits._hit_all(strategy, request_limits)  # the script is loaded once per store
+    limits._first_over(strategy, request_limits)  # the script is loaded once per store
     client.config_resetstat()
 
-    assert limits._hit_all(strategy, request_limits) is None
+    assert limits._first_over(strategy, request_limits) is None
 
     calls = {k: v["calls"] for k, v in client.info("commandstats").items()}
     assert calls.get("cmdstat_evalsha") == 1

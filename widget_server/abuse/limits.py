@@ -105,21 +105,17 @@ return 0
 """
 
 
-def _hit_all(strategy: MovingWindowRateLimiter, limits: Limits) -> int | None:
-    """Hit each limit in turn; at the first one over, return the seconds to wait.
+def _first_over(strategy: MovingWindowRateLimiter, limits: Limits) -> int | None:
+    """Hit each limit in turn; the index of the first one over (the rest untouched), or None.
 
     Slots already taken by the limits before it stay taken: conservative. On Redis,
     all the hits are one script call.
     """
     if isinstance(strategy.storage, RedisStorage):
-        over = _hit_all_on_redis(strategy.storage, limits)
-        if over is None:
-            return None
-        item, ids = limits[over]
-        return _wait(strategy, item, *ids)
-    for item, ids in limits:
+        return _hit_all_on_redis(strategy.storage, limits)
+    for index, (item, ids) in enumerate(limits):
         if not strategy.hit(item, *ids):
-            return _wait(strategy, item, *ids)
+            return index
     return None
 
 
@@ -169,8 +165,11 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
     per_number, cap = _counters(widget, phone_e164)
     try:
         strategy = _strategy()
-        wait = _hit_all(strategy, per_number)
-        if wait is not None:
+        # One pass, per-number counters first: over one of them, no cap slot is taken.
+        over = _first_over(strategy, per_number + cap)
+        if over is not None and over < len(per_number):
+            item, ids = per_number[over]
+            wait = _wait(strategy, item, *ids)
             log.info(
                 "widget %s: number %s over its limit (client %s)",
                 widget.id,
@@ -179,7 +178,7 @@ def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decisi
             )
             metrics.count_refusal("number_limit")
             return Decision("refuse", retry_after=wait, reason="number limit")
-        if _hit_all(strategy, cap) is not None:
+        if over is not None:
             log.warning("widget %s: %s cap reached; request held", widget.id, _cap_setting(widget))
             metrics.count_refusal("widget_cap")
             return Decision("hold", reason=HeldReason.WIDGET_CAP)
