@@ -154,6 +154,11 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "gevent: most connections per gunicorn worker, open status streams included.",
     ),
     "QUEUE_WORKERS": (_positive_int, 2, "Task-queue worker threads started by `run`/`worker`."),
+    "QUEUE_IN_WEB": (
+        _bool,
+        False,
+        "`run` runs the task queue inside each web worker instead of a process of its own.",
+    ),
     "PBX_CONNECT_TIMEOUT": (_positive_float, 3.0, "Seconds to connect to the PBX API."),
     "PBX_TIMEOUT": (_positive_float, 10.0, "Seconds to wait for a PBX API answer."),
     "TRUSTED_PROXIES": (_non_negative_int, 0, "Reverse proxies in front of the app (ProxyFix)."),
