@@ -123,6 +123,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: pages shared between processes counted once, split among them."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -332,6 +341,39 @@ async def status_step(stack: BenchStack, port: int, background: list[str], n: in
     }
 
 
+def idle_stacks(stack: BenchStack) -> dict[str, dict]:
+    """`widget-server run` as shipped (one web worker) on this PostgreSQL + Redis, idle after
+    a first request: RSS and PSS of each process, with the queue worker as a process of its
+    own (the default) and inside the web worker (WIDGET_QUEUE_IN_WEB=1)."""
+    found = {}
+    for label, extra in (("queue process", {}), ("queue in web", {"WIDGET_QUEUE_IN_WEB": "1"})):
+        port = free_port()
+        env = dict(stack.env, WIDGET_WORKERS="1", **extra)
+        proc = subprocess.Popen(
+            [*CLI, "run", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/embed.js")
+            requests.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=10)
+            time.sleep(3)
+            pids = [proc.pid, *children(proc.pid)]
+            roles = {proc.pid: "master"}
+            roles.update((p, "queue" if is_queue_worker(p) else "web") for p in pids[1:])
+            found[label] = {
+                "rss": {roles[p]: rss_mb(p) for p in pids},
+                "rss_total": sum(rss_mb(p) for p in pids),
+                "pss_total": sum(pss_mb(p) for p in pids),
+            }
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return found
+
+
 def live_stream_steps(stack: BenchStack, session: requests.Session) -> list[dict]:
     """N visitors each holding the live status stream open; the largest N within 1 s p95."""
     print("live status: N visitors on the stream (Server-Sent Events), one instance", flush=True)
@@ -413,6 +455,7 @@ def main() -> int:
         arbiter_a = stack.children[-1].pid
         time.sleep(2)
         results["idle"] = instance_rss(arbiter_a)
+        results["shipped"] = idle_stacks(stack)
         url_a = f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests"
         wrk_step([url_a], 4, 2, stack.shop_url)  # warm-up (imports, pools), not counted
 
@@ -538,7 +581,16 @@ def summarise(r: dict, elapsed: float) -> None:
         )
         print(f"    {label:<11} {parts}")
     idle = sum(sum(values) for values in r["idle"].values())
-    print(f"    idle stack total {idle:.0f} MB (goal <= {IDLE_STACK_GOAL_MB:.0f} MB)")
+    print(f"    this bench's instance (2 web workers) idle: {idle:.0f} MB")
+    print(
+        f"  `widget-server run` as shipped (1 web worker), idle (goal <= {IDLE_STACK_GOAL_MB:.0f} MB RSS):"
+    )
+    for label, m in r["shipped"].items():
+        parts = ", ".join(f"{name.strip()} {mb:.0f}" for name, mb in m["rss"].items())
+        print(
+            f"    {label:<14} RSS total {m['rss_total']:.0f} MB ({parts}); "
+            f"PSS total {m['pss_total']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":
