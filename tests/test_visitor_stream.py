@@ -18,7 +18,7 @@ from widget_server.visitor import stream, watch
 
 from .conftest import build_stack
 from .sse_client import EventStream
-from .test_abuse_limits import start_redis, stop_redis
+from .test_abuse_limits import REDIS_SERVER, _wait_port, start_redis, stop_redis
 
 STATUS_FIELDS = {"status", "final", "cancellable", "message", "updated_at", "scheduled_for"}
 
@@ -189,3 +189,46 @@ def test_the_stream_sends_keep_alive_comments_while_nothing_changes(tmp_path, mo
         live.close()
     finally:
         stop()
+
+
+def _redis_on(port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_port(port)
+    return server
+
+
+@pytest.mark.redis
+def test_after_redis_comes_back_every_stream_looks_again_and_shows_what_it_missed(tmp_path):
+    server, url = start_redis()
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    stack, stop = _held_in_queue(tmp_path, {"REDIS_URL": url, "STATUS_WATCH_POLL_MS": 3_600_000})
+    try:
+        handle = stack.submit("+79161234573").json()["handle"]
+        live = events(stack, handle)
+        assert live.next_message()["status"] == "queued"
+        stop_redis(server)  # the subscription is lost; the change below is published nowhere
+
+        _change_elsewhere(stack, handle, dict(os.environ, WIDGET_REDIS_URL=url))
+        server = _redis_on(port)
+
+        cancelled = live.next_message()
+        assert cancelled["status"] == "cancelled"
+        assert live.next_message() is None
+    finally:
+        watch.hub_for(stack.app).stop()
+        stop()
+        stop_redis(server)

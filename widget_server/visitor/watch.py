@@ -93,6 +93,7 @@ class Hub:
     # -- with Redis -----------------------------------------------------------------------
     def _subscribe(self, url: str) -> None:
         """Hear every process's published changes until stopped; reconnect after an error."""
+        lost = False
         while not self.stopped.is_set():
             try:
                 client = redis.Redis.from_url(
@@ -100,14 +101,21 @@ class Hub:
                 )
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(changes.CHANNEL)
+                if lost:
+                    # What was published while we were away is lost: every stream looks
+                    # again, once per reconnection (not once per failed attempt).
+                    self.notify(self.watched())
+                    lost = False
                 while not self.stopped.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message and message["type"] == "message":
                         self.notify([message["data"].decode()])
             except redis.RedisError as exc:
-                log.warning("status watch: Redis subscription lost (%s)", exc.__class__.__name__)
-                # Whatever was published meanwhile: every stream looks again.
-                self.notify(self.watched())
+                if not lost:
+                    log.warning(
+                        "status watch: Redis subscription lost (%s)", exc.__class__.__name__
+                    )
+                lost = True
                 self.stopped.wait(1.0)
 
     # -- without Redis ----------------------------------------------------------------------
