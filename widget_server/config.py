@@ -142,7 +142,11 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "Public base URL of this service (snippets, webhooks).",
     ),
     "WORKERS": (_positive_int, 1, "gunicorn worker processes for `widget-server run`."),
-    "THREADS": (_positive_int, 8, "Threads per gunicorn worker."),
+    "THREADS": (
+        _positive_int,
+        8,
+        "Threads per gunicorn worker (gthread); under gevent, requests running at once.",
+    ),
     "WORKER_CLASS": (
         _worker_class,
         "gevent",

@@ -15,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 from .. import create_app
 from ..config import ConfigError, has_placeholder_secret, load_settings
 from . import metrics_dir as metrics
+from . import slots
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class WidgetServer(BaseApplication):
 
     def load(self):
         self.app = create_app()
+        if self.settings["WORKER_CLASS"] == "gevent":
+            slots.limit_requests(self.app, self.settings["THREADS"])
         return self.app
 
     def _start_worker(self, _arbiter):

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import CallbackRequest
+from ..ops import slots
 from . import disguise, watch
 from .status import status_view
 
@@ -70,10 +71,11 @@ def _current(request_id: int, language: str) -> tuple[dict[str, Any] | None, boo
     """The status view now (None when the request is gone or the database fails), and
     whether it changes with time alone (a disguised request)."""
     try:
-        req = db.session.get(CallbackRequest, request_id)
-        if req is None:
-            return None, False
-        return status_view(req, language), disguise.disguised(req)
+        with slots.slot(current_app):  # a request's share of the database pool, briefly
+            req = db.session.get(CallbackRequest, request_id)
+            if req is None:
+                return None, False
+            return status_view(req, language), disguise.disguised(req)
     except SQLAlchemyError as exc:
         # The stream ends; the widget falls back to polling, which says 503 while it lasts.
         log.warning("status stream: database error: %s", exc.__class__.__name__)
