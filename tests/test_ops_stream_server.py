@@ -239,3 +239,18 @@ def test_with_the_queue_in_the_web_worker_run_is_two_processes_and_calls_are_sti
 
         assert messages[-1]["status"] == "finished"
         assert "connected" in [m["status"] for m in messages]
+
+
+def test_gunicorns_master_loads_neither_flask_nor_the_database_layer():
+    script = (
+        "import json, sys\n"
+        "import widget_server.ops.server\n"
+        "print(json.dumps(sorted(k for k, v in sys.modules.items() if v is not None)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    modules = {m.split(".")[0] for m in json.loads(out.stdout.strip().splitlines()[-1])}
+
+    assert "gunicorn" in modules
+    assert not modules & {"flask", "sqlalchemy", "huey", "redis", "psycopg", "alembic"}

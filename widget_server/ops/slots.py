@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # gunicorn's master imports this module: it must not load Flask
+    from flask import Flask
 
 _KEY = "request_slots"  # in app.extensions
 
