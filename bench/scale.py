@@ -37,6 +37,7 @@ from pathlib import Path
 
 import requests
 import sqlalchemy as sa
+from live_stream import scheduled_widget, stream_step
 from stack import CLI, ROOT, BenchStack, free_port, gunicorn_command, percentile, wait_for
 
 BENCH = Path(__file__).resolve().parent
@@ -46,6 +47,11 @@ POLL_S = 0.5  # WIDGET_STATUS_POLL_MS default
 CONNECTIONS = [1, 2, 4, 8, 16]
 VISITORS = [50, 100, 200, 400]
 PROBES = 12
+STREAM_VISITORS = [500, 1000, 2000]  # goal: 2,000 within 1 s p95, each stage <= 300 ms p95
+STREAM_STAGE_TARGET_S = 0.3
+STREAM_VISITORS_GOAL = 2000
+SUBMIT_RATIO_GOAL = 0.2
+IDLE_STACK_GOAL_MB = 150.0
 # Same server settings for the app and the bare endpoint: 2 worker processes for 2 cores.
 WORKERS, THREADS = 2, 8
 _blocks = iter(range(100))
@@ -117,6 +123,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: pages shared between processes counted once, split among them."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -135,16 +150,21 @@ def cmdline(pid: int) -> str:
         return f.read().replace(b"\0", b" ").decode()
 
 
+def is_queue_worker(pid: int) -> bool:
+    command = cmdline(pid)
+    return "ops.worker" in command or "cli worker" in command
+
+
 def instance_rss(arbiter: int) -> dict[str, list[float]]:
-    """RSS of a `widget-server run`: its gunicorn workers and its queue worker."""
+    """RSS of a `widget-server run`: gunicorn's master, its workers and its queue worker."""
     web, queue = [], []
     for pid in children(arbiter):
-        (queue if "cli worker" in cmdline(pid) else web).append(rss_mb(pid))
-    return {"web": web, "queue": queue}
+        (queue if is_queue_worker(pid) else web).append(rss_mb(pid))
+    return {"master": [rss_mb(arbiter)], "web": web, "queue": queue}
 
 
 def queue_workers(arbiter: int) -> list[int]:
-    return [pid for pid in children(arbiter) if "cli worker" in cmdline(pid)]
+    return [pid for pid in children(arbiter) if is_queue_worker(pid)]
 
 
 def pause(pids: list[int]) -> None:
@@ -162,7 +182,8 @@ class PeakRss:
     """The highest RSS of an instance's processes while the block runs (sampled twice a second)."""
 
     def __init__(self, arbiter: int):
-        self.arbiter, self.peak, self.stop = arbiter, {"web": [], "queue": []}, threading.Event()
+        self.arbiter, self.stop = arbiter, threading.Event()
+        self.peak: dict[str, list[float]] = {"master": [], "web": [], "queue": []}
 
     def _run(self) -> None:
         while not self.stop.wait(0.5):
@@ -320,6 +341,68 @@ async def status_step(stack: BenchStack, port: int, background: list[str], n: in
     }
 
 
+def idle_stacks(stack: BenchStack) -> dict[str, dict]:
+    """`widget-server run` as shipped (one web worker) on this PostgreSQL + Redis, idle after
+    a first request: RSS and PSS of each process, with the queue worker as a process of its
+    own (the default) and inside the web worker (WIDGET_QUEUE_IN_WEB=1)."""
+    found = {}
+    for label, extra in (("queue process", {}), ("queue in web", {"WIDGET_QUEUE_IN_WEB": "1"})):
+        port = free_port()
+        env = dict(stack.env, WIDGET_WORKERS="1", **extra)
+        proc = subprocess.Popen(
+            [*CLI, "run", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/embed.js")
+            requests.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=10)
+            time.sleep(3)
+            pids = [proc.pid, *children(proc.pid)]
+            roles = {proc.pid: "master"}
+            roles.update((p, "queue" if is_queue_worker(p) else "web") for p in pids[1:])
+            found[label] = {
+                "rss": {roles[p]: rss_mb(p) for p in pids},
+                "rss_total": sum(rss_mb(p) for p in pids),
+                "pss_total": sum(pss_mb(p) for p in pids),
+            }
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return found
+
+
+def live_stream_steps(stack: BenchStack, session: requests.Session) -> list[dict]:
+    """N visitors each holding the live status stream open; the largest N within 1 s p95."""
+    print("live status: N visitors on the stream (Server-Sent Events), one instance", flush=True)
+    key = scheduled_widget(stack)
+    with ThreadPoolExecutor(4) as pool:
+        waiting = list(
+            pool.map(
+                lambda i: submit(session, stack.service_url, key, stack.shop_url, f"+7920{i:07d}"),
+                range(max(STREAM_VISITORS)),
+            )
+        )
+    steps = []
+    for n in STREAM_VISITORS:
+        step = asyncio.run(
+            stream_step(stack, stack.service_port, waiting, n, PROBES, submit, next(_blocks))
+        )
+        delays = step.pop("delays")
+        step.update(delay_p50=percentile(delays, 50), delay_p95=percentile(delays, 95))
+        steps.append(step)
+        print(
+            f"    N={n:<5} streams open {step['opened']:5d} (still open at the end "
+            f"{step['held_open']})  event→seen p50 {step['delay_p50'] * 1000:.0f} ms  "
+            f"p95 {step['delay_p95'] * 1000:.0f} ms  errors {step['errors']} "
+            f"{' '.join(step['error_kinds'])}",
+            flush=True,
+        )
+    return steps  # every step, a miss included: the goal is the figure at 2,000
+
+
 # -- main ------------------------------------------------------------------------------------
 def main() -> int:
     if not shutil.which("wrk"):
@@ -330,7 +413,7 @@ def main() -> int:
         print("set POSTGRES_TEST_SERVER to a PostgreSQL server where a database may be created,")
         print("e.g. postgresql+psycopg://widget:widget@127.0.0.1:5432/postgres")
         return 1
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3
     started = time.monotonic()
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     db_name = f"widget_bench_{uuid.uuid4().hex[:10]}"
@@ -370,8 +453,16 @@ def main() -> int:
         arbiter_a = stack.children[-1].pid
         time.sleep(2)
         results["idle"] = instance_rss(arbiter_a)
+        results["shipped"] = idle_stacks(stack)
         url_a = f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests"
         wrk_step([url_a], 4, 2, stack.shop_url)  # warm-up (imports, pools), not counted
+
+        # The stream first, on a server nothing ran on yet but the warm-up.
+        requests.post(f"{stack.sim_url}/_sim/config", json={"time_scale": 0.25}, timeout=5)
+        results["stream"] = live_stream_steps(stack, requests.Session())
+        if "stream" in sys.argv[2:]:  # `scale.py 3 stream`: the live stream alone
+            summarise_stream(results["stream"])
+            return 0
 
         print("live status: N visitors polling every 500 ms, one instance", flush=True)
         # The other visitors' requests are held (stored, never dialled: a widget with a cap of
@@ -455,6 +546,21 @@ def main() -> int:
     return 0
 
 
+def summarise_stream(steps: list[dict]) -> None:
+    holding = [s for s in steps if s["delay_p95"] <= STATUS_TARGET_S and not s["errors"]]
+    best_stream = max(holding, key=lambda s: s["n"]) if holding else None
+    print(
+        f"  visitors on the live stream with p95 event→seen <= 1 s: "
+        f"{best_stream['n'] if best_stream else 0} (goal {STREAM_VISITORS_GOAL})"
+    )
+    for s in steps:
+        print(
+            f"    N={s['n']:<5} p50 {s['delay_p50'] * 1000:.0f} ms, p95 {s['delay_p95'] * 1000:.0f}"
+            f" ms (goal each stage <= {STREAM_STAGE_TARGET_S * 1000:.0f} ms p95), "
+            f"errors {s['errors']}"
+        )
+
+
 def summarise(r: dict, elapsed: float) -> None:
     bare = r["bare"]["rps"] or float("nan")
     print(f"\nSummary (2-core machine, PostgreSQL + Redis, {elapsed:.0f} s)")
@@ -469,15 +575,30 @@ def summarise(r: dict, elapsed: float) -> None:
             f"    {label:<16} {s['rps']:7.1f} req/s (c={s['c']}, p95 {s['p95']:.1f} ms)"
             f"  ratio to bare {s['rps'] / bare:.3f}"
         )
+    print(f"    goal: one instance >= {SUBMIT_RATIO_GOAL}x bare")
     print(f"  pipeline (queue worker, PBX, webhooks): {r['drain']:.1f} requests/s made final")
     holding = [s["n"] for s in r["status"] if s["delay_p95"] <= STATUS_TARGET_S]
-    print(f"  visitors waiting on live status with p95 event→seen <= 1 s: {max(holding or [0])}")
+    print(f"  visitors polling live status with p95 event→seen <= 1 s: {max(holding or [0])}")
+    summarise_stream(r["stream"])
     print("  memory (RSS, MB):")
     print(f"    bare Flask gunicorn worker    {', '.join(f'{m:.0f}' for m in r['bare_rss'])}")
     for label, key in (("idle", "idle"), ("under load", "loaded")):
-        web = ", ".join(f"{m:.0f}" for m in r[key]["web"])
-        queue = ", ".join(f"{m:.0f}" for m in r[key]["queue"])
-        print(f"    app workers {label:<11} {web}   queue worker {queue}")
+        parts = "   ".join(
+            f"{kind} {', '.join(f'{m:.0f}' for m in r[key].get(kind, []))}"
+            for kind in ("master", "web", "queue")
+        )
+        print(f"    {label:<11} {parts}")
+    idle = sum(sum(values) for values in r["idle"].values())
+    print(f"    this bench's instance (2 web workers) idle: {idle:.0f} MB")
+    print(
+        f"  `widget-server run` as shipped (1 web worker), idle (goal <= {IDLE_STACK_GOAL_MB:.0f} MB RSS):"
+    )
+    for label, m in r["shipped"].items():
+        parts = ", ".join(f"{name.strip()} {mb:.0f}" for name, mb in m["rss"].items())
+        print(
+            f"    {label:<14} RSS total {m['rss_total']:.0f} MB ({parts}); "
+            f"PSS total {m['pss_total']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

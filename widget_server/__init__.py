@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask
+if TYPE_CHECKING:
+    from flask import Blueprint, Flask
 
 from .version import __version__
 
 __all__ = ["__version__", "create_app"]
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, extensions, the queue, blueprints."""
-    # Imported here, as in flaskr: importing any submodule runs this package's
-    # __init__, which must neither build the app nor load all of it.
-    from werkzeug.middleware.proxy_fix import ProxyFix
+def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -> Flask:
+    """Build the app: settings, extensions, the queue, blueprints.
 
-    from . import admin, config, database, errors, extensions, instance, retention  # in the factory
+    ``web=False`` is the queue worker's app: no blueprints and no request hooks, so
+    that process never imports the config page or the public API.
+    """
+    # Imported here, as in flaskr: importing any submodule runs this package's
+    # __init__, which must neither build the app nor load all of it (not even Flask:
+    # gunicorn's master, ops/server.py, never needs it).
+    from flask import Flask
+
+    from . import config, database, extensions, instance, retention  # in the factory
     from .dispatch import queue  # in the factory (see above)
     from .dispatch import tasks as dispatch_tasks  # in the factory (see above)
     from .insight import tasks as insight_tasks  # in the factory (see above)
     from .notify import tasks as notify_tasks  # in the factory (see above)
-    from .ops import health, logs, metrics  # in the factory (see above)
-    from .pbx import webhooks
-    from .visitor import api, edge, embed, home, opt_out  # blueprints; edge: WSGI layers
+    from .ops import logs  # in the factory (see above)
 
     instance_path = os.environ.get("WIDGET_INSTANCE_PATH") or None
     app = Flask(
@@ -42,8 +46,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", database.engine_options(uri))
     logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"] or "text")
-    if n := app.config["TRUSTED_PROXIES"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     extensions.db.init_app(app)
     extensions.limiter.init_app(app)
@@ -52,6 +54,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(extensions.db.engine)
     queue.init_queue(app, (dispatch_tasks, notify_tasks, retention, insight_tasks))
+    if web:
+        _add_web(app)
+    return app
+
+
+def _add_web(app: Flask) -> None:
+    """What serves HTTP: the blueprints, the request hooks, the proxy fix."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from . import admin, errors, extensions  # the web's parts: the queue worker never loads them
+    from .ops import health, logs, metrics  # the web's parts (see above)
+    from .pbx import webhooks  # the web's parts (see above)
+    from .visitor import api, edge, embed, home, opt_out  # the web's parts; edge: WSGI layers
+
+    if n := app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     for bp in (api.bp, webhooks.bp, embed.bp, home.bp, opt_out.bp, admin.bp, health.bp):
         app.register_blueprint(bp)
     # In this order: both put their first hook ahead of all others.
@@ -62,7 +80,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     public = {api.bp: True, opt_out.bp: True, webhooks.bp: False, embed.bp: False}
     _exempt(extensions, public | {home.bp: False, health.bp: False, metrics.bp: False})
     edge.install(app)
-    return app
 
 
 def _exempt(extensions, public: dict[Blueprint, bool]) -> None:

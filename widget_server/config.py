@@ -11,9 +11,10 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 PLACEHOLDER_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "placeholder"}
@@ -120,6 +121,13 @@ def _log_format(raw: str) -> str:
     return value
 
 
+def _worker_class(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"gevent", "gthread"}:
+        raise ValueError("must be gevent or gthread")
+    return value
+
+
 def _token(raw: str) -> str:
     value = raw.strip()
     if len(value) < 16 or any(c.isspace() for c in value):
@@ -149,8 +157,27 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "Public base URL of this service (snippets, webhooks).",
     ),
     "WORKERS": (_positive_int, 1, "gunicorn worker processes for `widget-server run`."),
-    "THREADS": (_positive_int, 8, "Threads per gunicorn worker."),
+    "THREADS": (
+        _positive_int,
+        8,
+        "Threads per gunicorn worker (gthread); under gevent, requests running at once.",
+    ),
+    "WORKER_CLASS": (
+        _worker_class,
+        "gevent",
+        "gevent (live status streams hold no thread) or gthread (WIDGET_THREADS threads).",
+    ),
+    "WORKER_CONNECTIONS": (
+        _positive_int,
+        5000,
+        "gevent: most connections per gunicorn worker, open status streams included.",
+    ),
     "QUEUE_WORKERS": (_positive_int, 2, "Task-queue worker threads started by `run`/`worker`."),
+    "QUEUE_IN_WEB": (
+        _bool,
+        False,
+        "`run` runs the task queue inside each web worker instead of a process of its own.",
+    ),
     "PBX_CONNECT_TIMEOUT": (_positive_float, 3.0, "Seconds to connect to the PBX API."),
     "PBX_TIMEOUT": (_positive_float, 10.0, "Seconds to wait for a PBX API answer."),
     "TRUSTED_PROXIES": (_non_negative_int, 0, "Reverse proxies in front of the app (ProxyFix)."),
@@ -265,6 +292,16 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     ),
     "MAX_BODY_BYTES": (_positive_int, 4096, "Largest widget API request body."),
     "STATUS_POLL_MS": (_positive_int, 500, "How often the widget polls call status."),
+    "STATUS_POLL_TALKING_MS": (
+        _positive_int,
+        3000,
+        "How often the widget polls once the call is talking (when the live stream fails).",
+    ),
+    "STATUS_WATCH_POLL_MS": (
+        _positive_int,
+        250,
+        "Without Redis: how often one query checks every request a live stream watches.",
+    ),
     "LOG_LEVEL": (_text, "INFO", "Python logging level."),
     "LOG_FORMAT": (
         _log_format,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -47,6 +48,10 @@ def configure_engine(engine: Engine) -> None:
 
 
 def alembic_config(database_url: str) -> Config:
+    """Alembic's settings for ``database_url`` (alembic is imported only by what migrates:
+    a running web or queue worker never loads it)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
@@ -55,4 +60,6 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_to_head(database_url: str) -> None:
     """Apply every migration; safe to run again."""
+    from alembic import command  # only when migrating (see alembic_config)
+
     command.upgrade(alembic_config(database_url), "head")

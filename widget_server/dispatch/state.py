@@ -19,6 +19,7 @@ from ..models import CallAttempt, CallbackRequest, PbxAccount, utcnow
 from ..notify import outbox
 from ..ops import metrics
 from ..statuses import FINAL, WAITING, Status, may_move
+from . import changes
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def set_status(req: CallbackRequest, status: Status) -> bool:
             metrics.count_final(status)
             outbox.record_ended(req)  # the CRMs told of it note the outcome
     log.info("request %s → %s", req.id, status)
+    changes.mark(db.session(), req.handle)  # the live status streams hear it after commit
     return True
 
 

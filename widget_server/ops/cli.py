@@ -10,12 +10,15 @@ layer, which takes seconds on a busy machine.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo
 
 from .. import create_app
-from ..config import ConfigError
+from ..config import ConfigError, load_settings
 from .cli_numbers import block_number, forget_number, opt_in, report_junk, unblock_number
 from .cli_pbx import pbx_reconcile
 from .cli_pbx_check import pbx_check
@@ -73,20 +76,29 @@ def init_db() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
     """Production server: gunicorn plus the task-queue worker."""
-    from .server import run_production  # start-up time
+    from .server import check_production_settings  # start-up time
 
     try:
-        run_production(host, port)
+        check_production_settings(load_settings())
     except (ConfigError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
+    # This process becomes gunicorn's master without the command line's modules loaded.
+    server = [sys.executable, "-m", "widget_server.ops.server", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, server)  # noqa: S606 - our own interpreter and module, no shell
 
 
-@main.command()
+@main.command(with_appcontext=False)
 def worker() -> None:
     """Task-queue worker alone (for deployments with several machines)."""
-    from .server import run_worker  # start-up time
+    from .worker import run_worker  # start-up time
 
-    run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        # The queue's app only: no blueprints, so this process never loads the web's parts.
+        app = create_app(web=False)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    with app.app_context():
+        run_worker(app)
 
 
 @main.command("pbx-sim", with_appcontext=False)

@@ -27,7 +27,6 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
     multiprocess,
-    values,
 )
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
@@ -100,37 +99,6 @@ def observe_pbx_call(method: str, seconds: float, error_result: str | None) -> N
     PBX_CALL_DURATION.labels(method).observe(seconds)
     if error_result is not None:
         PBX_CALL_ERRORS.labels(method, error_result[:16]).inc()
-
-
-def fresh_multiprocess_dir() -> str:
-    """A new directory for this start's metrics files, named after this process.
-
-    Directories left by a start that was killed (its process is gone) are removed.
-    """
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    for old in Path(tempfile.gettempdir()).glob("widget-metrics-*-*"):
-        pid = old.name.split("-")[2]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(old, ignore_errors=True)
-    return tempfile.mkdtemp(prefix=f"widget-metrics-{os.getpid()}-")
-
-
-def use_multiprocess_dir(path: str) -> None:
-    """Make this process and its children write metrics to ``path`` (before any is counted).
-
-    The value class is chosen again because prometheus_client reads the variable
-    at import, which the command line may already have done.
-    """
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    values.ValueClass = values.get_value_class()
-
-
-def mark_process_dead(pid: int) -> None:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid)
 
 
 # -- HTTP instrumentation -------------------------------------------------------------

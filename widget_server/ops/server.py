@@ -1,7 +1,8 @@
-"""Running for real: gunicorn for the web, a huey consumer for background work."""
+"""Running for real: gunicorn for the web, a huey consumer (``worker.py``) for background work."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
@@ -9,12 +10,12 @@ import subprocess
 import sys
 from typing import Any
 
-from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from .. import create_app
-from ..config import has_placeholder_secret, load_settings
-from . import metrics
+from ..config import ConfigError, has_placeholder_secret, load_settings
+from . import metrics_dir as metrics
+from . import slots
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def check_production_settings(config: dict[str, Any]) -> None:
 
 
 def run_production(host: str, port: int) -> None:
-    """Start the queue worker in a child process, then serve with gunicorn until stopped."""
+    """Start the queue worker (a child process, or inside the web worker with
+    ``WIDGET_QUEUE_IN_WEB``), then serve with gunicorn until stopped."""
     settings = load_settings()
     check_production_settings(settings)
     if settings["LOG_FORMAT"] is None:
@@ -49,50 +51,94 @@ def run_production(host: str, port: int) -> None:
     # A fresh directory per start: counters from a previous run must not be summed in.
     metrics_dir = metrics.fresh_multiprocess_dir()
     metrics.use_multiprocess_dir(metrics_dir)
-
-    class WidgetServer(BaseApplication):
-        def load_config(self):
-            options = {
-                "bind": f"{host}:{port}",
-                "workers": settings["WORKERS"],
-                "threads": settings["THREADS"],
-                "worker_class": "gthread",
-                "timeout": 30,
-                "graceful_timeout": 10,
-                "keepalive": 5,
-                # The app writes its own access line (route, not path; request id).
-                "accesslog": None,
-                "on_starting": self._start_worker,
-                "on_exit": self._stop_worker,
-                "child_exit": lambda _arbiter, worker: metrics.mark_process_dead(worker.pid),
-            }
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self):
-            return create_app()
-
-        def _start_worker(self, _arbiter):
-            self.worker_process = subprocess.Popen(
-                [sys.executable, "-m", "widget_server.ops.cli", "worker"]
-            )
-
-        def _stop_worker(self, _arbiter):
-            process = getattr(self, "worker_process", None)
-            if process and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-
-    WidgetServer().run()
+    WidgetServer(host, port, settings, metrics_dir).run()
 
 
-def run_worker(app: Flask) -> None:
-    """Run the task-queue consumer in this process until SIGINT/SIGTERM."""
-    queue = app.extensions["queue"]
-    consumer = queue.consumer(app.config["QUEUE_WORKERS"])
-    log.info("queue worker started with %s threads", app.config["QUEUE_WORKERS"])
-    consumer.run()
+class WidgetServer(BaseApplication):
+    """gunicorn with our settings; the app is built in each worker, never in the master."""
+
+    def __init__(self, host: str, port: int, settings: dict[str, Any], metrics_dir: str):
+        self.host, self.port, self.settings, self.metrics_dir = host, port, settings, metrics_dir
+        self.worker_process: subprocess.Popen | None = None
+        self.consumer = None
+        super().__init__()
+
+    def load_config(self):
+        settings = self.settings
+        in_web = settings["QUEUE_IN_WEB"]
+        options = {
+            "bind": f"{self.host}:{self.port}",
+            "workers": settings["WORKERS"],
+            # gevent: an open live status stream (visitor/stream.py) is a greenlet
+            # waiting on an event, not a thread; gthread keeps one thread per stream.
+            "worker_class": settings["WORKER_CLASS"],
+            "threads": settings["THREADS"],
+            "worker_connections": settings["WORKER_CONNECTIONS"],
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            # The app writes its own access line (route, not path; request id).
+            "accesslog": None,
+            "on_starting": (lambda _arbiter: None) if in_web else self._start_worker,
+            "on_exit": self._stop_worker,
+            "child_exit": lambda _arbiter, worker: metrics.mark_process_dead(worker.pid),
+        }
+        if in_web:
+            options["post_worker_init"] = self._start_queue_here
+            options["worker_exit"] = self._stop_queue_here
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        self.app = create_app()
+        if self.settings["WORKER_CLASS"] == "gevent":
+            slots.limit_requests(self.app, self.settings["THREADS"])
+        return self.app
+
+    def _start_worker(self, _arbiter):
+        self.worker_process = subprocess.Popen([sys.executable, "-m", "widget_server.ops.worker"])
+
+    def _stop_worker(self, _arbiter):
+        process = self.worker_process
+        if process and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+
+    def _start_queue_here(self, _worker):
+        """WIDGET_QUEUE_IN_WEB: this web worker also runs the queue's consumer (under gevent,
+        its threads are greenlets); periodic jobs are claimed once per slot by one consumer."""
+        from ..dispatch.queue import start_consumer_threads  # in the worker: never the master
+
+        self.consumer = self.app.extensions["queue"].consumer(self.settings["QUEUE_WORKERS"])
+        start_consumer_threads(self.consumer)
+        log.info("queue consumer running in web worker %s", os.getpid())
+
+    def _stop_queue_here(self, _arbiter, _worker):
+        if self.consumer is not None:
+            self.consumer.stop(graceful=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m widget_server.ops.server``: what ``widget-server run`` becomes.
+
+    The command line execs this module, so gunicorn's master loads gunicorn and the
+    settings only, not the command line's modules (its workers load the app).
+    """
+    parser = argparse.ArgumentParser(prog="widget-server run")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    try:
+        run_production(args.host, args.port)
+    except (ConfigError, RuntimeError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - the process `widget-server run` becomes
+    sys.exit(main())

@@ -28,7 +28,7 @@ from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, utcnow
 from ..ops import metrics
-from . import beacon, disguise, intake, look_cache, seen
+from . import beacon, disguise, intake, look_cache, seen, stream
 from .guards import allowed_origin, load_request, load_widget, request_from_handle, widget_from_key
 from .guards import error as _error
 from .guards import visitor_language as _lang
@@ -74,6 +74,7 @@ def preflight(widget: Widget):
 
 @bp.route("/requests/<handle>", methods=["OPTIONS"])
 @bp.route("/requests/<handle>/cancel", methods=["OPTIONS"])
+@bp.route("/requests/<handle>/events", methods=["OPTIONS"])
 @limiter.exempt
 @request_from_handle
 def preflight_status(req: CallbackRequest):
@@ -240,6 +241,14 @@ def _handle_key() -> str:
 def request_status(req: CallbackRequest):
     """Live status of a request, by its unguessable handle."""
     return jsonify(status_view(req, _lang()))
+
+
+@bp.get("/requests/<handle>/events")
+@limiter.limit("40/10second", key_func=_handle_key)
+@request_from_handle
+def request_events(req: CallbackRequest):
+    """Live status of a request as Server-Sent Events, until it is final."""
+    return stream.status_events(req, _lang())
 
 
 @bp.post("/requests/<handle>/cancel")

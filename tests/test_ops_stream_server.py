@@ -1,0 +1,256 @@
+"""`widget-server run` as shipped (gunicorn's gevent worker, its queue worker, SQLite, no Redis)
+holding many live status streams open: they hold no thread, and the queue worker's changes
+reach them from the other process. Also: the queue worker loads only what it uses."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from widget_server import setup
+from widget_server.extensions import db
+from widget_server.pbx import directory
+from widget_server.pbx.sim import start_sim_thread
+
+from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, database_url, make_app
+from .sse_client import EventStream
+from .test_abuse_limits import _free_port
+
+SHOP = "https://shop.example"
+OPEN_STREAMS = 200
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+@pytest.fixture
+def served(tmp_path):
+    with _running(tmp_path, {}) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _running(tmp_path, extra_env: dict[str, str]):
+    """`widget-server run` on a fresh SQLite database, its widget dialling the simulator."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    db_url = database_url(tmp_path)
+    sim = start_sim_thread(
+        {"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": 0.02}
+    )
+    port = _free_port()
+    service = f"http://127.0.0.1:{port}"
+    app = make_app(tmp_path, QUEUE_PATH=str(instance / "queue.sqlite3"), PUBLIC_URL=service)
+    with app.app_context():
+        owner = setup.create_owner("owner@example.com", "correct horse")
+        account = directory.add_pbx(
+            owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru"
+        )
+        requests.post(
+            f"{sim.url}/_sim/config",
+            json={"webhook_base": directory.webhook_base(account)},
+            timeout=5,
+        )
+        directory.sync_groups(account)
+        widget = setup.add_widget(account, [SHOP], [("101", "Продажи")])
+        widget.group_rounds = 1
+        db.session.commit()
+        key = widget.public_key
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    env.update(
+        WIDGET_ALLOW_PRIVATE_NETWORKS="1",  # the simulator is on loopback
+        WIDGET_INSTANCE_PATH=str(instance),
+        WIDGET_DATABASE_URL=db_url,
+        WIDGET_DEV="1",
+        WIDGET_SECRET_KEY="test-secret-key-0123456789abcdef",
+        WIDGET_NIGHT_GUARD="0",
+        WIDGET_FORM_TOKENS="0",  # requests are posted directly, not by the widget
+        WIDGET_PUBLIC_URL=service,
+        WIDGET_LOG_LEVEL="WARNING",
+        WIDGET_THREADS="2",  # a thread per stream would leave none for anything else
+        WIDGET_STATUS_WATCH_POLL_MS="100",
+        WIDGET_RATELIMIT_IP="100000/minute",
+        WIDGET_RATELIMIT_IP_GLOBAL="100000/minute",
+        WIDGET_RATELIMIT_PREFIX="100000/minute",
+        WIDGET_NEW_WIDGET_CAP="100000/minute",
+        **extra_env,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "widget_server.ops.cli", "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "service.log").open("ab"),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{service}/embed.js", timeout=1)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+        yield service, key, process
+    finally:
+        os.killpg(process.pid, signal.SIGCONT)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        sim.stop()
+
+
+def _submit(service: str, key: str, phone: str) -> str:
+    response = requests.post(
+        f"{service}/api/v1/widgets/{key}/requests",
+        json={"phone": phone, "consent": True, "group": "101"},
+        headers={"Origin": SHOP},
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["handle"]
+
+
+def test_two_hundred_open_streams_leave_the_server_free_and_hear_the_queue_workers_changes(
+    served,
+):
+    service, key, process = served
+    workers = [pid for pid in _children(process.pid) if "ops.worker" in _cmdline(pid)]
+    assert len(workers) == 1, "run starts one queue worker"
+    os.kill(workers[0], signal.SIGSTOP)  # nothing is dialled: every request stays queued
+    with ThreadPoolExecutor(8) as pool:
+        handles = list(
+            pool.map(
+                lambda i: _submit(service, key, f"+7916{3000000 + i:07d}"), range(OPEN_STREAMS)
+            )
+        )
+    streams = [EventStream(service, f"/api/v1/requests/{h}/events", SHOP) for h in handles]
+    try:
+        assert [s.next_message()["status"] for s in streams] == ["queued"] * OPEN_STREAMS
+
+        # With all of them open (and two threads configured), the server still answers.
+        late = _submit(service, key, "+79164000001")
+        poll = requests.get(
+            f"{service}/api/v1/requests/{late}", headers={"Origin": SHOP}, timeout=10
+        )
+        assert poll.status_code == 200 and poll.json()["status"] == "queued"
+
+        # The queue worker, another process, dials: its changes reach the open streams.
+        os.kill(workers[0], signal.SIGCONT)
+        first = streams[0].messages()
+        assert first[-1]["final"] is True
+        assert first[-1]["status"] == "finished"
+        assert "connected" in [m["status"] for m in first]
+    finally:
+        for s in streams:
+            s.close()
+
+
+def test_the_queue_worker_loads_neither_the_web_nor_migrations(tmp_path):
+    script = (
+        "import json, sys\n"
+        "import widget_server.ops.worker as worker\n"
+        "loaded = lambda: sorted(k for k, v in sys.modules.items() if v is not None)\n"
+        "worker.run_worker = lambda app: print(json.dumps(loaded()))\n"
+        "sys.exit(worker.main())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    env.update(
+        WIDGET_INSTANCE_PATH=str(tmp_path / "instance"),
+        WIDGET_DATABASE_URL=database_url(tmp_path),
+        WIDGET_SECRET_KEY="test-secret-key-0123456789abcdef",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    assert "widget_server.dispatch.tasks" in modules, "the worker's app has its tasks"
+    web = {m for m in modules if m.startswith(("widget_server.admin", "widget_server.visitor.api"))}
+    assert not web, f"the queue worker imported the web's modules: {sorted(web)}"
+    assert not {m for m in modules if m.split(".")[0] in {"alembic", "gunicorn", "gevent"}}
+
+
+def test_the_web_worker_app_loads_no_migrations(tmp_path):
+    script = (
+        "import json, sys\n"
+        "from widget_server import create_app\n"
+        "create_app()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    env.update(
+        WIDGET_INSTANCE_PATH=str(tmp_path / "instance"),
+        WIDGET_DATABASE_URL=database_url(tmp_path),
+        WIDGET_SECRET_KEY="test-secret-key-0123456789abcdef",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    assert "widget_server.visitor.api" in modules and "widget_server.admin" in modules
+    assert not {m for m in modules if m.split(".")[0] == "alembic"}
+
+
+def test_with_the_queue_in_the_web_worker_run_is_two_processes_and_calls_are_still_made(
+    tmp_path,
+):
+    with _running(tmp_path, {"WIDGET_QUEUE_IN_WEB": "1"}) as (service, key, process):
+        kids = _children(process.pid)
+        assert len(kids) == 1, "gunicorn's one web worker, no queue worker process"
+        assert "ops.worker" not in _cmdline(kids[0])
+
+        handle = _submit(service, key, "+79164000002")
+        messages = EventStream(service, f"/api/v1/requests/{handle}/events", SHOP).messages()
+
+        assert messages[-1]["status"] == "finished"
+        assert "connected" in [m["status"] for m in messages]
+
+
+def test_gunicorns_master_loads_neither_flask_nor_the_database_layer():
+    script = (
+        "import json, sys\n"
+        "import widget_server.ops.server\n"
+        "print(json.dumps(sorted(k for k, v in sys.modules.items() if v is not None)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    modules = {m.split(".")[0] for m in json.loads(out.stdout.strip().splitlines()[-1])}
+
+    assert "gunicorn" in modules
+    assert not modules & {"flask", "sqlalchemy", "huey", "redis", "psycopg", "alembic"}
