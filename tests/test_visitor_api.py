@@ -523,6 +523,7 @@ def test_the_openapi_document_describes_the_widget_paths(site):
         "/api/v1/widgets/{key}/requests",
         "/api/v1/requests/{handle}",
         "/api/v1/requests/{handle}/cancel",
+        "/api/v1/requests/{handle}/events",
         "/api/v1/widgets/{key}/beacon",
     }
     for refs in re.findall(r'"#/components/schemas/(\w+)"', response.get_data(as_text=True)):

@@ -67,7 +67,7 @@ def test_the_look_is_public_short_lived_and_carries_no_token_or_slots(site):
         {"id": "101", "label": "Продажи"},
         {"id": "102", "label": "Сервис"},
     ]
-    assert body["status_stream"] is False  # this server has no events endpoint
+    assert body["status_stream"] is True  # this server streams statuses (visitor/stream.py)
     assert not {"form_token", "open", "slots"} & set(body)
 
 

@@ -38,8 +38,11 @@ OPERATIONS = {
     "POST /api/v1/widgets/{key}/requests",
     "GET /api/v1/requests/{handle}",
     "POST /api/v1/requests/{handle}/cancel",
+    "GET /api/v1/requests/{handle}/events",
     "POST /api/v1/widgets/{key}/beacon",
 }
+# The stream stays open until its request is final (tests/test_visitor_stream.py).
+OPEN_ENDED = {"GET /api/v1/requests/{handle}/events"}
 
 
 class LiveApi:
@@ -110,7 +113,7 @@ def test_the_served_document_describes_every_public_widget_operation(live_api):
 # driven by Hypothesis directly: the same generation and the same checks.
 @pytest.mark.parametrize(
     ("label", "mode"),
-    [(label, GenerationMode.POSITIVE) for label in sorted(OPERATIONS)]
+    [(label, GenerationMode.POSITIVE) for label in sorted(OPERATIONS - OPEN_ENDED)]
     # Negative data needs something to break: a body or a query parameter. The
     # status operations have only the (fixed) handle.
     + [

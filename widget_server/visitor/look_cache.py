@@ -82,6 +82,8 @@ def look_document(widget: Widget, lang: str) -> dict[str, Any]:
         "ask_name": widget.ask_name,
         "countdown_seconds": widget.countdown_seconds,
         "poll_interval_ms": current_app.config["STATUS_POLL_MS"],
+        # Slower once talking: nothing changes quickly during the talk.
+        "poll_interval_talking_ms": current_app.config["STATUS_POLL_TALKING_MS"],
         "groups": [
             {"id": wg.group.pin, "label": group_label(wg, lang) or wg.label}
             for wg in widget.offered_groups
