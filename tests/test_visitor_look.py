@@ -242,3 +242,27 @@ def test_a_look_answered_from_memory_still_counts_in_the_metrics(site):
     look(site)  # from memory
     look(site)
     assert counted() == before + 2
+
+
+def test_a_page_view_marks_the_widget_seen_on_its_site_at_most_once_a_minute(site):
+    from widget_server.visitor import seen
+
+    seen.forget()
+
+    def seen_on():
+        with site.app.app_context():
+            widget = db.session.scalar(select(Widget).filter_by(public_key=site.ru_key))
+            return dict(widget.seen_on or {})
+
+    look(site)  # from the app
+    assert set(seen_on()) == {SHOP}
+    with site.app.app_context():
+        db.session.execute(
+            update(Widget).where(Widget.public_key == site.ru_key).values(seen_on={})
+        )
+        db.session.commit()
+    look(site)  # from memory, within the minute: nothing written
+    assert seen_on() == {}
+    seen.forget()  # a minute later, as far as the throttle knows
+    look(site)
+    assert set(seen_on()) == {SHOP}

@@ -119,6 +119,8 @@ def widget_look(key: str):
     g.cors_origin = origin
     if not look.active:
         raise _error(403, "widget_paused")
+    if seen.view_due(key, origin):  # once a minute: the setup checklist's last view
+        seen.write_view(key, origin)
     response = current_app.response_class(status=200, mimetype="application/json")
     response.set_etag(look.etag)
     response.vary.add("Origin")

@@ -21,7 +21,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_etags
 
 from ..ops import metrics
-from . import embed, look_cache
+from . import embed, look_cache, seen
 from .origins import request_origin
 from .texts import LANGUAGES
 
@@ -61,6 +61,9 @@ class LookFromMemory:
         origin = request_origin(environ.get("HTTP_ORIGIN"), environ.get("HTTP_REFERER"))
         if not origin or origin not in look.origins:
             return None
+        if seen.view_due(key, origin):  # once a minute: the setup checklist's last view
+            with self.app.app_context():
+                seen.write_view(key, origin)
         headers = [
             ("ETag", f'"{look.etag}"'),
             ("Cache-Control", "public, max-age=60"),

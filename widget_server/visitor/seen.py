@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
@@ -24,6 +24,7 @@ WRITE_EVERY_SECONDS = 60.0
 
 _lock = threading.Lock()
 _written: dict[int, float] = {}  # widget id -> monotonic time of its last write
+_viewed: dict[tuple[str, str], float] = {}  # (widget key, origin) -> the same, for page views
 
 
 def _due(widget: Widget, origin: str, now: float) -> bool:
@@ -58,6 +59,43 @@ def record(widget: Widget, origin: str) -> bool:
     return True
 
 
+def view_due(key: str, origin: str) -> bool:
+    """Whether a page view of widget ``key`` on ``origin`` should be written now: the
+    first one and then once a minute per widget and origin (this process's memory)."""
+    now = time.monotonic()
+    with _lock:
+        last = _viewed.get((key, origin))
+        if last is not None and now - last < WRITE_EVERY_SECONDS:
+            return False
+        _viewed[(key, origin)] = now
+        return True
+
+
+def write_view(key: str, origin: str) -> bool:
+    """Write that widget ``key`` was shown on ``origin`` (an allowed one) now.
+
+    Called only when ``view_due``: the look is answered from memory, so this is a page
+    view's only database work, at most once a minute per widget and origin. Never fails
+    the caller.
+    """
+    try:
+        row = db.session.execute(
+            select(Widget.id, Widget.seen_on).where(Widget.public_key == key)
+        ).first()
+        if row is None:
+            db.session.rollback()
+            return False
+        seen = dict(row.seen_on or {})
+        seen[origin] = utcnow().isoformat(timespec="seconds")
+        db.session.execute(update(Widget).where(Widget.id == row.id).values(seen_on=seen))
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("widget %s: last load not recorded (%s)", key, exc.__class__.__name__)
+        return False
+    return True
+
+
 def last_seen(widget: Widget) -> tuple[str, datetime] | None:
     """(origin, naive UTC time) of the widget's latest recorded load, or None."""
     best = None
@@ -75,3 +113,4 @@ def forget() -> None:
     """Drop the in-memory throttle (tests start from a clean slate)."""
     with _lock:
         _written.clear()
+        _viewed.clear()
