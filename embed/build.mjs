@@ -15,7 +15,7 @@ const MANIFEST = join(HERE, 'build-manifest.json');
 // GOALS are issue 14's; BUDGETS are what the build may not grow past (today's size plus a
 // little room), so the distance to the goals can only shrink. bench/widget_size.py shows both.
 export const GOALS = { loader_gzip: 2048, total_gzip: 8192 };
-export const BUDGETS = { loader_gzip: 3450, total_gzip: 12550 };
+export const BUDGETS = { loader_gzip: 3290, total_gzip: 11970 };
 
 const version = readFileSync(join(HERE, '../widget_server/version.py'), 'utf8').match(/__version__ = "([^"]+)"/)[1];
 
@@ -30,6 +30,15 @@ const cssAsText = {
   },
 };
 
+// The panel runs only after the loader, which hands it these modules (src/shared.js): one copy.
+const FROM_LOADER = /(^|\/)(dom|store|beacon)\.js$/;
+const fromLoader = {
+  name: 'from-loader',
+  setup(builder) {
+    builder.onResolve({ filter: FROM_LOADER }, () => ({ path: join(HERE, 'src', 'shared.js') }));
+  },
+};
+
 async function bundle(entry, define, plugins) {
   const result = await build({
     plugins: [cssAsText, ...plugins],
@@ -37,7 +46,7 @@ async function bundle(entry, define, plugins) {
     bundle: true,
     minify: true,
     format: 'iife',
-    target: 'es2018',
+    target: 'es2020',
     legalComments: 'none',
     charset: 'utf8',
     write: false,
@@ -73,7 +82,7 @@ function compressed(name, data) {
 }
 
 async function buildAll() {
-  const panel = await bundle('panel.js', {}, []);
+  const panel = await bundle('panel.js', {}, [fromLoader]);
   const panelName = `panel.${sha('sha256', panel, 'hex').slice(0, 12)}.js`;
   const loader = await bundle('loader.js', {
     __PANEL_FILE__: JSON.stringify(`${version}/${panelName}`),

@@ -4,7 +4,7 @@ import { HEX_COLOR, isLight } from './colors.js';
 import { addStyles, element, icon } from './dom.js';
 
 const PHONE_ICON =
-  'M6.6 10.8a15 15 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25c1.1.37 2.3.57 3.6.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z';
+  'M6.6 10.8a15 15 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.2q1.7.6 3.6.6a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1q0 1.9.6 3.6a1 1 0 0 1-.3 1z';
 
 /** Appends <callback-widget> to <body>: an open shadow root holding the button. */
 export function drawButton(look) {

@@ -140,5 +140,4 @@ function onKey(event, { dialog, form, isOpen, close, root }) {
 }
 
 // Handing createPanel to the loader that added this script (see panel_script.js).
-const self = document.currentScript;
-if (self && self.callbackWidgetPanel) self.callbackWidgetPanel(createPanel);
+document.currentScript.callbackWidgetPanel.resolve(createPanel);
