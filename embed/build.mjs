@@ -51,7 +51,7 @@ async function bundle(entry, define, plugins) {
     charset: 'utf8',
     write: false,
     define,
-    banner: { js: `/*! callback widget ${version}; source: embed/src/${entry} */` },
+    banner: { js: `/*! callback widget ${version} ${entry} */` },
   });
   return Buffer.from(result.outputFiles[0].contents);
 }

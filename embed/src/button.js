@@ -11,21 +11,22 @@ export function drawButton(look) {
   const host = document.createElement('callback-widget');
   if (/^(ru|en)$/.test(look.language)) host.setAttribute('lang', look.language);
   host.setAttribute('data-status', 'idle');
-  if (HEX_COLOR.test(look.color || '')) {
+  if (HEX_COLOR.test(look.color)) {
     const light = isLight(look.color);
-    host.style.setProperty('--cbw-color', look.color);
-    host.style.setProperty('--cbw-on', light ? '#111' : '#fff');
-    if (light) host.style.setProperty('--cbw-ring', '#1f2328');
+    const set = (name, value) => host.style.setProperty('--cbw-' + name, value);
+    set('color', look.color);
+    set('on', light ? '#111' : '#fff');
+    if (light) set('ring', '#1f2328');
   }
   const root = host.attachShadow({ mode: 'open' });
   addStyles(root, BUTTON_CSS);
   const button = element(
     'button',
-    { cls: 'cbw-fab', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': 'cbw-dlg' },
+    { cls: 'cbw-fab', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false' },
     icon(PHONE_ICON),
     element('span', { text: look.texts.button }),
   );
-  const frame = element('div', { cls: look.position === 'left' ? 'cbw-left' : 'cbw-right' }, button);
+  const frame = element('div', { cls: look.position === 'left' ? 'cbw-left' : null }, button);
   root.append(frame);
   document.body.append(host);
   return { host, root, button, frame };

@@ -9,8 +9,7 @@ export function watchIntent(host, prepare) {
   const onButton = (event) => event.target === host || event.target.closest?.('[data-callback-widget]');
   const intent = (event) => onButton(event) && prepare();
   for (const type of ['pointerover', 'focusin', 'touchstart']) listen(document, type, intent, { passive: true });
-  // Idle time after load: the rest is there before most visitors reach for it, off the critical path.
-  const idle = () => setTimeout(() => (window.requestIdleCallback || setTimeout)(prepare), IDLE_AFTER_LOAD_MS);
-  if (document.readyState === 'complete') idle();
-  else listen(window, 'load', idle);
+  // Idle time after load (the loader calls this once the page has loaded): the rest is there
+  // before most visitors reach for it, off the critical path.
+  setTimeout(() => (window.requestIdleCallback || setTimeout)(prepare), IDLE_AFTER_LOAD_MS);
 }

@@ -69,7 +69,6 @@ function start() {
     // A server without the funnel (a look without contract 2's extras) is sent no beacons.
     if (!widget.preview && widget.look.analytics) beacon(widget.client.base, widget.key, 'impression', widget.variant);
     if (pendingOpener) open(pendingOpener === true ? null : pendingOpener);
-    else if (createPanel && widget.look.preview_open) panel.show();
     // A request from the last page view still running comes back with the panel (at the
     // latest when the page is idle): localStorage's first read is slow, so not here.
   });

@@ -62,6 +62,7 @@ export function createPanel(widget) {
       panel.status.element,
     );
     frame.append(backdrop, dialog);
+    button.setAttribute('aria-controls', 'cbw-dlg'); // now that it exists
     panel.say(failure);
     panel.status.restore();
   };
@@ -111,6 +112,7 @@ export function createPanel(widget) {
   if (!widget.preview) watch(widget.key, widget.look.triggers, () => widget.open(), () => storedHandle(widget.key));
   // A request from the last page view shows up without waiting for a click; the preview, whole.
   if (widget.preview || storedHandle(widget.key)) build().catch(() => {});
+  if (widget.preview?.preview_open) api.show(); // the config page shows the dialog beside the button
   return api;
 }
 
