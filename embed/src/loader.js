@@ -8,7 +8,7 @@ import { loadPanel } from './panel_script.js';
 import { beacon } from './features/beacon.js';
 import { touch } from './features/source.js';
 import { st } from './features/store.js';
-import { variant, withVariant } from './features/variant.js';
+import { variant } from './features/variant.js';
 
 // What the panel takes from the loader instead of bundling its own copy (see shared.js).
 const SHARED = { addStyles, element, icon, listen, safe, warn, beacon, st };
@@ -60,7 +60,7 @@ function start() {
     widget = await readLook();
     // The preview shows button and dialog together: the panel is there before the button.
     const createPanel = widget.preview && (await loadPanel(widget.base, SHARED));
-    const button = (widget.button = drawButton(widget.look));
+    const button = (widget.button = drawButton(widget.look, widget.picked?.texts?.button));
     phase = 'shown';
     widget.open = open; // the panel's triggers open the widget as the page's buttons do
     if (createPanel) panelLoading = Promise.resolve((panel = createPanel(widget)));
@@ -90,7 +90,8 @@ async function readLook() {
   const client = { base: (api || source.origin).replace(/\/+$/, ''), lang: /^(ru|en)$/.test(lang) ? lang : '' };
   // data-preview: the config page's preview, all given, nothing fetched.
   const look = preview ? JSON.parse(preview) : await fetchLook(client, key);
-  // An A/B test running: this visitor's variant (texts, triggers), the same on every visit.
+  // An A/B test running: this visitor's variant, the same on every visit. The button may take
+  // its text; the panel applies the rest (withVariant).
   const picked = !preview && variant(look.variants);
-  return { key, base, client, look: withVariant(look, picked), variant: picked?.id, preview: preview && look };
+  return { key, base, client, look, picked, variant: picked?.id, preview: preview && look };
 }

@@ -8,12 +8,14 @@ import { createStatusView } from './status_view.js';
 import { beacon } from './features/beacon.js';
 import { goal } from './features/goals.js';
 import { snooze, watch } from './features/triggers.js';
+import { withVariant } from './features/variant.js';
 
 const CLOSE_ICON = 'M6 6l12 12M18 6L6 18';
 
 /** Builds the dialog beside the loader's button; `widget` is the loader's state (look, client, button). */
 export function createPanel(widget) {
   const { host, root, button, frame } = widget.button;
+  widget.look = withVariant(widget.look, widget.picked); // the A/B variant's texts and triggers
   const texts = widget.look.texts;
   addStyles(root, PANEL_CSS);
   const panel = { widget, texts, root, host, session: widget.preview, opener: null };
