@@ -1,4 +1,4 @@
-// The widget API (the client is look.js's createClient) over CORS "simple" requests: no cookies, JSON sent as text/plain, so no preflight.
+// The widget API (the client is the loader's {base, lang}) over CORS "simple" requests: no cookies, JSON sent as text/plain, so no preflight.
 
 // Asked once, when the visitor first opens the widget: Intl's first call takes tens of
 // milliseconds (its time zone data loads), too long for page load.

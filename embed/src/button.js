@@ -4,28 +4,29 @@ import { HEX_COLOR, isLight } from './colors.js';
 import { addStyles, element, icon } from './dom.js';
 
 const PHONE_ICON =
-  'M6.6 10.8a15 15 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25c1.1.37 2.3.57 3.6.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z';
+  'M6.6 10.8a15 15 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.2q1.7.6 3.6.6a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1q0 1.9.6 3.6a1 1 0 0 1-.3 1z';
 
-/** Appends <callback-widget> to <body>: an open shadow root holding the button. */
-export function drawButton(look) {
+/** Appends <callback-widget> to <body>: an open shadow root holding the button (its text: the A/B variant's, if it has one). */
+export function drawButton(look, variantText) {
   const host = document.createElement('callback-widget');
   if (/^(ru|en)$/.test(look.language)) host.setAttribute('lang', look.language);
   host.setAttribute('data-status', 'idle');
-  if (HEX_COLOR.test(look.color || '')) {
+  if (HEX_COLOR.test(look.color)) {
     const light = isLight(look.color);
-    host.style.setProperty('--cbw-color', look.color);
-    host.style.setProperty('--cbw-on', light ? '#111' : '#fff');
-    if (light) host.style.setProperty('--cbw-ring', '#1f2328');
+    const set = (name, value) => host.style.setProperty('--cbw-' + name, value);
+    set('color', look.color);
+    set('on', light ? '#111' : '#fff');
+    if (light) set('ring', '#1f2328');
   }
   const root = host.attachShadow({ mode: 'open' });
   addStyles(root, BUTTON_CSS);
   const button = element(
     'button',
-    { cls: 'cbw-fab', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': 'cbw-dlg' },
+    { cls: 'cbw-fab', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false' },
     icon(PHONE_ICON),
-    element('span', { text: look.texts.button }),
+    element('span', { text: variantText || look.texts.button }),
   );
-  const frame = element('div', { cls: look.position === 'left' ? 'cbw-left' : 'cbw-right' }, button);
+  const frame = element('div', { cls: look.position === 'left' ? 'cbw-left' : null }, button);
   root.append(frame);
   document.body.append(host);
   return { host, root, button, frame };

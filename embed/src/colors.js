@@ -1,5 +1,5 @@
 // The owner's accent colour, and whether it needs dark text on it.
-export const HEX_COLOR = /^#([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
+export const HEX_COLOR = /^#([\da-f]{3,4}){1,2}$/i;
 
 /** True for a light colour (relative luminance above 0.3): it gets dark text and a dark focus ring. */
 export function isLight(color) {

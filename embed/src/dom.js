@@ -1,26 +1,18 @@
 // Small DOM helpers shared by the loader and the panel.
 
 /** One console line, never an exception into the host page. */
-export function warn(error) {
-  try {
-    console.warn('[callback-widget] ' + ((error && error.message) || error));
-  } catch (_) {
-    /* no console */
-  }
-}
+export const warn = (error) => console.warn('[callback-widget] ' + (error?.message || error));
 
 /** Wraps every entry point (start, handlers, timers): whatever fails is logged, never thrown. */
-export function safe(fn) {
-  return function guarded(...args) {
-    try {
-      const result = fn.apply(this, args);
-      if (result && result.catch) result.catch(warn);
-      return result;
-    } catch (error) {
-      warn(error);
-    }
-  };
-}
+export const safe = (fn) => (...args) => {
+  try {
+    const result = fn(...args);
+    result?.catch?.(warn);
+    return result;
+  } catch (error) {
+    warn(error);
+  }
+};
 
 /** Listens through safe(); a missing target is skipped. */
 export function listen(target, type, handler, capture) {
@@ -65,5 +57,3 @@ export function addStyles(root, css) {
   }
   root.append(element('style', { text: css })); // old browsers only
 }
-
-export const fillSeconds = (text, seconds) => String(text || '').replace(/\{seconds\}/g, seconds);

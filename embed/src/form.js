@@ -1,6 +1,6 @@
 // The request form: phone, department, slot, name, consent; validation and submit.
 import { callApi, widgetPath } from './api.js';
-import { element, fillSeconds, listen } from './dom.js';
+import { element, listen } from './dom.js';
 import { fetchSession } from './session.js';
 import { EXTENSION, attachPhoneMask, formatNational, nationalNumber } from './phone_mask.js';
 import { waitWords } from './features/countdown.js';
@@ -9,6 +9,7 @@ import { solveChallenge } from './proof_of_work.js';
 
 const TOKEN_FRESH_MS = 540000; // the form token lasts 10 minutes and is used once
 const FIELD_NAMES = ['phone', 'group', 'slot', 'name', 'consent'];
+const fillSeconds = (text, seconds) => String(text || '').replace(/\{seconds\}/g, seconds);
 
 export function createForm(panel, { onAccepted }) {
   const { texts, widget, session } = panel;

@@ -8,12 +8,14 @@ import { createStatusView } from './status_view.js';
 import { beacon } from './features/beacon.js';
 import { goal } from './features/goals.js';
 import { snooze, watch } from './features/triggers.js';
+import { withVariant } from './features/variant.js';
 
 const CLOSE_ICON = 'M6 6l12 12M18 6L6 18';
 
 /** Builds the dialog beside the loader's button; `widget` is the loader's state (look, client, button). */
 export function createPanel(widget) {
   const { host, root, button, frame } = widget.button;
+  widget.look = withVariant(widget.look, widget.picked); // the A/B variant's texts and triggers
   const texts = widget.look.texts;
   addStyles(root, PANEL_CSS);
   const panel = { widget, texts, root, host, session: widget.preview, opener: null };
@@ -62,6 +64,7 @@ export function createPanel(widget) {
       panel.status.element,
     );
     frame.append(backdrop, dialog);
+    button.setAttribute('aria-controls', 'cbw-dlg'); // now that it exists
     panel.say(failure);
     panel.status.restore();
   };
@@ -111,6 +114,7 @@ export function createPanel(widget) {
   if (!widget.preview) watch(widget.key, widget.look.triggers, () => widget.open(), () => storedHandle(widget.key));
   // A request from the last page view shows up without waiting for a click; the preview, whole.
   if (widget.preview || storedHandle(widget.key)) build().catch(() => {});
+  if (widget.preview?.preview_open) api.show(); // the config page shows the dialog beside the button
   return api;
 }
 
@@ -140,5 +144,4 @@ function onKey(event, { dialog, form, isOpen, close, root }) {
 }
 
 // Handing createPanel to the loader that added this script (see panel_script.js).
-const self = document.currentScript;
-if (self && self.callbackWidgetPanel) self.callbackWidgetPanel(createPanel);
+document.currentScript.callbackWidgetPanel.resolve(createPanel);

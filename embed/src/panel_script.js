@@ -5,18 +5,18 @@
 /* global __PANEL_FILE__, __PANEL_INTEGRITY__ */
 
 /** Resolves to the panel's createPanel; `base` is the server the loader came from. */
-export function loadPanel(base) {
-  return new Promise((resolve, reject) => {
+export const loadPanel = (base, shared) =>
+  new Promise((resolve, reject) => {
     const script = document.createElement('script');
     script.src = base + '/embed/' + __PANEL_FILE__;
     script.crossOrigin = 'anonymous';
     script.integrity = __PANEL_INTEGRITY__;
-    // Handed over through the script element itself: no second global.
-    script.callbackWidgetPanel = resolve;
+    // Handed over through the script element itself: no second global. The panel takes the
+    // loader's helpers (shared.js) and gives back its createPanel.
+    script.callbackWidgetPanel = { shared, resolve };
     script.onerror = () => {
       script.remove();
       reject(new Error('the widget panel did not load'));
     };
     document.head.append(script);
   });
-}
