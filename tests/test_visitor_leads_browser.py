@@ -39,7 +39,8 @@ DIALOG_SHOWN = (
     "() => { const d = document.querySelector('callback-widget')"
     ".shadowRoot.querySelector('.cbw-dlg'); return !!d && !d.hidden; }"
 )
-PANEL_LOADED = "() => !!document.querySelector('script[src*=\"panel.\"]')"
+# The panel has run (its triggers are live), not only been asked for.
+PANEL_LOADED = "() => !!document.querySelector('callback-widget[data-ready]')"
 
 
 @pytest.fixture

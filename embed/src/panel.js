@@ -115,6 +115,7 @@ export function createPanel(widget) {
   // A request from the last page view shows up without waiting for a click; the preview, whole.
   if (widget.preview || storedHandle(widget.key)) build().catch(() => {});
   if (widget.preview?.preview_open) api.show(); // the config page shows the dialog beside the button
+  host.setAttribute('data-ready', ''); // the panel runs: its triggers and keys are live
   return api;
 }
 

@@ -5,7 +5,7 @@ import { safe } from './dom.js';
 
 const FIRST_MESSAGE_MS = 5000; // the stream sends the status at once on connect
 const SCHEDULED_POLL_MS = 15000; // a scheduled call may be hours away: look in now and then
-const TALKING_POLL_MS = 5000; // nothing changes quickly during the talk
+const TALKING_POLL_MS = 5000; // nothing changes quickly during the talk (unless the look says)
 const HIDDEN_POLL_MS = 5000;
 const MAX_BACKOFF_MS = 10000;
 const MAX_FAILURES = 20;
@@ -14,7 +14,7 @@ const MAX_FAILURES = 20;
  * Calls `onStatus(view)` for every status of `handle` until a final one, or `onLost(message?)`
  * when it can no longer be read. Returns {stop, refresh}.
  */
-export function followRequest({ client, handle, streamed, intervalMs, latest, onStatus, onLost }) {
+export function followRequest({ client, handle, streamed, intervalMs, talkingMs, latest, onStatus, onLost }) {
   const follow = { stopped: false, timer: 0, failures: 0, inflight: false, source: null };
   const stop = () => {
     follow.stopped = true;
@@ -28,7 +28,7 @@ export function followRequest({ client, handle, streamed, intervalMs, latest, on
   const delay = () => {
     const status = latest() && latest().status;
     if (status === 'scheduled') return SCHEDULED_POLL_MS;
-    if (status === 'connected') return Math.max(TALKING_POLL_MS, intervalMs);
+    if (status === 'connected') return Math.max(talkingMs || TALKING_POLL_MS, intervalMs);
     return document.hidden ? Math.max(HIDDEN_POLL_MS, intervalMs) : intervalMs;
   };
   const schedule = (ms) => {

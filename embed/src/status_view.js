@@ -99,6 +99,7 @@ export function createStatusView(panel) {
       handle: state.handle,
       streamed: !!widget.look.status_stream,
       intervalMs: Math.max(250, +widget.look.poll_interval_ms || 1000),
+      talkingMs: +widget.look.poll_interval_talking_ms, // the server's WIDGET_STATUS_POLL_TALKING_MS
       latest: () => state.current,
       onStatus: render,
       onLost: (message) => render({ status: 'error', final: true, message: message || texts.error_network }),
