@@ -459,6 +459,17 @@ def test_a_call_without_a_recording_gives_a_readable_page(live):
     assert response.headers["Content-Type"].startswith("text/html")
 
 
+def test_a_test_calls_page_offers_no_spam_report_for_the_owners_own_number(live):
+    stack, client = live
+    rid = finished_call(stack)
+    sign_in(client, "owner@example.com", "correct horse")
+    assert "Пожаловаться: спам" in client.get(f"/admin/requests/{rid}").data.decode()
+    with stack.app.app_context():
+        db.session.get(CallbackRequest, rid).is_test = True
+        db.session.commit()
+    assert "Пожаловаться: спам" not in client.get(f"/admin/requests/{rid}").data.decode()
+
+
 def test_reporting_junk_blocks_the_number_so_its_next_request_is_held(live):
     stack, client = live
     rid = finished_call(stack)
