@@ -36,7 +36,7 @@ def app(tmp_path, bot):
         tmp_path,
         TELEGRAM_BOT_TOKEN=TelegramApi.TOKEN,
         TELEGRAM_API_URL=bot.url,
-        CHANNEL_TIMEOUT=0.5,
+        CHANNEL_TIMEOUT=2.0,
         PUBLIC_URL="https://callback.example",
     )
 
@@ -213,7 +213,7 @@ def test_a_blocked_bot_unlinks_the_chat_with_telegrams_words_and_without_the_tok
 
 
 def test_a_bot_api_that_does_not_answer_in_time_is_a_timeout_and_retried(app, bot):
-    bot.delay = 1.5
+    bot.delay = 4.0
     with app.app_context():
         owner_id, widget_id = linked_site()
         [row] = outbox.record(owner_id, "missed", request_id=add_request(widget_id))

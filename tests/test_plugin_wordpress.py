@@ -345,11 +345,11 @@ def test_the_shortcode_button_and_the_css_class_open_the_widget(page, wp):
     open_widget_page(page, wp.page_url("contacts"))
     url = page.url
     page.click("button.callback-widget-button[data-callback-widget]")
-    assert page.is_visible("callback-widget .cbw-dlg")
+    page.wait_for_selector("callback-widget .cbw-dlg", state="visible")  # opens async
     page.keyboard.press("Escape")
     assert page.is_hidden("callback-widget .cbw-dlg")
     page.click("a.callback-widget-open")
-    assert page.is_visible("callback-widget .cbw-dlg")
+    page.wait_for_selector("callback-widget .cbw-dlg", state="visible")  # opens async
     assert page.url == url  # the tel: link did not navigate
 
 
@@ -417,7 +417,7 @@ def test_the_any_other_site_snippets_of_the_readme_work_on_a_plain_page(page, wp
     )
     open_widget_page(page, f"{wp.url}/plain.html")
     page.click("a[href='#callback']")
-    assert page.is_visible("callback-widget .cbw-dlg")
+    page.wait_for_selector("callback-widget .cbw-dlg", state="visible")  # opens async
     assert page.url == f"{wp.url}/plain.html"
     assert page.console_errors == []
 
