@@ -142,6 +142,22 @@ def test_a_request_whose_job_was_lost_is_dispatched_by_the_sweep(stack):
     assert len(stack.sim_requests("call_back")) == 1
 
 
+def test_a_call_whose_worker_died_between_claiming_and_settling_it_is_settled_by_the_sweep(stack):
+    handle = stack.submit("+7 916 100-00-04").json()["handle"]
+    stack.wait_final(handle)
+    with stack.app.app_context():
+        req = db.session.scalar(select(CallbackRequest).filter_by(handle=handle))
+        [attempt] = req.attempts
+        # As the kill left it: the end applied, finish_attempt's claim committed, then nothing.
+        attempt.outcome, attempt.call_info_fetched = None, True
+        attempt.ended_at = utcnow() - timedelta(minutes=3)
+        req.status = "connected"
+        db.session.commit()
+        sweep()
+    assert stack.wait_final(handle)["status"] == "finished"
+    assert len(stack.sim_requests("call_back")) == 1  # settled, never dialled again
+
+
 def _send_call_back(stack, number: str, pin: str) -> str:
     body = encode_body({"request_number": number, "from_pin": pin})
     answer = requests.post(

@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, utcnow
@@ -56,14 +56,23 @@ def sweep() -> None:
             CallAttempt.accepted_at < now - timedelta(seconds=config["END_TIMEOUT"]),
         )
     ).all()
-    # Ended, but nobody settled it (the finish job was lost).
-    unsettled = db.session.scalars(
-        select(CallAttempt.id).where(
-            CallAttempt.stage == "ended",
-            CallAttempt.call_info_fetched.is_(False),
-            CallAttempt.session_id.is_not(None),
-            CallAttempt.ended_at < now - UNSETTLED_AFTER,
+    # Ended, but nobody settled it: the finish job was lost, or the worker died between
+    # claiming the attempt (call_info_fetched) and settling it, a claim nobody will finish.
+    ended_long_ago = (
+        CallAttempt.stage == "ended",
+        CallAttempt.session_id.is_not(None),
+        CallAttempt.ended_at < now - UNSETTLED_AFTER,
+    )
+    db.session.execute(
+        update(CallAttempt)
+        .where(
+            *ended_long_ago, CallAttempt.outcome.is_(None), CallAttempt.call_info_fetched.is_(True)
         )
+        .values(call_info_fetched=False)
+    )
+    db.session.commit()
+    unsettled = db.session.scalars(
+        select(CallAttempt.id).where(*ended_long_ago, CallAttempt.call_info_fetched.is_(False))
     ).all()
     db.session.rollback()
     for request_id in due:
