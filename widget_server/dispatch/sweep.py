@@ -56,24 +56,7 @@ def sweep() -> None:
             CallAttempt.accepted_at < now - timedelta(seconds=config["END_TIMEOUT"]),
         )
     ).all()
-    # Ended, but nobody settled it: the finish job was lost, or the worker died between
-    # claiming the attempt (call_info_fetched) and settling it, a claim nobody will finish.
-    ended_long_ago = (
-        CallAttempt.stage == "ended",
-        CallAttempt.session_id.is_not(None),
-        CallAttempt.ended_at < now - UNSETTLED_AFTER,
-    )
-    db.session.execute(
-        update(CallAttempt)
-        .where(
-            *ended_long_ago, CallAttempt.outcome.is_(None), CallAttempt.call_info_fetched.is_(True)
-        )
-        .values(call_info_fetched=False)
-    )
-    db.session.commit()
-    unsettled = db.session.scalars(
-        select(CallAttempt.id).where(*ended_long_ago, CallAttempt.call_info_fetched.is_(False))
-    ).all()
+    unsettled = _unsettled_attempts(now)
     db.session.rollback()
     for request_id in due:
         queue().place_next_call(request_id)
@@ -91,3 +74,27 @@ def sweep() -> None:
             len(silent),
             len(unsettled),
         )
+
+
+def _unsettled_attempts(now) -> list[int]:
+    """Attempts ended long ago that nobody settled: the finish job was lost, or the worker
+    died between claiming the attempt (call_info_fetched) and settling it, a claim nobody
+    will finish, so it is released first."""
+    ended_long_ago = (
+        CallAttempt.stage == "ended",
+        CallAttempt.session_id.is_not(None),
+        CallAttempt.ended_at < now - UNSETTLED_AFTER,
+    )
+    db.session.execute(
+        update(CallAttempt)
+        .where(
+            *ended_long_ago, CallAttempt.outcome.is_(None), CallAttempt.call_info_fetched.is_(True)
+        )
+        .values(call_info_fetched=False)
+    )
+    db.session.commit()
+    return list(
+        db.session.scalars(
+            select(CallAttempt.id).where(*ended_long_ago, CallAttempt.call_info_fetched.is_(False))
+        ).all()
+    )
