@@ -53,6 +53,14 @@ def served(tmp_path):
         yield running
 
 
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in {"Z", "X"}  # a zombie holds no locks
+
+
 @contextlib.contextmanager
 def _running(tmp_path, extra_env: dict[str, str]):
     """`widget-server run` on a fresh SQLite database, its widget dialling the simulator."""
@@ -115,7 +123,7 @@ def _running(tmp_path, extra_env: dict[str, str]):
             except requests.RequestException:
                 assert time.monotonic() < deadline, "the service did not start"
                 time.sleep(0.2)
-        yield service, key, process
+        yield service, key, process, env
     finally:
         os.killpg(process.pid, signal.SIGCONT)
         os.killpg(process.pid, signal.SIGTERM)
@@ -137,10 +145,17 @@ def _submit(service: str, key: str, phone: str) -> str:
 def test_two_hundred_open_streams_leave_the_server_free_and_hear_the_queue_workers_changes(
     served,
 ):
-    service, key, process = served
+    service, key, process, env = served
     workers = [pid for pid in _children(process.pid) if "ops.worker" in _cmdline(pid)]
     assert len(workers) == 1, "run starts one queue worker"
-    os.kill(workers[0], signal.SIGSTOP)  # nothing is dialled: every request stays queued
+    # Nothing is dialled, so every request stays queued. Killed, not stopped: a stopped
+    # worker may hold the queue's SQLite lock and every enqueue would wait on it; the kernel
+    # drops a dead process's locks.
+    os.kill(workers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not _gone(workers[0]):
+        assert time.monotonic() < deadline, "the queue worker did not die"
+        time.sleep(0.05)
     with ThreadPoolExecutor(8) as pool:
         handles = list(
             pool.map(
@@ -148,6 +163,7 @@ def test_two_hundred_open_streams_leave_the_server_free_and_hear_the_queue_worke
             )
         )
     streams = [EventStream(service, f"/api/v1/requests/{h}/events", SHOP) for h in handles]
+    worker = None
     try:
         assert [s.next_message()["status"] for s in streams] == ["queued"] * OPEN_STREAMS
 
@@ -158,8 +174,13 @@ def test_two_hundred_open_streams_leave_the_server_free_and_hear_the_queue_worke
         )
         assert poll.status_code == 200 and poll.json()["status"] == "queued"
 
-        # The queue worker, another process, dials: its changes reach the open streams.
-        os.kill(workers[0], signal.SIGCONT)
+        # A queue worker, another process, dials: its changes reach the open streams.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "widget_server.ops.worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         first = streams[0].messages()
         assert first[-1]["final"] is True
         assert first[-1]["status"] == "finished"
@@ -167,6 +188,9 @@ def test_two_hundred_open_streams_leave_the_server_free_and_hear_the_queue_worke
     finally:
         for s in streams:
             s.close()
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
 
 
 def test_the_queue_worker_loads_neither_the_web_nor_migrations(tmp_path):
@@ -229,7 +253,7 @@ def test_the_web_worker_app_loads_no_migrations(tmp_path):
 def test_with_the_queue_in_the_web_worker_run_is_two_processes_and_calls_are_still_made(
     tmp_path,
 ):
-    with _running(tmp_path, {"WIDGET_QUEUE_IN_WEB": "1"}) as (service, key, process):
+    with _running(tmp_path, {"WIDGET_QUEUE_IN_WEB": "1"}) as (service, key, process, _env):
         kids = _children(process.pid)
         assert len(kids) == 1, "gunicorn's one web worker, no queue worker process"
         assert "ops.worker" not in _cmdline(kids[0])
