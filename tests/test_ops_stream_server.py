@@ -19,6 +19,7 @@ import requests
 
 from widget_server import setup
 from widget_server.extensions import db
+from widget_server.ops.lean import unused_drivers
 from widget_server.pbx import directory
 from widget_server.pbx.sim import start_sim_thread
 
@@ -221,6 +222,21 @@ def test_the_queue_worker_loads_neither_the_web_nor_migrations(tmp_path):
     web = {m for m in modules if m.startswith(("widget_server.admin", "widget_server.visitor.api"))}
     assert not web, f"the queue worker imported the web's modules: {sorted(web)}"
     assert not {m for m in modules if m.split(".")[0] in {"alembic", "gunicorn", "gevent"}}
+    # On SQLite without Redis, huey is kept from loading their drivers (10 MB).
+    assert not {m for m in modules if m.split(".")[0] in {"redis", "psycopg"}}
+
+
+def test_a_process_loads_the_drivers_of_the_stores_it_is_set_to_use_and_no_others():
+    assert unused_drivers({"REDIS_URL": None, "DATABASE_URL": None}) == ["redis", "psycopg"]
+    assert unused_drivers({"REDIS_URL": "", "DATABASE_URL": "sqlite:////x.db"}) == [
+        "redis",
+        "psycopg",
+    ]
+    at_scale = {
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DATABASE_URL": "postgresql+psycopg://widget@db/widget",
+    }
+    assert unused_drivers(at_scale) == []
 
 
 def test_the_web_worker_app_loads_no_migrations(tmp_path):

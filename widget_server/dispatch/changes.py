@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import redis
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..models import CallAttempt, CallbackRequest
+
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger(__name__)
 CHANNEL = "widget-server:status-changed"
@@ -50,6 +53,8 @@ def redis_client(url: str) -> redis.Redis:
     """One client (and connection pool) per process and URL, kept on the app."""
     clients = current_app.extensions.setdefault("status_redis", {})
     if url not in clients:
+        import redis  # only where Redis is configured: a lean process without it
+
         clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     return clients[url]
 
@@ -60,12 +65,14 @@ def publish(handles: set[str]) -> None:
         return
     url = current_app.config.get("REDIS_URL")
     if url:
+        from redis import RedisError
+
         try:
             pipe = redis_client(url).pipeline(transaction=False)
             for handle in handles:
                 pipe.publish(CHANNEL, handle)
             pipe.execute()
-        except redis.RedisError as exc:
+        except RedisError as exc:
             # The streams' periodic refresh still shows the change, only later.
             log.warning("status change not published: %s", exc.__class__.__name__)
         return

@@ -22,7 +22,6 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import redis
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -93,10 +92,12 @@ class RedisCounter:
         self.client.hincrby(self.key, field, 1)
 
     def take(self) -> dict[Key, list[int]]:
+        from redis import ResponseError
+
         taking = f"{self.key}:flushing:{uuid.uuid4().hex}"
         try:
             self.client.rename(self.key, taking)
-        except redis.ResponseError as exc:  # "no such key": nothing counted since
+        except ResponseError as exc:  # "no such key": nothing counted since
             if "no such key" in str(exc).lower():
                 return {}
             raise
@@ -128,6 +129,8 @@ def counter_for(app):
     if counter is None:
         url = app.config.get("REDIS_URL")
         if url:
+            import redis  # only where Redis is configured
+
             counter = RedisCounter(redis.Redis.from_url(url, socket_timeout=1))
         else:
             counter = MemoryCounter()

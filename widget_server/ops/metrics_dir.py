@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
-
-from prometheus_client import multiprocess, values
 
 
 def fresh_multiprocess_dir() -> str:
@@ -29,13 +28,18 @@ def fresh_multiprocess_dir() -> str:
 def use_multiprocess_dir(path: str) -> None:
     """Make this process and its children write metrics to ``path`` (before any is counted).
 
-    The value class is chosen again because prometheus_client reads the variable
-    at import, which the command line may already have done.
+    prometheus_client reads the variable at import: where it is already imported (the
+    command line may have done it), its value class is chosen again. gunicorn's master
+    never imports it (3 MB): only its workers count.
     """
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    values.ValueClass = values.get_value_class()
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:
+        values.ValueClass = values.get_value_class()
 
 
 def mark_process_dead(pid: int) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess  # when a worker exits: rare
+
         multiprocess.mark_process_dead(pid)

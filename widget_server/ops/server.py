@@ -16,6 +16,7 @@ from .. import create_app
 from ..config import ConfigError, has_placeholder_secret, load_settings
 from . import metrics_dir as metrics
 from . import slots
+from .lean import skip_unused_drivers
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class WidgetServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        skip_unused_drivers(self.settings)  # in the worker: the master never loads them
         self.app = create_app()
         if self.settings["WORKER_CLASS"] == "gevent":
             slots.limit_requests(self.app, self.settings["THREADS"])

@@ -13,7 +13,8 @@ import sys
 from flask import Flask
 
 from .. import create_app
-from ..config import ConfigError
+from ..config import ConfigError, load_settings
+from .lean import skip_unused_drivers
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def main() -> int:
     # does not use: it runs threads); gevent and zope.interface are 6 MB of RSS for nothing.
     sys.modules.setdefault("gevent", None)  # type: ignore[arg-type]
     try:
+        skip_unused_drivers(load_settings())
         app = create_app(web=False)
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -21,7 +21,6 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import redis
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -93,6 +92,8 @@ class Hub:
     # -- with Redis -----------------------------------------------------------------------
     def _subscribe(self, url: str) -> None:
         """Hear every process's published changes until stopped; reconnect after an error."""
+        import redis  # only where Redis is configured: a lean process without it
+
         lost = False
         while not self.stopped.is_set():
             try:
