@@ -14,8 +14,9 @@ _setup_main() {
   packages="python3-venv chromium fonts-dejavu-core redis-server nginx-light postgresql openssl make"
   packages="$packages wordpress wordpress-theme-twentytwentythree php-cli php-cgi php-mysql"
   packages="$packages php-xml php-mbstring php-zip php-twig php-gd php-curl mariadb-server gettext"
-  # Node for the widget's build (esbuild): the tests rebuild embed/dist and compare.
-  packages="$packages nodejs npm"
+  # Node for the widget's build (esbuild): the tests rebuild embed/dist and compare. A Node
+  # installed otherwise (nodesource, nvm) brings its own npm, which Debian's npm conflicts with.
+  command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
   missing=""
   for pkg in $packages; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

@@ -15,7 +15,7 @@ const MANIFEST = join(HERE, 'build-manifest.json');
 // GOALS are issue 14's; BUDGETS are what the build may not grow past (today's size plus a
 // little room), so the distance to the goals can only shrink. bench/widget_size.py shows both.
 export const GOALS = { loader_gzip: 2048, total_gzip: 8192 };
-export const BUDGETS = { loader_gzip: 3180, total_gzip: 11780 };
+export const BUDGETS = { loader_gzip: 3080, total_gzip: 11680 };
 
 const version = readFileSync(join(HERE, '../widget_server/version.py'), 'utf8').match(/__version__ = "([^"]+)"/)[1];
 

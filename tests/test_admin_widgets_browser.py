@@ -153,6 +153,19 @@ def test_the_preview_follows_colour_text_and_position_without_saving(page, live)
         "rgb(170, 51, 0)",
     )
     assert before != "rgb(170, 51, 0)"
+    assert fab_style(page, "color") == "rgb(255, 255, 255)"  # white on a dark accent
+    page.fill("#color", "#ffe14d")
+    wait_preview(
+        page,
+        "return getComputedStyle(root.querySelector('.cbw-fab')).color === arg",
+        "rgb(17, 17, 17)",  # dark text on a light one
+    )
+    page.fill("#color", "#aa3300")
+    wait_preview(
+        page,
+        "return getComputedStyle(root.querySelector('.cbw-fab')).color === arg",
+        "rgb(255, 255, 255)",
+    )
     page.click("#text_button")
     page.keyboard.type("Жду звонка от вас")
     wait_preview(

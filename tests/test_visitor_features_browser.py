@@ -105,6 +105,8 @@ def test_a_move_inside_the_shop_is_not_a_referrer_and_a_new_session_is_a_new_tou
     page.wait_for_function("() => window.ready === true")
     page.evaluate("() => F.touch()")
     assert page.evaluate("() => document.referrer") == SHOP + "/catalog"
+    # Reached from the shop itself: not the session's start, so nothing is kept for it.
+    assert page.evaluate("() => sessionStorage.getItem('cbw-touch')") is None
     assert page.evaluate("() => F.source()") == {
         "gclid": "abc",
         "landing_page": SHOP + "/item?gclid=abc",

@@ -11,6 +11,7 @@ from sqlalchemy import event, select, update
 from widget_server.extensions import db
 from widget_server.models import Widget
 from widget_server.visitor import look_cache
+from widget_server.visitor.accent import text_on
 
 from .conftest import make_app
 from .test_abuse_limits import start_redis, stop_redis
@@ -266,3 +267,18 @@ def test_a_page_view_marks_the_widget_seen_on_its_site_at_most_once_a_minute(sit
     seen.forget()  # a minute later, as far as the throttle knows
     look(site)
     assert set(seen_on()) == {SHOP}
+
+
+def test_the_look_names_the_text_colour_on_the_owners_accent_dark_on_light(site):
+    save(site, lambda widget: setattr(widget, "color", "#ffe14d"))
+    assert look(site).json["on_color"] == "#111"
+    save(site, lambda widget: setattr(widget, "color", "#123"))
+    assert look(site).json["on_color"] == "#fff"
+
+
+def test_the_text_colour_follows_the_luminance_and_refuses_what_is_not_a_colour():
+    assert text_on("#ffffff") == "#111" and text_on("#FFF") == "#111"
+    assert text_on("#0b6bcb") == "#fff" and text_on("#000") == "#fff"
+    assert text_on("#7f7f7f") == "#fff"  # luminance 0.21: still white
+    assert text_on("#aaaaaa") == "#111"  # 0.40
+    assert text_on("red") is None and text_on("#12345") is None and text_on(None) is None

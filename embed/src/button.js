@@ -1,6 +1,5 @@
 // The floating button: the only thing drawn on page load.
 import BUTTON_CSS from './button.css';
-import { HEX_COLOR, isLight } from './colors.js';
 import { addStyles, element, icon } from './dom.js';
 
 const PHONE_ICON =
@@ -11,12 +10,12 @@ export function drawButton(look, variantText) {
   const host = document.createElement('callback-widget');
   if (/^(ru|en)$/.test(look.language)) host.setAttribute('lang', look.language);
   host.setAttribute('data-status', 'idle');
-  if (HEX_COLOR.test(look.color)) {
-    const light = isLight(look.color);
+  // The server checked the colour and chose the text on it (on_color): dark on light.
+  if (look.on_color) {
     const set = (name, value) => host.style.setProperty('--cbw-' + name, value);
     set('color', look.color);
-    set('on', light ? '#111' : '#fff');
-    if (light) set('ring', '#1f2328');
+    set('on', look.on_color);
+    if (look.on_color !== '#fff') set('ring', '#1f2328');
   }
   const root = host.attachShadow({ mode: 'open' });
   addStyles(root, BUTTON_CSS);

@@ -19,7 +19,9 @@ const previous = window.CallbackWidget;
 if (typeof previous?.open !== 'function') start();
 
 function start() {
-  touch(); // the session's first page and referrer: the request's source, whenever it comes
+  // The session's first page and referrer (the request's source, whenever it comes), in a
+  // task of its own: sessionStorage's first read is slow (6 ms at 4x CPU).
+  setTimeout(safe(touch));
   let phase = 'loading'; // then 'shown', or 'failed' for good
   let pendingOpener = null;
   let widget = null; // what the panel is given: key, base, client, look, variant, preview, button, open
@@ -27,7 +29,8 @@ function start() {
   let panelLoading = null;
 
   const panelReady = () => {
-    panelLoading = panelLoading || loadPanel(widget.base, SHARED).then((createPanel) => (panel = createPanel(widget)));
+    // Built in a task after the panel's own evaluation: two short tasks, not one long one.
+    panelLoading = panelLoading || loadPanel(widget.base, SHARED).then((createPanel) => new Promise((built) => setTimeout(() => built((panel = createPanel(widget))))));
     panelLoading.catch(() => (panelLoading = null)); // a later intent tries again
     return panelLoading;
   };
@@ -67,7 +70,8 @@ function start() {
     listen(button.button, 'click', () => (panel?.isOpen() ? close() : open(button.button)));
     watchIntent(button.host, () => panelReady().catch(warn));
     // A server without the funnel (a look without contract 2's extras) is sent no beacons.
-    if (!widget.preview && widget.look.analytics) beacon(widget.client.base, widget.key, 'impression', widget.variant);
+    // Its own task too: the page's first sendBeacon is slow.
+    if (!widget.preview && widget.look.analytics) setTimeout(safe(() => beacon(widget.client.base, widget.key, 'impression', widget.variant)));
     if (pendingOpener) open(pendingOpener === true ? null : pendingOpener);
     // A request from the last page view still running comes back with the panel (at the
     // latest when the page is idle): localStorage's first read is slow, so not here.
@@ -85,9 +89,10 @@ async function readLook() {
   const { widget: key, lang, api, preview } = script?.dataset || {};
   if (!key) throw new Error('no data-widget key on the script tag');
   // The server the loader came from serves the panel; data-api may name another for the API.
-  const source = new URL(script.src, location.href);
-  const base = source.origin + source.pathname.replace(/(\/embed\/[^/]+)?\/embed\.js$/, '');
-  const client = { base: (api || source.origin).replace(/\/+$/, ''), lang: /^(ru|en)$/.test(lang) ? lang : '' };
+  // script.src is absolute already; string work, not URL: its parser's first use is slow.
+  const [, origin, path] = script.src.match(/^([^:/?#]+:\/\/[^/?#]*)([^?#]*)/);
+  const base = origin + path.replace(/(\/embed\/[^/]+)?\/embed\.js$/, '');
+  const client = { base: (api || origin).replace(/\/+$/, ''), lang: /^(ru|en)$/.test(lang) ? lang : '' };
   // data-preview: the config page's preview, all given, nothing fetched.
   const look = preview ? JSON.parse(preview) : await fetchLook(client, key);
   // An A/B test running: this visitor's variant, the same on every visit. The button may take

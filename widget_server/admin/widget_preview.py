@@ -12,6 +12,7 @@ import json
 from flask import abort, g, render_template, request
 
 from ..models import PbxAccount, Widget
+from ..visitor.accent import text_on
 from ..visitor.texts import LANGUAGES
 from ..visitor.texts import pick_language as widget_language
 from .access import login_required, owned_or_404
@@ -55,6 +56,7 @@ def _preview_config(
         "key": "preview",
         "language": lang,
         "color": color if HEX_COLOR.match(color) else "#0b6bcb",
+        "on_color": text_on(color if HEX_COLOR.match(color) else "#0b6bcb"),
         "position": "left" if form.position.data == "left" else "right",
         "privacy_policy_url": policy if policy.startswith(("https://", "http://")) else None,
         "ask_name": bool(form.ask_name.data),

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..extensions import db
 from ..models import Widget, WidgetGroup
 from ..version import __version__
+from .accent import text_on
 from .look_extras import look_extras
 from .texts import LANGUAGES, group_label, look_language, texts_for
 
@@ -77,6 +78,7 @@ def look_document(widget: Widget, lang: str) -> dict[str, Any]:
         "key": widget.public_key,
         "language": lang,
         "color": widget.color,
+        "on_color": text_on(widget.color),
         "position": widget.position,
         "privacy_policy_url": widget.privacy_policy_url,
         "ask_name": widget.ask_name,

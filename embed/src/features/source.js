@@ -6,8 +6,10 @@ import { st } from './store.js';
 
 const KEY = 'cbw-touch';
 
+// A page reached from the shop itself is not where the session began: nothing to keep, and
+// no first read of sessionStorage (slow) on most page views.
 export const touch = (loc = location, referrer = document.referrer) =>
-  st('sessionStorage', KEY) || st('sessionStorage', KEY, JSON.stringify([loc.href.split('#')[0], referrer]));
+  referrer.startsWith(loc.origin + '/') || st('sessionStorage', KEY) || st('sessionStorage', KEY, JSON.stringify([loc.href.split('#')[0], referrer]));
 
 export function source(loc = location) {
   let landing, referrer;
