@@ -5,6 +5,7 @@ page, the visitor's status text, and the new request reaching Telegram from the 
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -125,6 +126,58 @@ def test_the_visitor_is_promised_a_call_back_only_when_someone_will_hear(app, st
         assert status_view(req, "ru")["message"] == STATUS_MESSAGES["ru"][status]
 
 
+def _told(owner_id, channel, status, *, minutes_ago, error=None, sent_minutes_ago=None):
+    now = datetime.now(UTC).replace(tzinfo=None)
+    db.session.add(
+        Notification(
+            owner_id=owner_id,
+            kind="new",
+            channel=channel,
+            dedupe_key=f"{channel}-{minutes_ago}-{status}",
+            payload={},
+            status=status,
+            tries=1,
+            last_error=error,
+            created_at=now - timedelta(minutes=minutes_ago),
+            sent_at=None if sent_minutes_ago is None else now - timedelta(minutes=sent_minutes_ago),
+        )
+    )
+    db.session.commit()
+
+
+def test_a_channel_that_stopped_delivering_promises_nothing_until_a_message_gets_through(app):
+    with app.app_context():
+        owner_id, widget_id = make_site(bitrix24_url="https://p.bitrix24.ru/rest/1/abc/")
+        req = db.session.get(CallbackRequest, add_request(widget_id, status=Status.NO_OPERATOR))
+        promise = STATUS_MESSAGES["ru"][Status.NO_OPERATOR]
+        _told(owner_id, "bitrix24", "sent", minutes_ago=60, sent_minutes_ago=60)
+        assert status_view(req, "ru")["message"] == promise
+        # The portal's webhook was deleted: the newest lead is refused, kept for another try.
+        _told(owner_id, "bitrix24", "pending", minutes_ago=5, error="ChannelError: refused")
+        assert status_view(req, "ru")["message"] == UNHEARD_MESSAGES["ru"][Status.NO_OPERATOR]
+        # Another channel that works is enough.
+        owner = db.session.get(Owner, owner_id)
+        owner.webhook_url, owner.webhook_secret = "https://crm.example/h", "s" * 64
+        assert status_view(req, "ru")["message"] == promise
+        owner.webhook_url = None
+        # The retry got through (or a newer message did): the promise is back.
+        _told(owner_id, "bitrix24", "sent", minutes_ago=4, sent_minutes_ago=1)
+        assert status_view(req, "ru")["message"] == promise
+
+
+def test_the_banner_names_the_channels_that_stopped_delivering(app):
+    owner_id = make_owner(app, notify_email=None, bitrix24_url="https://p.bitrix24.ru/rest/1/a/")
+    client = app.test_client()
+    sign_in(client)
+    assert "data-nobody-hears" not in client.get("/admin/").text
+    with app.app_context():
+        _told(owner_id, "bitrix24", "failed", minutes_ago=5, error="ChannelError: bad_token")
+    html = client.get("/admin/").text
+    assert "data-nobody-hears" in html
+    assert "Подключённые каналы (Битрикс24) не приняли последнее уведомление" in html
+    assert "Ни один канал уведомлений не подключён" not in html  # that would be untrue
+
+
 def test_the_honest_text_reaches_the_visitor_through_the_public_api(tmp_path):
     site = build_site(tmp_path)
     handle = site.submit().json["handle"]
@@ -160,3 +213,15 @@ def test_channel_settings_fail_loudly_and_never_echo_the_bot_token():
     settings = load_settings({"WIDGET_TELEGRAM_BOT_TOKEN": TelegramApi.TOKEN})
     assert settings["TELEGRAM_BOT_TOKEN"] == TelegramApi.TOKEN
     assert settings["TELEGRAM_API_URL"] == "https://api.telegram.org"
+
+
+def test_the_failing_channels_banner_reads_in_english_for_an_english_owner(app):
+    owner_id = make_owner(
+        app, language="en", notify_email=None, bitrix24_url="https://p.bitrix24.ru/rest/1/a/"
+    )
+    with app.app_context():
+        _told(owner_id, "bitrix24", "failed", minutes_ago=5, error="ChannelError: bad_token")
+    client = app.test_client()
+    sign_in(client)
+    html = client.get("/admin/").text
+    assert "The connected channels (Bitrix24) did not accept the latest notification" in html

@@ -25,7 +25,7 @@ from ..models import Notification, Owner
 from ..notify import amocrm, channels, telegram, telegram_link
 from ..notify.channel_error import ChannelError
 from ..notify.email import smtp_configured
-from ..notify.reach import someone_will_hear
+from ..notify.reach import failing_only, someone_will_hear
 from .access import login_required
 from .blueprint import bp
 from .i18n import N_, _
@@ -149,7 +149,10 @@ def reach_banner() -> dict[str, Any]:
     owner = getattr(g, "owner", None)
     if owner is None:
         return {}
-    return {"nobody_hears": not someone_will_hear(owner), "smtp_ready": smtp_configured()}
+    if someone_will_hear(owner):
+        return {"nobody_hears": False}
+    failing = [_(CHANNEL_LABELS.get(name, name)) for name in failing_only(owner)]
+    return {"nobody_hears": True, "failing": failing, "smtp_ready": smtp_configured()}
 
 
 def _back():

@@ -3,11 +3,43 @@ only when so (``visitor/status.py``), and the config page warns when not (the ba
 
 from __future__ import annotations
 
-from ..models import Owner
+from sqlalchemy import and_, case, func, select
+
+from ..extensions import db
+from ..models import Notification, Owner
 from .channels import linked
+
+
+def failing(owner: Owner) -> set[str]:
+    """The channels that could not deliver their latest message (it is kept for another
+    try) and have delivered nothing since it was made: a refused token, a dead CRM. The
+    messages still go to them, so one getting through puts the channel back."""
+    not_delivered = and_(Notification.status != "sent", Notification.last_error.is_not(None))
+    rows = db.session.execute(
+        select(
+            Notification.channel,
+            func.max(case((not_delivered, Notification.created_at))),
+            func.max(case((Notification.status == "sent", Notification.sent_at))),
+        )
+        .where(Notification.owner_id == owner.id)
+        .group_by(Notification.channel)
+    ).all()
+    return {channel for channel, error, sent in rows if error and (sent is None or sent < error)}
+
+
+def failing_only(owner: Owner) -> list[str]:
+    """The linked channels when every one of them is failing (else none): the banner's case
+    of channels that are set up, but through which nobody hears."""
+    channels = linked(owner)
+    broken = failing(owner) if channels else set()
+    return channels if channels and set(channels) <= broken else []
 
 
 def someone_will_hear(owner: Owner | None) -> bool:
     """True when at least one of the owner's channels can deliver right now: e-mail with
-    SMTP configured, the webhook, a linked Telegram chat with a bot, Bitrix24 or amoCRM."""
-    return owner is not None and bool(linked(owner))
+    SMTP configured, the webhook, a linked Telegram chat with a bot, Bitrix24 or amoCRM,
+    and it is not failing."""
+    if owner is None:
+        return False
+    channels = linked(owner)
+    return bool(channels) and bool(set(channels) - failing(owner))
