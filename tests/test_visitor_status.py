@@ -12,6 +12,7 @@ from widget_server.visitor.status import status_view
 
 # An owner whose webhook will hear of a missed request (notify/reach.py).
 OWNER = SimpleNamespace(
+    id=None,  # never saved: no notification of its own has failed
     notify_email=None,
     webhook_url="https://crm.example/hook",
     webhook_secret="secret",

@@ -14,6 +14,8 @@ def failing(owner: Owner) -> set[str]:
     """The channels that could not deliver their latest message (it is kept for another
     try) and have delivered nothing since it was made: a refused token, a dead CRM. The
     messages still go to them, so one getting through puts the channel back."""
+    if owner.id is None:  # not saved yet: nothing was ever sent
+        return set()
     not_delivered = and_(Notification.status != "sent", Notification.last_error.is_not(None))
     rows = db.session.execute(
         select(
