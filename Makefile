@@ -61,6 +61,7 @@ bench: $(BIN)/widget-server
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/beacon.py
+	$(BIN)/python bench/idle_memory.py
 	@source .ci/setup-postgres.sh && $(BIN)/python bench/scale.py
 
 # gettext catalogs (Russian is the source language): `make messages` after changing texts,
