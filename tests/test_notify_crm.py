@@ -15,6 +15,7 @@ from widget_server.models import CallbackRequest, Notification, Owner, Widget
 from widget_server.notify import outbox
 from widget_server.notify.amocrm import call
 from widget_server.notify.channel_error import ChannelError
+from widget_server.notify.reach import failing
 from widget_server.statuses import Status
 
 from .admin_support import make_owner, post_form, sign_in
@@ -364,3 +365,28 @@ def test_set_notifications_names_the_linked_channels_but_prints_no_secret(app, t
     assert "telegram: linked to Анна" in result.output
     assert "bitrix24: 127.0.0.1" in result.output and "amocrm: shop" in result.output
     assert BitrixPortal.CODE not in result.output and AmoCrm.TOKEN not in result.output
+
+
+def test_a_test_lead_that_gets_through_puts_a_repaired_portal_back_at_once(app, portal):
+    owner_id = make_owner(app, notify_email=None, bitrix24_url=portal.webhook)
+    with app.app_context():
+        db.session.add(
+            Notification(
+                owner_id=owner_id,
+                kind="new",
+                channel="bitrix24",
+                dedupe_key="1",
+                payload={},
+                tries=1,
+                last_error="ChannelError: refused",
+            )
+        )
+        db.session.commit()
+        assert failing(db.session.get(Owner, owner_id)) == {"bitrix24"}
+    client = app.test_client()
+    sign_in(client)
+    assert "data-nobody-hears" in client.get("/admin/").text
+    post_form(client, "/admin/account/channels/bitrix24/test", {}, page_url="/admin/account")
+    with app.app_context():
+        assert failing(db.session.get(Owner, owner_id)) == set()
+    assert "data-nobody-hears" not in client.get("/admin/").text

@@ -20,6 +20,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import Length, Optional
 
 from .. import outbound
+from ..clock import utcnow
 from ..extensions import db
 from ..models import Notification, Owner
 from ..notify import amocrm, channels, telegram, telegram_link
@@ -313,7 +314,28 @@ def channel_test(channel: str):
         log.info("owner %s: %s test failed: %s", g.owner.id, channel, exc)
         flash(error_words(channel, exc), "error")
     else:
+        _remember_delivered(g.owner, channel)
         flash(
             _("Тестовое сообщение отправлено в %(service)s.", service=SERVICES[channel]), "success"
         )
     return _back()
+
+
+def _remember_delivered(owner: Owner, channel: str) -> None:
+    """A test that got through is a delivery: a channel the owner just repaired counts as
+    hearing again at once (notify/reach.py), not after its next retry."""
+    now = utcnow()
+    db.session.add(
+        Notification(
+            owner_id=owner.id,
+            kind="test",
+            channel=channel,
+            dedupe_key=f"test-{now.isoformat()}",
+            payload={},
+            status="sent",
+            tries=1,
+            created_at=now,
+            sent_at=now,
+        )
+    )
+    db.session.commit()
