@@ -2,21 +2,29 @@
 
 The database row is the truth; the queue only carries work. Storage is a
 SQLite file in the instance folder on one machine, or Redis when
-``WIDGET_REDIS_URL`` is set so several machines share one queue.
+``WIDGET_REDIS_URL`` is set so several machines share one queue. Both take the
+higher priority first (below), so a burst of new requests never holds up the
+calls already under way.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, PriorityRedisHuey, SqliteHuey
 
 log = logging.getLogger(__name__)
+
+# Higher goes first. A call under way (its events, its settling, its next operator) before
+# one is begun, so a queue of new requests never makes a visitor on the line wait for their
+# status or the next operator; an owner's notification between the two.
+IN_FLIGHT, NOTICE, NEW = 20, 10, 0
 
 
 @dataclass
@@ -73,7 +81,7 @@ class OncePerSlot:
         return claimed
 
 
-class SharedRedisHuey(OncePerSlot, RedisHuey):
+class SharedRedisHuey(OncePerSlot, PriorityRedisHuey):
     pass
 
 
@@ -83,12 +91,35 @@ class SharedSqliteHuey(OncePerSlot, SqliteHuey):
 
 def _make_huey(app: Flask) -> Huey:
     if app.config.get("REDIS_URL"):
-        return SharedRedisHuey(
+        # Blocking reads (BZPOPMIN, Redis 5 or later): no polling.
+        huey = SharedRedisHuey(
             "widget-server", url=app.config["REDIS_URL"], blocking=True, read_timeout=1
         )
+        _adopt_a_list_queue(huey)
+        return huey
     return SharedSqliteHuey(
         "widget-server", filename=app.config["QUEUE_PATH"], journal_mode="wal", timeout=30
     )
+
+
+def _adopt_a_list_queue(huey: Huey) -> None:
+    """Versions before the priorities kept the Redis queue as a list under the same key:
+    what they left waiting is moved into the sorted set, oldest first, once."""
+    from redis import RedisError  # only where Redis is configured
+
+    conn, key = huey.storage.conn, huey.storage.queue_key
+    moving = f"{key}:moving:{uuid.uuid4().hex}"
+    try:
+        if conn.type(key) != b"list":
+            return
+        conn.rename(key, moving)  # atomic: of several processes starting, one moves it
+        moved = 0
+        while (data := conn.rpop(moving)) is not None:  # the list's oldest end
+            huey.storage.enqueue(data, NEW)
+            moved += 1
+        log.warning("task queue: %s jobs moved from the old list to the priority queue", moved)
+    except RedisError as exc:  # moved by another process, or Redis not up yet
+        log.info("task queue: old list not moved (%s)", exc.__class__.__name__)
 
 
 def init_queue(app: Flask, task_modules: Iterable[Any]) -> None:

@@ -27,7 +27,7 @@ from ..pbx.errors import RESULT_CALLBACK_FAILED, PbxError
 from ..statuses import HeldReason, Status
 from . import hours, retry
 from .events import session_known
-from .queue import queue
+from .queue import IN_FLIGHT, queue
 from .state import give_up, in_flight, is_final, lock_request, set_status
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def _group_tried(req: CallbackRequest, now: datetime) -> None:
     req.next_dispatch_at = now + timedelta(seconds=pause)
     set_status(req, Status.OPERATORS_BUSY)
     db.session.commit()
-    queue().place_next_call.schedule(args=(req.id,), delay=pause)
+    queue().place_next_call.schedule(args=(req.id,), delay=pause, priority=IN_FLIGHT)
 
 
 def _call_back_failed(request_id: int, attempt_id: int, exc: PbxError) -> None:
@@ -169,7 +169,8 @@ def _call_back_failed(request_id: int, attempt_id: int, exc: PbxError) -> None:
         attempt.outcome = "failed"
         req.next_dispatch_at = now  # the sweep's mark, should the job below be lost
         db.session.commit()
-        queue().place_next_call(request_id)  # this operator's leg failed: try the next
+        # This operator's leg failed: try the next, ahead of requests not yet begun.
+        queue().place_next_call(request_id, priority=IN_FLIGHT)
         return
     if not exc.retryable:
         attempt.outcome = "failed"
@@ -185,7 +186,7 @@ def _call_back_failed(request_id: int, attempt_id: int, exc: PbxError) -> None:
     req.next_dispatch_at = now + timedelta(seconds=delay)
     set_status(req, Status.RETRYING)
     db.session.commit()
-    queue().place_next_call.schedule(args=(request_id,), delay=delay)
+    queue().place_next_call.schedule(args=(request_id,), delay=delay, priority=IN_FLIGHT)
 
 
 def _next_allowed_time(req: CallbackRequest, now: datetime) -> datetime | None:

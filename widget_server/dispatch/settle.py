@@ -20,7 +20,7 @@ from ..pbx import events as call_states
 from ..pbx.client import PbxError, client_for
 from ..statuses import Status
 from . import retry
-from .queue import queue
+from .queue import IN_FLIGHT, queue
 from .state import current_attempt, give_up, is_final, lock_request, set_status
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def finish_attempt(attempt_id: int) -> None:
     else:
         req.next_dispatch_at = utcnow()
         db.session.commit()
-        queue().place_next_call(req.id)
+        queue().place_next_call(req.id, priority=IN_FLIGHT)  # the same request goes on
 
 
 def fetch_call_info(attempt: CallAttempt) -> dict[str, Any] | None:
@@ -117,4 +117,4 @@ def _visitor_not_reached(req: CallbackRequest, status: Status) -> None:
     req.next_dispatch_at = utcnow() + timedelta(seconds=delay)
     set_status(req, Status.VISITOR_RETRY)
     db.session.commit()
-    queue().place_next_call.schedule(args=(req.id,), delay=delay)
+    queue().place_next_call.schedule(args=(req.id,), delay=delay, priority=IN_FLIGHT)

@@ -8,6 +8,7 @@ from huey import crontab
 
 from .events import prune_orphan_events, resolve_attempt
 from .follow import follow_call
+from .queue import IN_FLIGHT
 from .reconcile import fetch_journal, fetch_pending_journals, nightly_reconcile
 from .recordings import fetch_recording
 from .ringing import place_next_call
@@ -25,10 +26,12 @@ def register_tasks(huey, in_app) -> dict[str, Any]:
         return huey.periodic_task(schedule, name=func.__name__)(in_app(func))
 
     return {
+        # A request's first call at the default priority; a call under way goes first
+        # (queue.py), and so does a request's next operator or round (ringing.py).
         "place_next_call": task(place_next_call),
-        "finish_attempt": task(finish_attempt),
-        "follow_call": task(follow_call),
-        "resolve_attempt": task(resolve_attempt),
+        "finish_attempt": task(finish_attempt, priority=IN_FLIGHT),
+        "follow_call": task(follow_call, priority=IN_FLIGHT),
+        "resolve_attempt": task(resolve_attempt, priority=IN_FLIGHT),
         # The PBX may need minutes to make a recording available.
         "fetch_recording": task(fetch_recording, retries=5, retry_delay=30),
         "sweep": every(crontab(minute="*"), sweep),

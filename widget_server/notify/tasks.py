@@ -6,6 +6,7 @@ from typing import Any
 
 from huey import crontab
 
+from ..dispatch.queue import NOTICE
 from .digest import send_daily_digests
 from .outbox import deliver_notification, sweep_notifications
 from .telegram_link import poll_quietly
@@ -15,7 +16,7 @@ def register_tasks(huey, in_app) -> dict[str, Any]:
     """Deliver one notification; sweep for due ones every minute; the digest from 05:00 UTC;
     the Telegram bot's updates every minute."""
     return {
-        "deliver_notification": huey.task(name="deliver_notification")(
+        "deliver_notification": huey.task(name="deliver_notification", priority=NOTICE)(
             in_app(deliver_notification)
         ),
         "sweep_notifications": huey.periodic_task(crontab(minute="*"), name="sweep_notifications")(
