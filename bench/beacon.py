@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import subprocess
 import sys
 
-from stack import ROOT, BenchStack, free_port, gunicorn_command, wait_for
-from throughput import BENCH, wrk
+from stack import BenchStack, bare_endpoint
+from throughput import wrk
 
 
 def funnel_rows(stack: BenchStack) -> tuple[int, int]:
@@ -33,19 +32,8 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk")
         return 1
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 8
-    port = free_port()
-    bare = subprocess.Popen(
-        gunicorn_command(port, "bare_app:app", "--chdir", str(BENCH)),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/")
-        baseline = wrk(f"http://127.0.0.1:{port}/json", seconds, {}, script="beacon.lua")
-    finally:
-        bare.terminate()
-        bare.wait(timeout=15)
+    with bare_endpoint() as url:
+        baseline = wrk(url, seconds, {}, script="beacon.lua")
     stack = BenchStack(extra_env={"WIDGET_RATELIMIT_BEACON": "100000000/minute"})
     stack.start(with_worker=False)
     try:

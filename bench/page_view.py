@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import requests
-from stack import ROOT, BenchStack, free_port, gunicorn_command, wait_for
+from stack import BenchStack, bare_endpoint
 
 BENCH = Path(__file__).resolve().parent
 LOOK_GOAL = 0.8
@@ -41,19 +41,8 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> dict[str, float]:
 
 
 def bare_baseline(seconds: int) -> dict[str, float]:
-    port = free_port()
-    bare = subprocess.Popen(
-        gunicorn_command(port, "bare_app:app", "--chdir", str(BENCH)),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/json")
-        return wrk(f"http://127.0.0.1:{port}/json", seconds, {})
-    finally:
-        bare.terminate()
-        bare.wait(timeout=15)
+    with bare_endpoint() as url:
+        return wrk(url, seconds, {})
 
 
 def main() -> int:

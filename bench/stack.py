@@ -187,3 +187,22 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+@contextlib.contextmanager
+def bare_endpoint():
+    """The bare Flask JSON endpoint (``bare_app.py``) under the same gunicorn settings as the
+    service: the baseline every ratio is measured against. Yields its ``/json`` URL."""
+    port = free_port()
+    bare = subprocess.Popen(
+        gunicorn_command(port, "bare_app:app", "--chdir", str(ROOT / "bench")),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/json")
+        yield f"http://127.0.0.1:{port}/json"
+    finally:
+        bare.terminate()
+        bare.wait(timeout=15)

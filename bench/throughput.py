@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stack import ROOT, BenchStack, free_port, gunicorn_command, wait_for
+from stack import BenchStack, bare_endpoint
 
 BENCH = Path(__file__).resolve().parent
 
@@ -49,19 +49,8 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk")
         return 1
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    port = free_port()
-    bare = subprocess.Popen(
-        gunicorn_command(port, "bare_app:app", "--chdir", str(BENCH)),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/")
-        baseline = wrk(f"http://127.0.0.1:{port}/json", seconds, {})
-    finally:
-        bare.terminate()
-        bare.wait(timeout=15)
+    with bare_endpoint() as url:
+        baseline = wrk(url, seconds, {})
     runs = {}
     for label, with_worker in (("API only (no queue worker)", False), ("full pipeline", True)):
         stack = BenchStack(time_scale=0.05).start(with_worker=with_worker)
