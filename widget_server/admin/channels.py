@@ -85,7 +85,7 @@ CHANNEL_LABELS = {
     "email": N_("Эл. почта"),
     "webhook": N_("Вебхук"),
     "telegram": "Telegram",
-    "bitrix24": "Битрикс24",
+    "bitrix24": N_("Битрикс24"),
     "amocrm": "amoCRM",
 }
 KIND_LABELS = {
