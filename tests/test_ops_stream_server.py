@@ -194,14 +194,9 @@ def test_two_hundred_open_streams_leave_the_server_free_and_hear_the_queue_worke
             worker.wait(timeout=30)
 
 
-def test_the_queue_worker_loads_neither_the_web_nor_migrations(tmp_path):
-    script = (
-        "import json, sys\n"
-        "import widget_server.ops.worker as worker\n"
-        "loaded = lambda: sorted(k for k, v in sys.modules.items() if v is not None)\n"
-        "worker.run_worker = lambda app: print(json.dumps(loaded()))\n"
-        "sys.exit(worker.main())\n"
-    )
+def _modules_loaded_by(script: str, tmp_path) -> set[str]:
+    """The modules a fresh interpreter running ``script`` has loaded (its last line's JSON),
+    with this test's database and no other WIDGET_ setting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
     env.update(
         WIDGET_INSTANCE_PATH=str(tmp_path / "instance"),
@@ -216,7 +211,18 @@ def test_the_queue_worker_loads_neither_the_web_nor_migrations(tmp_path):
         timeout=60,
         check=True,
     )
-    modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_the_queue_worker_loads_neither_the_web_nor_migrations(tmp_path):
+    script = (
+        "import json, sys\n"
+        "import widget_server.ops.worker as worker\n"
+        "loaded = lambda: sorted(k for k, v in sys.modules.items() if v is not None)\n"
+        "worker.run_worker = lambda app: print(json.dumps(loaded()))\n"
+        "sys.exit(worker.main())\n"
+    )
+    modules = _modules_loaded_by(script, tmp_path)
 
     assert "widget_server.dispatch.tasks" in modules, "the worker's app has its tasks"
     web = {m for m in modules if m.startswith(("widget_server.admin", "widget_server.visitor.api"))}
@@ -224,7 +230,8 @@ def test_the_queue_worker_loads_neither_the_web_nor_migrations(tmp_path):
     assert not {m for m in modules if m.split(".")[0] in {"alembic", "gunicorn", "gevent"}}
     # Without Redis (and on SQLite, when this pass runs on it), huey is kept from loading
     # the drivers it does not need (10 MB).
-    unused = {"redis"} | ({"psycopg"} if env["WIDGET_DATABASE_URL"].startswith("sqlite") else set())
+    on_sqlite = database_url(tmp_path).startswith("sqlite")
+    unused = {"redis"} | ({"psycopg"} if on_sqlite else set())
     assert not {m for m in modules if m.split(".")[0] in unused}
 
 
@@ -248,21 +255,7 @@ def test_the_web_worker_app_loads_no_migrations(tmp_path):
         "create_app()\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
-    env.update(
-        WIDGET_INSTANCE_PATH=str(tmp_path / "instance"),
-        WIDGET_DATABASE_URL=database_url(tmp_path),
-        WIDGET_SECRET_KEY="test-secret-key-0123456789abcdef",
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    modules = _modules_loaded_by(script, tmp_path)
 
     assert "widget_server.visitor.api" in modules and "widget_server.admin" in modules
     assert not {m for m in modules if m.split(".")[0] == "alembic"}

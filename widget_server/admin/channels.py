@@ -26,7 +26,7 @@ from ..models import Notification, Owner
 from ..notify import amocrm, channels, telegram, telegram_link
 from ..notify.channel_error import ChannelError
 from ..notify.email import smtp_configured
-from ..notify.reach import failing_only, someone_will_hear
+from ..notify.reach import someone_will_hear
 from .access import login_required
 from .blueprint import bp
 from .i18n import N_, _
@@ -152,7 +152,8 @@ def reach_banner() -> dict[str, Any]:
         return {}
     if someone_will_hear(owner):
         return {"nobody_hears": False}
-    failing = [_(CHANNEL_LABELS.get(name, name)) for name in failing_only(owner)]
+    # Nobody hears: so every channel still linked is failing (none linked: none to name).
+    failing = [_(CHANNEL_LABELS.get(name, name)) for name in channels.linked(owner)]
     return {"nobody_hears": True, "failing": failing, "smtp_ready": smtp_configured()}
 
 

@@ -29,14 +29,6 @@ def failing(owner: Owner) -> set[str]:
     return {channel for channel, error, sent in rows if error and (sent is None or sent < error)}
 
 
-def failing_only(owner: Owner) -> list[str]:
-    """The linked channels when every one of them is failing (else none): the banner's case
-    of channels that are set up, but through which nobody hears."""
-    channels = linked(owner)
-    broken = failing(owner) if channels else set()
-    return channels if channels and set(channels) <= broken else []
-
-
 def someone_will_hear(owner: Owner | None) -> bool:
     """True when at least one of the owner's channels can deliver right now: e-mail with
     SMTP configured, the webhook, a linked Telegram chat with a bot, Bitrix24 or amoCRM,
