@@ -138,6 +138,7 @@ def test_a_widget_made_on_the_page_has_every_setting_the_command_line_has(app, c
     assert snippet_on(html, "snippet-pinned") == tags["pinned"]
     assert 'integrity="sha384-' in tags["pinned"]
     assert snippet_on(html, "snippet-latest") == tags["latest"]
+    assert snippet_on(html, "snippet-after-load") == tags["after_load"]
 
 
 def snippet_on(html: str, element_id: str) -> str:

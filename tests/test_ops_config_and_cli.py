@@ -326,7 +326,7 @@ def test_sync_groups_with_a_wrong_key_reports_what_the_pbx_said(cli, sim):
     assert "the PBX said" in result.output and "http-403" in result.output
 
 
-def test_add_widget_prints_the_key_and_both_snippets(cli_with_pbx):
+def test_add_widget_prints_the_key_and_all_three_snippets(cli_with_pbx):
     output = cli_with_pbx.ok(
         "add-widget",
         "--pbx",
@@ -344,6 +344,9 @@ def test_add_widget_prints_the_key_and_both_snippets(cli_with_pbx):
     pinned = re.search(r'<script[^>]*integrity="sha384-[A-Za-z0-9+/=]+"[^>]*>', output)
     assert pinned and f'data-widget="{key}"' in pinned.group(0)
     assert 'crossorigin="anonymous"' in pinned.group(0)
+    after_load = re.search(r"<script>\(function\(w,d\).*?</script>", output)
+    assert after_load and f"'data-widget','{key}'" in after_load.group(0)
+    assert "'https://widgets.example/embed.js'" in after_load.group(0)
     [(origins,)] = cli_with_pbx.query("SELECT origins FROM widgets WHERE public_key = ?", key)
     assert origins == '["https://shop.example"]'
     labels = cli_with_pbx.query("SELECT label FROM widget_groups ORDER BY position")

@@ -189,6 +189,36 @@ def test_the_owners_own_button_opens_the_widget(page, stack):
     assert page.is_visible("callback-widget .cbw-dlg")
 
 
+LOADER_TIMING = """() => {
+    const page = performance.getEntriesByType('navigation')[0];
+    const loader = performance.getEntriesByType('resource').find(e => e.name.endsWith('/embed.js'));
+    return {loaded: page.loadEventEnd, requested: loader.startTime};
+}"""
+
+
+def test_the_after_load_snippet_asks_for_the_widget_only_after_the_page_has_loaded(page, stack):
+    open_shop(page, stack, "/after-load")
+    timing = page.evaluate(LOADER_TIMING)
+    assert timing["requested"] >= timing["loaded"] > 0
+    # The widget it brings is the whole widget: the page's own button opens it, a call is placed.
+    page.click("button[data-callback-widget]")
+    wait_open(page)
+    page.fill("#cbw-phone", "9163334455")
+    page.select_option("#cbw-group", "101")
+    page.check("#cbw-consent")
+    page.click("callback-widget button[type=submit]")
+    page.wait_for_function("() => window.__statuses.includes('finished')", timeout=20000)
+    assert stack.sim_requests("call_back")[0]["body"]["request_number"] == "+79163334455"
+    assert page.console_errors == []
+
+
+def test_the_plain_tag_asks_for_the_widget_while_the_page_loads(page, stack):
+    # What the after-load snippet changes: the async tag's request starts before the load event.
+    open_shop(page, stack)
+    timing = page.evaluate(LOADER_TIMING)
+    assert 0 < timing["requested"] < timing["loaded"]
+
+
 def test_on_a_phone_the_dialog_is_a_full_width_sheet(browser, stack):
     context = browser.new_context(
         viewport={"width": 375, "height": 700}, is_mobile=True, has_touch=True

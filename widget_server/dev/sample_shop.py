@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, render_template
 
 from ..config import resource_dir
+from ..visitor.embed import AFTER_LOAD
 
 SHOP_CSS = """
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2329;background:#f6f7f9}
@@ -26,9 +27,15 @@ def create_shop_app(
     app = Flask("sample_shop", template_folder=str(resource_dir("templates")))
     service_url = service_url.rstrip("/")
 
-    def page(strict: bool) -> Response:
+    def page(strict: bool, after_load: bool = False) -> Response:
+        # after_load: the config page's after-load snippet instead of the plain tag.
+        snippet = AFTER_LOAD.format(src=f"{service_url}/embed.js", key=widget_key)
         html = render_template(
-            "sample_shop/index.html", service_url=service_url, widget_key=widget_key, strict=strict
+            "sample_shop/index.html",
+            service_url=service_url,
+            widget_key=widget_key,
+            strict=strict,
+            after_load_snippet=snippet if after_load else None,
         )
         response = Response(html, mimetype="text/html")
         if strict:
@@ -42,6 +49,10 @@ def create_shop_app(
     @app.get("/")
     def index():
         return page(strict=False)
+
+    @app.get("/after-load")
+    def after_load():
+        return page(strict=False, after_load=True)
 
     for path in strict_csp_paths:
         app.add_url_rule(path, f"strict{path}", lambda: page(strict=True))

@@ -153,6 +153,8 @@ def add_widget(
     click.echo(f"  {tags['latest']}")
     click.echo("Pinned snippet with Subresource Integrity:")
     click.echo(f"  {tags['pinned']}")
+    click.echo("The latest widget, requested only after the page has loaded (an inline script):")
+    click.echo(f"  {tags['after_load']}")
 
 
 @click.command("set-notifications")
