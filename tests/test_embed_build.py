@@ -16,6 +16,7 @@ import brotli
 import pytest
 
 from widget_server import __version__
+from widget_server.visitor.embed import AFTER_LOAD
 
 from .test_visitor_api import site  # noqa: F401 - the app fixture these tests share
 
@@ -129,3 +130,9 @@ def test_nothing_but_the_built_files_is_served_under_embed(site):  # noqa: F811
     assert site.client.get(f"/embed/{__version__}/../build-manifest.json").status_code == 404
     assert site.client.get("/embed/0.0.0-old/embed.js").status_code == 404
     assert site.client.get(f"/{PANEL}").status_code == 404
+
+
+def test_the_readme_shows_the_after_load_snippet_the_config_page_gives():
+    readme = (EMBED / "README.md").read_text("utf-8")
+    shown = re.search(r"<!-- after-load-snippet -->\s*```html\n(.*?)\n```", readme, re.S).group(1)
+    assert shown == AFTER_LOAD.format(src="https://HOST/embed.js", key="wk_...")
