@@ -289,3 +289,19 @@ def test_gunicorns_master_loads_neither_flask_nor_the_database_layer():
 
     assert "gunicorn" in modules
     assert not modules & {"flask", "sqlalchemy", "huey", "redis", "psycopg", "alembic"}
+
+
+def _mapped_libraries(pid: int) -> set[str]:
+    return {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()}
+
+
+def test_gunicorns_running_master_never_loads_gevent_while_its_web_worker_runs_on_it(served):
+    _service, _key, process, _env = served
+    web = [pid for pid in _children(process.pid) if "ops.worker" not in _cmdline(pid)]
+    assert len(web) == 1
+
+    def has_gevent(pid):
+        return any("/gevent/" in path for path in _mapped_libraries(pid))
+
+    assert has_gevent(web[0]), "the web worker is gunicorn's gevent worker"
+    assert not has_gevent(process.pid), "gunicorn's master loaded gevent"

@@ -14,8 +14,8 @@ from gunicorn.app.base import BaseApplication
 
 from .. import create_app
 from ..config import ConfigError, has_placeholder_secret, load_settings
+from . import gevent_worker, slots
 from . import metrics_dir as metrics
-from . import slots
 from .lean import skip_unused_drivers
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,9 @@ class WidgetServer(BaseApplication):
             "workers": settings["WORKERS"],
             # gevent: an open live status stream (visitor/stream.py) is a greenlet
             # waiting on an event, not a thread; gthread keeps one thread per stream.
-            "worker_class": settings["WORKER_CLASS"],
+            "worker_class": gevent_worker.PATH
+            if settings["WORKER_CLASS"] == "gevent"
+            else settings["WORKER_CLASS"],
             "threads": settings["THREADS"],
             "worker_connections": settings["WORKER_CONNECTIONS"],
             "timeout": 30,
