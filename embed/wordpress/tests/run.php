@@ -37,6 +37,11 @@ function esc_url_raw($url, $protocols = null)
     return in_array($scheme, $protocols ?: array('http', 'https'), true) ? $url : '';
 }
 
+function wp_json_encode($data, $options = 0)
+{
+    return json_encode($data, $options);
+}
+
 require __DIR__ . '/../callback-widget/includes/options.php';
 
 const KEY = 'wk_0123456789abcdef01234567';
@@ -104,6 +109,14 @@ check(!callback_widget_is_excluded($rules, '/checkout/done/', 0), 'a path withou
 check(callback_widget_is_excluded($rules, '/account/orders/', 0), 'a path under a * rule matches');
 check(!callback_widget_is_excluded($rules, '/', 0), 'the home page is not excluded');
 check(callback_widget_is_excluded("/\r\n", '/', 0), 'a rule for / excludes the home page (Windows line ends too)');
+
+$js = callback_widget_after_load_js('https://cb.example.ru/embed.js', KEY, '');
+check(str_contains($js, 's.src="https://cb.example.ru/embed.js";s.setAttribute("data-widget","' . KEY . '");'), 'the after-load script adds the latest script with its key: ' . $js);
+check(str_contains($js, 'w.addEventListener("load",idle)') && !str_contains($js, 'integrity'), 'once the page has loaded, without SRI for the latest');
+$pinned = callback_widget_after_load_js('https://cb.example.ru/embed/0.1.0/embed.js', KEY, SRI);
+check(str_contains($pinned, 's.integrity="' . SRI . '";s.crossOrigin="anonymous";'), 'the pinned copy is added with its hash');
+$hostile = callback_widget_after_load_js('https://cb.example.ru/</script><b>"\'', KEY, '');
+check(!str_contains($hostile, '</script>') && !str_contains($hostile, '<b>') && !str_contains($hostile, '\'') && substr_count($hostile, '"') === substr_count($js, '"'), 'nothing in an address can end the string or the script: ' . $hostile);
 
 if ($failures) {
     fwrite(STDERR, "$failures of $checks checks failed\n");

@@ -130,6 +130,25 @@ function callback_widget_script( $settings ) {
 }
 
 /**
+ * The after-load script: the same as the service's config page offers, plus the pinned copy's SRI.
+ *
+ * @param string $src       The script address.
+ * @param string $key       The widget key.
+ * @param string $integrity The pinned copy's hash, or ''.
+ * @return string
+ */
+function callback_widget_after_load_js( $src, $key, $integrity ) {
+	// As JavaScript strings that cannot end the script element: no <, >, & or quotes unescaped.
+	$flags = JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT | JSON_UNESCAPED_SLASHES;
+	$set   = 's.src=' . wp_json_encode( $src, $flags ) . ';s.setAttribute("data-widget",' . wp_json_encode( $key, $flags ) . ');';
+	if ( '' !== $integrity ) {
+		$set .= 's.integrity=' . wp_json_encode( $integrity, $flags ) . ';s.crossOrigin="anonymous";';
+	}
+	return '(function(w,d){function load(){var s=d.createElement("script");s.async=true;' . $set
+		. 'd.body.appendChild(s)}function idle(){(w.requestIdleCallback||setTimeout)(load)}'
+		. 'd.readyState==="complete"?idle():w.addEventListener("load",idle)})(window,document)';
+}
+/**
  * Whether the widget stays off this page: one rule a line, a post/page ID, or a path
  * ("/checkout/"; a trailing * matches every path that starts with it).
  *
