@@ -16,7 +16,7 @@ import brotli
 import pytest
 
 from widget_server import __version__
-from widget_server.visitor.embed import AFTER_LOAD
+from widget_server.visitor.embed import after_load
 
 from .test_visitor_api import site  # noqa: F401 - the app fixture these tests share
 
@@ -135,4 +135,12 @@ def test_nothing_but_the_built_files_is_served_under_embed(site):  # noqa: F811
 def test_the_readme_shows_the_after_load_snippet_the_config_page_gives():
     readme = (EMBED / "README.md").read_text("utf-8")
     shown = re.search(r"<!-- after-load-snippet -->\s*```html\n(.*?)\n```", readme, re.S).group(1)
-    assert shown == AFTER_LOAD.format(src="https://HOST/embed.js", key="wk_...")
+    assert shown == after_load("https://HOST/embed.js", "wk_...")
+
+
+def test_the_after_load_snippet_escapes_whatever_could_end_its_script_or_its_strings():
+    html = after_load('https://cb.example/</script><b>"&', "wk_0123456789", "sha384-abc")
+
+    assert html.startswith("<script>") and html.count("</script>") == 1 and "<b>" not in html
+    assert '\\u003C/script\\u003E\\u003Cb\\u003E\\"\\u0026"' in html
+    assert 's.integrity="sha384-abc";s.crossOrigin="anonymous";' in html

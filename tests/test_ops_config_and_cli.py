@@ -345,8 +345,8 @@ def test_add_widget_prints_the_key_and_all_three_snippets(cli_with_pbx):
     assert pinned and f'data-widget="{key}"' in pinned.group(0)
     assert 'crossorigin="anonymous"' in pinned.group(0)
     after_load = re.search(r"<script>\(function\(w,d\).*?</script>", output)
-    assert after_load and f"'data-widget','{key}'" in after_load.group(0)
-    assert "'https://widgets.example/embed.js'" in after_load.group(0)
+    assert after_load and f'"data-widget","{key}"' in after_load.group(0)
+    assert 's.src="https://widgets.example/embed.js"' in after_load.group(0)
     [(origins,)] = cli_with_pbx.query("SELECT origins FROM widgets WHERE public_key = ?", key)
     assert origins == '["https://shop.example"]'
     labels = cli_with_pbx.query("SELECT label FROM widget_groups ORDER BY position")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, render_template
 
 from ..config import resource_dir
-from ..visitor.embed import AFTER_LOAD
+from ..visitor.embed import after_load as after_load_snippet
 
 SHOP_CSS = """
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2329;background:#f6f7f9}
@@ -29,7 +29,7 @@ def create_shop_app(
 
     def page(strict: bool, after_load: bool = False) -> Response:
         # after_load: the config page's after-load snippet instead of the plain tag.
-        snippet = AFTER_LOAD.format(src=f"{service_url}/embed.js", key=widget_key)
+        snippet = after_load_snippet(f"{service_url}/embed.js", widget_key)
         html = render_template(
             "sample_shop/index.html",
             service_url=service_url,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -90,15 +91,27 @@ def pinned():
     abort(404)
 
 
-# The after-load snippet: the page's own content has the network and the main thread to itself
-# until it has loaded and painted; the loader is requested after (an idle moment, or at once in
-# a browser without requestIdleCallback). Lighthouse's simulated LCP then leaves it out.
-AFTER_LOAD = (
-    "<script>(function(w,d){{function load(){{var s=d.createElement('script');s.async=true;"
-    "s.src='{src}';s.setAttribute('data-widget','{key}');d.body.appendChild(s)}}"
-    "function idle(){{(w.requestIdleCallback||setTimeout)(load)}}"
-    "d.readyState==='complete'?idle():w.addEventListener('load',idle)}})(window,document)</script>"
-)
+def after_load(src: str, widget_key: str, integrity: str = "") -> str:
+    """The after-load snippet: a script that adds the loader's tag once the page has loaded.
+
+    The page's own content has the network and the main thread to itself until it has loaded
+    and painted; the loader is requested at the next idle moment (or at once in a browser
+    without requestIdleCallback), and Lighthouse's simulated LCP then leaves it out. The CMS
+    plugins print the same script (embed/*), strings escaped alike.
+    """
+
+    def js(value: str) -> str:  # a JavaScript string that cannot end the script element
+        quoted = json.dumps(value)
+        return quoted.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
+
+    sets = f's.src={js(src)};s.setAttribute("data-widget",{js(widget_key)});'
+    if integrity:
+        sets += f's.integrity={js(integrity)};s.crossOrigin="anonymous";'
+    return (
+        '<script>(function(w,d){function load(){var s=d.createElement("script");s.async=true;'
+        f"{sets}d.body.appendChild(s)}}function idle(){{(w.requestIdleCallback||setTimeout)(load)}}"
+        'd.readyState==="complete"?idle():w.addEventListener("load",idle)})(window,document)</script>'
+    )
 
 
 def snippets(public_url: str, widget_key: str) -> dict[str, str]:
@@ -110,5 +123,5 @@ def snippets(public_url: str, widget_key: str) -> dict[str, str]:
         f'<script async src="{base}/embed/{__version__}/embed.js" data-widget="{widget_key}" '
         f'integrity="{integrity}" crossorigin="anonymous"></script>'
     )
-    after_load = AFTER_LOAD.format(src=f"{base}/embed.js", key=widget_key)
-    return {"latest": latest_tag, "pinned": pinned_tag, "after_load": after_load}
+    later = after_load(f"{base}/embed.js", widget_key)
+    return {"latest": latest_tag, "pinned": pinned_tag, "after_load": later}
