@@ -126,8 +126,9 @@ def _running(tmp_path, extra_env: dict[str, str]):
                 time.sleep(0.2)
         yield service, key, process, env
     finally:
-        os.killpg(process.pid, signal.SIGCONT)
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # a test may have stopped it already
+            os.killpg(process.pid, signal.SIGCONT)
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         sim.stop()
 

@@ -1,8 +1,8 @@
 """The funnel's counter: impressions and opens counted without a database write per beacon.
 
 One process (no ``WIDGET_REDIS_URL``): a dict in memory, added to the database by the
-process itself at most once a minute (on a beacon after that minute, and before the
-dashboard reads). Several processes: Redis, one hash the beacons ``HINCRBY``, emptied
+process itself at most once a minute (on a beacon after that minute, before the dashboard
+reads, and when the process exits). Several processes: Redis, one hash the beacons ``HINCRBY``, emptied
 into the database every minute by a queue job (``insight/tasks.py``); the flush renames
 the hash first, so beacons arriving meanwhile go to a fresh one and none is lost.
 
@@ -136,6 +136,17 @@ def counter_for(app):
             counter = MemoryCounter()
         app.extensions["funnel_counter"] = counter
     return counter
+
+
+def flush_before_exit(app) -> int:
+    """What this process still counts in memory goes to the database before it exits: on a
+    quiet site nothing else may flush it for hours, and a restart would lose it. (Redis keeps
+    its counts; the queue job empties them.)"""
+    counter = app.extensions.get("funnel_counter")
+    if not isinstance(counter, MemoryCounter):
+        return 0
+    with app.app_context():
+        return flush(counter)
 
 
 def flush(counter) -> int:

@@ -85,10 +85,10 @@ class WidgetServer(BaseApplication):
             "on_starting": (lambda _arbiter: None) if in_web else self._start_worker,
             "on_exit": self._stop_worker,
             "child_exit": lambda _arbiter, worker: metrics.mark_process_dead(worker.pid),
+            "worker_exit": self._worker_exit,
         }
         if in_web:
             options["post_worker_init"] = self._start_queue_here
-            options["worker_exit"] = self._stop_queue_here
         for key, value in options.items():
             self.cfg.set(key, value)
 
@@ -121,9 +121,14 @@ class WidgetServer(BaseApplication):
         start_consumer_threads(self.consumer)
         log.info("queue consumer running in web worker %s", os.getpid())
 
-    def _stop_queue_here(self, _arbiter, _worker):
+    def _worker_exit(self, _arbiter, _worker):
+        """In the web worker, as it exits: stop its queue consumer, keep its funnel counts."""
         if self.consumer is not None:
             self.consumer.stop(graceful=True)
+        if getattr(self, "app", None) is not None:
+            from ..insight.counter import flush_before_exit  # in the worker: never the master
+
+            flush_before_exit(self.app)
 
 
 def main(argv: list[str] | None = None) -> int:
