@@ -63,3 +63,39 @@ def upgrade_to_head(database_url: str) -> None:
     from alembic import command  # only when migrating (see alembic_config)
 
     command.upgrade(alembic_config(database_url), "head")
+
+
+def schema_problem(database_url: str) -> str | None:
+    """Why this release cannot serve ``database_url`` as it is, or None when it is at head.
+
+    The database's Alembic revision against this release's migrations: never set up, or set up
+    by an older or a newer release. An unreachable database is not judged here (None): it may
+    come up after the service, and the health check reports it meanwhile.
+    """
+    from alembic.runtime.migration import MigrationContext  # only at start-up (see above)
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except OperationalError:
+        return None
+    finally:
+        engine.dispose()
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    heads = set(script.get_heads())
+    if current == heads:
+        return None
+    if not current:
+        return "the database has no tables yet: run `widget-server init-db` first"
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current - known:
+        return (
+            f"the database was migrated by a newer widget-server (revision "
+            f"{', '.join(sorted(current - known))}): run that release, or restore a backup"
+        )
+    return "the database is from an older release: run `widget-server init-db` to migrate it"

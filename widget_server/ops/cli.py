@@ -82,9 +82,21 @@ def run(host: str, port: int) -> None:
         check_production_settings(load_settings())
     except (ConfigError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
+    _refuse_an_unready_database(_create_app().config["SQLALCHEMY_DATABASE_URI"])
     # This process becomes gunicorn's master without the command line's modules loaded.
     server = [sys.executable, "-m", "widget_server.ops.server", "--host", host, "--port", str(port)]
     os.execv(sys.executable, server)  # noqa: S606 - our own interpreter and module, no shell
+
+
+def _refuse_an_unready_database(uri: str) -> None:
+    """Every request and job would fail on a database without this release's tables: say so
+    once, at start, instead of in each of their logs. (``run`` then execs the server: what it
+    loaded for the check is gone.)"""
+    from ..database import schema_problem  # start-up time
+
+    problem = schema_problem(uri)
+    if problem:
+        raise click.ClickException(f"Not starting: {problem}.")
 
 
 @main.command(with_appcontext=False)
@@ -97,6 +109,7 @@ def worker() -> None:
         app = create_app(web=False)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    _refuse_an_unready_database(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
         run_worker(app)
 
