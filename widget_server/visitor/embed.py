@@ -95,8 +95,9 @@ def after_load(src: str, widget_key: str, integrity: str = "") -> str:
     """The after-load snippet: a script that adds the loader's tag once the page has loaded.
 
     The page's own content has the network and the main thread to itself until it has loaded
-    and painted; the loader is requested at the next idle moment (or at once in a browser
-    without requestIdleCallback), and Lighthouse's simulated LCP then leaves it out. The CMS
+    and painted; the loader is requested at the next idle moment (at the latest 2 s after the
+    load event, so a page that is never idle still gets it; at once in a browser without
+    requestIdleCallback), and Lighthouse's simulated LCP then leaves it out. The CMS
     plugins print the same script (embed/*), strings escaped alike.
     """
 
@@ -109,8 +110,11 @@ def after_load(src: str, widget_key: str, integrity: str = "") -> str:
         sets += f's.integrity={js(integrity)};s.crossOrigin="anonymous";'
     return (
         '<script>(function(w,d){function load(){var s=d.createElement("script");s.async=true;'
-        f"{sets}d.body.appendChild(s)}}function idle(){{(w.requestIdleCallback||setTimeout)(load)}}"
-        'd.readyState==="complete"?idle():w.addEventListener("load",idle)})(window,document)</script>'
+        f"{sets}d.body.appendChild(s)}}"
+        "function idle(){w.requestIdleCallback?"
+        "w.requestIdleCallback(load,{timeout:2000}):setTimeout(load)}"
+        'd.readyState==="complete"?idle():w.addEventListener("load",idle)})'
+        "(window,document)</script>"
     )
 
 

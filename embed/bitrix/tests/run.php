@@ -73,7 +73,7 @@ function epilog_strings($uri)
 /** What an after-load script sets on the widget's script it adds, or null when it is not one. */
 function after_load_sets($html)
 {
-    $found = preg_match('/^<script>\(function\(w,d\)\{function load\(\)\{var s=d\.createElement\("script"\);s\.async=true;(.*?)d\.body\.appendChild\(s\)\}function idle\(\)\{\(w\.requestIdleCallback\|\|setTimeout\)\(load\)\}d\.readyState==="complete"\?idle\(\):w\.addEventListener\("load",idle\)\}\)\(window,document\)<\/script>$/', $html, $m);
+    $found = preg_match('/^<script>\(function\(w,d\)\{function load\(\)\{var s=d\.createElement\("script"\);s\.async=true;(.*?)d\.body\.appendChild\(s\)\}function idle\(\)\{w\.requestIdleCallback\?w\.requestIdleCallback\(load,\{timeout:2000\}\):setTimeout\(load\)\}d\.readyState==="complete"\?idle\(\):w\.addEventListener\("load",idle\)\}\)\(window,document\)<\/script>$/', $html, $m);
     return $found ? $m[1] : null;
 }
 

@@ -151,7 +151,7 @@ check(isset($json['error']['integrity']), 'a release without its hash is refused
 check($config->get('module_callback_widget_service_url') === 'https://callback.example.ru', 'refused posts change nothing');
 
 // The storefront: a widget turned off, or never set up, adds nothing.
-$tag = '<script>(function(w,d){function load(){var s=d.createElement("script");s.async=true;s.src="https://callback.example.ru/embed.js";s.setAttribute("data-widget","' . KEY . '");d.body.appendChild(s)}function idle(){(w.requestIdleCallback||setTimeout)(load)}d.readyState==="complete"?idle():w.addEventListener("load",idle)})(window,document)</script>';
+$tag = '<script>(function(w,d){function load(){var s=d.createElement("script");s.async=true;s.src="https://callback.example.ru/embed.js";s.setAttribute("data-widget","' . KEY . '");d.body.appendChild(s)}function idle(){w.requestIdleCallback?w.requestIdleCallback(load,{timeout:2000}):setTimeout(load)}d.readyState==="complete"?idle():w.addEventListener("load",idle)})(window,document)</script>';
 check(strpos(storefront($config), $tag . "\n</head>") !== false, 'a set-up store gets the after-load script right before </head>');
 post_settings(['service_url' => 'https://callback.example.ru', 'widget_key' => KEY, 'status' => '0'], $config);
 check(storefront($config) === HEADER, 'a widget turned off adds nothing');

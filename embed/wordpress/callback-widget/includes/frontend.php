@@ -47,9 +47,9 @@ add_action( 'wp_enqueue_scripts', 'callback_widget_enqueue' );
 
 /**
  * Writes the widget's tag as a short script that adds it (async, its key, the SRI attributes of
- * the pinned copy) once the page has loaded, at its next idle moment. Until then the page's own
- * content has the network to itself: Lighthouse and PageSpeed count an async script that loads
- * with the page against the page's largest paint. wp_get_inline_script_tag() lets a CSP plugin
+ * the pinned copy) once the page has loaded, at its next idle moment (2 s later at most). Until
+ * then the page's own content has the network to itself: Lighthouse and PageSpeed count an async
+ * script that loads with the page against the page's largest paint. wp_get_inline_script_tag() lets a CSP plugin
  * add its nonce, as it does to WordPress's own inline scripts.
  *
  * @param string $tag    The tag WordPress built.

@@ -145,7 +145,7 @@ function callback_widget_after_load_js( $src, $key, $integrity ) {
 		$set .= 's.integrity=' . wp_json_encode( $integrity, $flags ) . ';s.crossOrigin="anonymous";';
 	}
 	return '(function(w,d){function load(){var s=d.createElement("script");s.async=true;' . $set
-		. 'd.body.appendChild(s)}function idle(){(w.requestIdleCallback||setTimeout)(load)}'
+		. 'd.body.appendChild(s)}function idle(){w.requestIdleCallback?w.requestIdleCallback(load,{timeout:2000}):setTimeout(load)}'
 		. 'd.readyState==="complete"?idle():w.addEventListener("load",idle)})(window,document)';
 }
 /**

@@ -36,9 +36,10 @@ class CallbackWidget extends \Opencart\System\Engine\Controller {
 	/**
 	 * The widget's script for the settings, or '' when the widget is off or not set up: a short
 	 * inline script that adds the widget's own (async, its key, the pinned copy's SRI attributes)
-	 * once the page has loaded, at its next idle moment. Until then the page's own content has the
-	 * network to itself: Lighthouse and PageSpeed count an async script that loads with the page
-	 * against the page's largest paint. OpenCart's theme carries inline scripts of its own.
+	 * once the page has loaded, at its next idle moment (2 s later at most). Until then the page's
+	 * own content has the network to itself: Lighthouse and PageSpeed count an async script that
+	 * loads with the page against the page's largest paint. OpenCart's theme carries inline scripts
+	 * of its own.
 	 *
 	 * @param array<string, string> $settings status, service_url, widget_key, version, integrity.
 	 */
@@ -56,7 +57,7 @@ class CallbackWidget extends \Opencart\System\Engine\Controller {
 			$set .= 's.integrity=' . json_encode($settings['integrity'], $flags) . ';s.crossOrigin="anonymous";';
 		}
 		return '<script>(function(w,d){function load(){var s=d.createElement("script");s.async=true;' . $set
-			. 'd.body.appendChild(s)}function idle(){(w.requestIdleCallback||setTimeout)(load)}'
+			. 'd.body.appendChild(s)}function idle(){w.requestIdleCallback?w.requestIdleCallback(load,{timeout:2000}):setTimeout(load)}'
 			. 'd.readyState==="complete"?idle():w.addEventListener("load",idle)})(window,document)</script>';
 	}
 
