@@ -26,9 +26,9 @@ from .cli_setup import add_pbx, add_widget, create_owner, set_notifications, syn
 from .cli_widgets import set_countries, set_hours, set_limits
 
 
-def _create_app() -> Flask:
+def _create_app(*, web: bool = True) -> Flask:
     try:
-        return create_app()
+        return create_app(web=web)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -82,7 +82,8 @@ def run(host: str, port: int) -> None:
         check_production_settings(load_settings())
     except (ConfigError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
-    _refuse_an_unready_database(_create_app().config["SQLALCHEMY_DATABASE_URI"])
+    # The queue's app is enough to know the database: no blueprints built just for a check.
+    _refuse_an_unready_database(_create_app(web=False).config["SQLALCHEMY_DATABASE_URI"])
     # This process becomes gunicorn's master without the command line's modules loaded.
     server = [sys.executable, "-m", "widget_server.ops.server", "--host", host, "--port", str(port)]
     os.execv(sys.executable, server)  # noqa: S606 - our own interpreter and module, no shell
@@ -104,11 +105,8 @@ def worker() -> None:
     """Task-queue worker alone (for deployments with several machines)."""
     from .worker import run_worker  # start-up time
 
-    try:
-        # The queue's app only: no blueprints, so this process never loads the web's parts.
-        app = create_app(web=False)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    # The queue's app only: no blueprints, so this process never loads the web's parts.
+    app = _create_app(web=False)
     _refuse_an_unready_database(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
         run_worker(app)

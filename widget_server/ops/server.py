@@ -62,6 +62,7 @@ class WidgetServer(BaseApplication):
         self.host, self.port, self.settings, self.metrics_dir = host, port, settings, metrics_dir
         self.worker_process: subprocess.Popen | None = None
         self.consumer = None
+        self.app = None  # built by load(), in the worker
         super().__init__()
 
     def load_config(self):
@@ -125,7 +126,7 @@ class WidgetServer(BaseApplication):
         """In the web worker, as it exits: stop its queue consumer, keep its funnel counts."""
         if self.consumer is not None:
             self.consumer.stop(graceful=True)
-        if getattr(self, "app", None) is not None:
+        if self.app is not None:
             from ..insight.counter import flush_before_exit  # in the worker: never the master
 
             flush_before_exit(self.app)
