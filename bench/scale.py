@@ -342,11 +342,16 @@ async def status_step(stack: BenchStack, port: int, background: list[str], n: in
 
 
 def idle_stacks(stack: BenchStack) -> dict[str, dict]:
-    """`widget-server run` as shipped (one web worker) on this PostgreSQL + Redis, idle after
-    a first request: RSS and PSS of each process, with the queue worker as a process of its
-    own (the default) and inside the web worker (WIDGET_QUEUE_IN_WEB=1)."""
+    """`widget-server run` (one web worker) on the stack's stores, idle after a first request:
+    RSS and PSS of each process as shipped (WIDGET_QUEUE_IN_WEB unset: auto), with the queue
+    worker as a process of its own (=0, auto's choice with Redis) and inside the web worker
+    (=1, auto's choice without Redis)."""
     found = {}
-    for label, extra in (("queue process", {}), ("queue in web", {"WIDGET_QUEUE_IN_WEB": "1"})):
+    for label, extra in (
+        ("as shipped", {}),
+        ("queue process", {"WIDGET_QUEUE_IN_WEB": "0"}),
+        ("queue in web", {"WIDGET_QUEUE_IN_WEB": "1"}),
+    ):
         port = free_port()
         env = dict(stack.env, WIDGET_WORKERS="1", **extra)
         proc = subprocess.Popen(

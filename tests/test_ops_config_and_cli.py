@@ -13,7 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 from widget_server import create_app
-from widget_server.config import SETTINGS, ConfigError, has_placeholder_secret, load_settings
+from widget_server.config import (
+    SETTINGS,
+    ConfigError,
+    has_placeholder_secret,
+    load_settings,
+    queue_in_web,
+)
 from widget_server.ops.cli import main
 from widget_server.ops.server import check_production_settings
 from widget_server.pbx.sim import start_sim_thread
@@ -80,12 +86,34 @@ def test_well_formed_values_are_parsed_to_their_types():
         ("RATELIMIT_NUMBER", "1 per fortnight"),
         ("RATELIMIT_IP_GLOBAL", "20/hour;;x"),
         ("LOG_LEVEL", "LOUD"),
+        ("QUEUE_IN_WEB", "sometimes"),
     ],
 )
 def test_a_malformed_value_stops_with_an_error_naming_the_variable(name, value):
     with pytest.raises(ConfigError) as caught:
         load_settings({f"WIDGET_{name}": value})
     assert f"WIDGET_{name}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "inside"),
+    [
+        ({}, True),
+        ({"WIDGET_QUEUE_IN_WEB": "auto"}, True),
+        ({"WIDGET_REDIS_URL": "redis://127.0.0.1:6379/0"}, False),
+        ({"WIDGET_REDIS_URL": "redis://127.0.0.1:6379/0", "WIDGET_QUEUE_IN_WEB": "Auto"}, False),
+        ({"WIDGET_QUEUE_IN_WEB": "0"}, False),
+        ({"WIDGET_QUEUE_IN_WEB": "off"}, False),
+        ({"WIDGET_REDIS_URL": "redis://127.0.0.1:6379/0", "WIDGET_QUEUE_IN_WEB": "1"}, True),
+    ],
+)
+def test_the_queue_runs_in_the_web_worker_on_one_machine_unless_told_otherwise(environ, inside):
+    assert queue_in_web(load_settings(environ)) is inside
+
+
+def test_a_bad_queue_in_web_value_says_what_it_may_be():
+    with pytest.raises(ConfigError, match="expected auto, true/false"):
+        load_settings({"WIDGET_QUEUE_IN_WEB": "sometimes"})
 
 
 # -- production checks ------------------------------------------------------------------------

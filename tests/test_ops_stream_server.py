@@ -1,6 +1,7 @@
-"""`widget-server run` as shipped (gunicorn's gevent worker, its queue worker, SQLite, no Redis)
-holding many live status streams open: they hold no thread, and the queue worker's changes
-reach them from the other process. Also: the queue worker loads only what it uses."""
+"""`widget-server run` (gunicorn's gevent worker, SQLite, no Redis) holding many live status
+streams open: they hold no thread, and a queue worker's changes reach them from another
+process. As shipped on one machine the queue runs inside the web worker; either way each
+process loads only what it uses."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def _cmdline(pid: int) -> str:
 
 @pytest.fixture
 def served(tmp_path):
-    with _running(tmp_path, {}) as running:
+    """`run` with a queue worker process of its own (as with Redis), on SQLite."""
+    with _running(tmp_path, {"WIDGET_QUEUE_IN_WEB": "0"}) as running:
         yield running
 
 
@@ -262,10 +264,10 @@ def test_the_web_worker_app_loads_no_migrations(tmp_path):
     assert not {m for m in modules if m.split(".")[0] == "alembic"}
 
 
-def test_with_the_queue_in_the_web_worker_run_is_two_processes_and_calls_are_still_made(
+def test_run_on_one_machine_is_two_processes_with_the_queue_in_the_web_worker_and_calls_go_out(
     tmp_path,
 ):
-    with _running(tmp_path, {"WIDGET_QUEUE_IN_WEB": "1"}) as (service, key, process, _env):
+    with _running(tmp_path, {}) as (service, key, process, _env):  # the defaults: no Redis
         kids = _children(process.pid)
         assert len(kids) == 1, "gunicorn's one web worker, no queue worker process"
         assert "ops.worker" not in _cmdline(kids[0])

@@ -107,6 +107,23 @@ def test_the_purge_works_through_many_requests_in_small_batches(app):
         assert _count(CallAttempt) == 1
 
 
+def test_the_purge_lets_other_work_run_between_its_batches(app, monkeypatch):
+    turns = []
+    with app.app_context():
+        _, widget_id = make_site()
+        for day in range(35, 40):
+            add_request(widget_id, created_at=NOW - timedelta(days=day), attempts=1)
+        # Under gevent time.sleep(0) is a turn for the other greenlets of the web worker.
+        monkeypatch.setattr(
+            retention.time, "sleep", lambda s: turns.append((s, len(_request_ids())))
+        )
+
+        assert retention.purge_expired(now=NOW, batch_size=2) == 5
+
+    # After each committed batch, never inside one: 5 requests left 3, then 1, then none.
+    assert turns == [(0, 3), (0, 1), (0, 0)]
+
+
 def test_old_digests_are_deleted_with_the_requests_they_summarised(app):
     with app.app_context():
         owner_id, widget_id = make_site(webhook_url="https://crm.example/h", webhook_secret="s")

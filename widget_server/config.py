@@ -16,6 +16,7 @@ from .config_values import (
     _amocrm_url,
     _at_least_180,
     _bool,
+    _bool_or_auto,
     _email_address,
     _limits,
     _log_format,
@@ -74,9 +75,10 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "gevent: most connections per gunicorn worker, open status streams included.",
     ),
     "QUEUE_WORKERS": (_positive_int, 2, "Task-queue worker threads started by `run`/`worker`."),
+    # None (auto): inside the web worker on one machine (no Redis), see queue_in_web().
     "QUEUE_IN_WEB": (
-        _bool,
-        False,
+        _bool_or_auto,
+        None,
         "`run` runs the task queue inside each web worker instead of a process of its own.",
     ),
     "PBX_CONNECT_TIMEOUT": (_positive_float, 3.0, "Seconds to connect to the PBX API."),
@@ -247,6 +249,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # The password itself never appears in a message.
         raise ConfigError("WIDGET_SMTP_USER and WIDGET_SMTP_PASSWORD must be set together")
     return settings
+
+
+def queue_in_web(settings: Mapping[str, Any]) -> bool:
+    """Whether ``run`` runs the task queue inside its web worker (WIDGET_QUEUE_IN_WEB).
+
+    Left to auto, it does on one machine (no Redis: one web worker, ``run`` refuses more),
+    where a process of its own would cost 70 MB for jobs that mostly wait on the PBX; with
+    Redis, the scale-out setup, the queue keeps a process (and a core) of its own.
+    """
+    chosen = settings.get("QUEUE_IN_WEB")
+    return not settings.get("REDIS_URL") if chosen is None else bool(chosen)
 
 
 # A production key must be worth at least 32 random bytes' guessing: 32 characters or

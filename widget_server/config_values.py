@@ -18,6 +18,16 @@ def _bool(raw: str) -> bool:
     raise ValueError("expected true/false, yes/no, on/off or 1/0")
 
 
+def _bool_or_auto(raw: str) -> bool | None:
+    """A yes/no setting that may also be left to the app: ``auto`` is None."""
+    if raw.strip().lower() == "auto":
+        return None
+    try:
+        return _bool(raw)
+    except ValueError:
+        raise ValueError("expected auto, true/false, yes/no, on/off or 1/0") from None
+
+
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:

@@ -14,6 +14,7 @@ that never became ours are dropped after minutes by ``dispatch`` (``prune_orphan
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,6 +77,9 @@ def _delete_in_batches(query, batch_size: int) -> int:
             return deleted
         deleted += delete_requests(ids)
         db.session.commit()  # expires what the session holds: deleted rows are not reused
+        # A turn for the others between batches: with the queue inside the web worker
+        # (gevent's patched sleep), live status streams and requests run meanwhile.
+        time.sleep(0)
 
 
 def purge_expired(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:

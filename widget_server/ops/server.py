@@ -13,7 +13,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from .. import create_app
-from ..config import ConfigError, has_placeholder_secret, load_settings
+from ..config import ConfigError, has_placeholder_secret, load_settings, queue_in_web
 from . import gevent_worker, slots
 from . import metrics_dir as metrics
 from .lean import skip_unused_drivers
@@ -40,8 +40,9 @@ def check_production_settings(config: dict[str, Any]) -> None:
 
 
 def run_production(host: str, port: int) -> None:
-    """Start the queue worker (a child process, or inside the web worker with
-    ``WIDGET_QUEUE_IN_WEB``), then serve with gunicorn until stopped."""
+    """Start the queue worker (inside the web worker on one machine, a child process with
+    Redis or ``WIDGET_QUEUE_IN_WEB=0``: ``config.queue_in_web``), then serve with gunicorn
+    until stopped."""
     settings = load_settings()
     check_production_settings(settings)
     if settings["LOG_FORMAT"] is None:
@@ -67,7 +68,7 @@ class WidgetServer(BaseApplication):
 
     def load_config(self):
         settings = self.settings
-        in_web = settings["QUEUE_IN_WEB"]
+        in_web = queue_in_web(settings)
         options = {
             "bind": f"{self.host}:{self.port}",
             "workers": settings["WORKERS"],
@@ -114,7 +115,7 @@ class WidgetServer(BaseApplication):
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def _start_queue_here(self, _worker):
-        """WIDGET_QUEUE_IN_WEB: this web worker also runs the queue's consumer (under gevent,
+        """The queue in the web worker: it also runs the queue's consumer (under gevent,
         its threads are greenlets); periodic jobs are claimed once per slot by one consumer."""
         from ..dispatch.queue import start_consumer_threads  # in the worker: never the master
 
