@@ -42,15 +42,18 @@ class Quiet(WSGIRequestHandler):
         """No line per request: the figures are the output."""
 
 
-def page_without_widget(service_url: str):
-    """The same shop app, in this process as the other one is, its page without the snippet."""
+def page_without_widget(service_url: str, script: str = ""):
+    """The same shop app, in this process as the other one is, its page without the snippet
+    (and with the inline ``script`` instead, if one is given)."""
     shop = create_shop_app(service_url, "wk_none")
     pages = shop.test_client()
 
     def app(environ, start_response):
         if environ.get("PATH_INFO", "/") != "/":
             return shop(environ, start_response)
-        html = SNIPPET.sub("", pages.get("/").get_data(as_text=True)).encode()
+        page = SNIPPET.sub("", pages.get("/").get_data(as_text=True))
+        html = page.replace("</body>", f"<script>{script}</script></body>" if script else "</body>")
+        html = html.encode()
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [html]
 
