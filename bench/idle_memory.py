@@ -1,8 +1,8 @@
 """`widget-server run` idle on one machine's defaults (SQLite, no Redis): memory per process.
 
 The stack as `pip install` leaves it ("as shipped": one web worker (gevent) that runs the task
-queue too, WIDGET_QUEUE_IN_WEB's auto without Redis), then with a queue worker process of its
-own (=0, auto's choice with Redis) and the queue in the web worker (=1); RSS and PSS (shared
+queue too, WIDGET_QUEUE_IN_WEB's auto with one web worker), then with a queue worker process of
+its own (=0, auto's choice beside several) and the queue in the web worker (=1); RSS and PSS (shared
 pages split between processes) after start and one request, next to issue 14's goal and a bare
 Python interpreter measured in the same run. `scale.py` measures the same on PostgreSQL + Redis.
 Run: python bench/idle_memory.py

@@ -343,9 +343,9 @@ async def status_step(stack: BenchStack, port: int, background: list[str], n: in
 
 def idle_stacks(stack: BenchStack) -> dict[str, dict]:
     """`widget-server run` (one web worker) on the stack's stores, idle after a first request:
-    RSS and PSS of each process as shipped (WIDGET_QUEUE_IN_WEB unset: auto), with the queue
-    worker as a process of its own (=0, auto's choice with Redis) and inside the web worker
-    (=1, auto's choice without Redis)."""
+    RSS and PSS of each process as shipped (WIDGET_QUEUE_IN_WEB unset: auto, which puts the
+    queue in the one web worker), with the queue worker as a process of its own (=0, auto's
+    choice beside several web workers) and inside the web worker (=1)."""
     found = {}
     for label, extra in (
         ("as shipped", {}),

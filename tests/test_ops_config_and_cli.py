@@ -95,19 +95,23 @@ def test_a_malformed_value_stops_with_an_error_naming_the_variable(name, value):
     assert f"WIDGET_{name}" in str(caught.value)
 
 
+REDIS = "redis://127.0.0.1:6379/0"
+
+
 @pytest.mark.parametrize(
     ("environ", "inside"),
     [
         ({}, True),
         ({"WIDGET_QUEUE_IN_WEB": "auto"}, True),
-        ({"WIDGET_REDIS_URL": "redis://127.0.0.1:6379/0"}, False),
-        ({"WIDGET_REDIS_URL": "redis://127.0.0.1:6379/0", "WIDGET_QUEUE_IN_WEB": "Auto"}, False),
+        ({"WIDGET_REDIS_URL": REDIS}, True),
+        ({"WIDGET_REDIS_URL": REDIS, "WIDGET_WORKERS": "2"}, False),
+        ({"WIDGET_REDIS_URL": REDIS, "WIDGET_WORKERS": "4", "WIDGET_QUEUE_IN_WEB": "Auto"}, False),
         ({"WIDGET_QUEUE_IN_WEB": "0"}, False),
         ({"WIDGET_QUEUE_IN_WEB": "off"}, False),
-        ({"WIDGET_REDIS_URL": "redis://127.0.0.1:6379/0", "WIDGET_QUEUE_IN_WEB": "1"}, True),
+        ({"WIDGET_REDIS_URL": REDIS, "WIDGET_WORKERS": "2", "WIDGET_QUEUE_IN_WEB": "1"}, True),
     ],
 )
-def test_the_queue_runs_in_the_web_worker_on_one_machine_unless_told_otherwise(environ, inside):
+def test_the_queue_runs_in_the_only_web_worker_unless_told_otherwise(environ, inside):
     assert queue_in_web(load_settings(environ)) is inside
 
 

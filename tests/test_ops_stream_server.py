@@ -51,7 +51,7 @@ def _cmdline(pid: int) -> str:
 
 @pytest.fixture
 def served(tmp_path):
-    """`run` with a queue worker process of its own (as with Redis), on SQLite."""
+    """`run` with a queue worker process of its own (as beside several web workers), on SQLite."""
     with _running(tmp_path, {"WIDGET_QUEUE_IN_WEB": "0"}) as running:
         yield running
 

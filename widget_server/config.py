@@ -75,7 +75,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "gevent: most connections per gunicorn worker, open status streams included.",
     ),
     "QUEUE_WORKERS": (_positive_int, 2, "Task-queue worker threads started by `run`/`worker`."),
-    # None (auto): inside the web worker on one machine (no Redis), see queue_in_web().
+    # None (auto): inside the web worker when there is one, see queue_in_web().
     "QUEUE_IN_WEB": (
         _bool_or_auto,
         None,
@@ -254,12 +254,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 def queue_in_web(settings: Mapping[str, Any]) -> bool:
     """Whether ``run`` runs the task queue inside its web worker (WIDGET_QUEUE_IN_WEB).
 
-    Left to auto, it does on one machine (no Redis: one web worker, ``run`` refuses more),
-    where a process of its own would cost 70 MB for jobs that mostly wait on the PBX; with
-    Redis, the scale-out setup, the queue keeps a process (and a core) of its own.
+    Left to auto, it does when ``run`` has one web worker (always so without Redis: ``run``
+    refuses more): a process of its own would cost 70 MB for jobs that mostly wait on the PBX.
+    With several web workers the queue keeps a process (and a core) of its own, rather than
+    one consumer per web worker.
     """
     chosen = settings.get("QUEUE_IN_WEB")
-    return not settings.get("REDIS_URL") if chosen is None else bool(chosen)
+    return settings.get("WORKERS", 1) == 1 if chosen is None else bool(chosen)
 
 
 # A production key must be worth at least 32 random bytes' guessing: 32 characters or

@@ -75,7 +75,7 @@ def init_db() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
-    """Production server: gunicorn plus the task queue (in its worker without Redis)."""
+    """Production server: gunicorn plus the task queue (in its web worker when it has one)."""
     from .server import check_production_settings  # start-up time
 
     try:

@@ -40,9 +40,8 @@ def check_production_settings(config: dict[str, Any]) -> None:
 
 
 def run_production(host: str, port: int) -> None:
-    """Start the queue worker (inside the web worker on one machine, a child process with
-    Redis or ``WIDGET_QUEUE_IN_WEB=0``: ``config.queue_in_web``), then serve with gunicorn
-    until stopped."""
+    """Start the queue worker (inside the web worker when there is one, else a child process;
+    ``WIDGET_QUEUE_IN_WEB``: ``config.queue_in_web``), then serve with gunicorn until stopped."""
     settings = load_settings()
     check_production_settings(settings)
     if settings["LOG_FORMAT"] is None:
