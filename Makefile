@@ -56,6 +56,7 @@ format: $(BIN)/widget-server
 bench: $(BIN)/widget-server
 	$(BIN)/python bench/widget_size.py
 	$(BIN)/python bench/page_view.py
+	$(BIN)/python bench/poll_cost.py
 	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/widget_tasks.py
 	$(BIN)/python bench/latency.py

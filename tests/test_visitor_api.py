@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from widget_server import __version__, setup
 from widget_server.extensions import db
@@ -471,6 +471,35 @@ def test_the_status_shows_only_coarse_fields_and_never_the_number(site):
     text = response.get_data(as_text=True)
     for secret in ("916", "4567", "Мария", "127.0.0.1"):
         assert secret not in text
+
+
+def test_a_poll_reads_the_request_its_widget_and_its_calls_in_one_statement(site):
+    handle = site.submit().json["handle"]
+    with site.app.app_context():
+        req = db.session.scalar(select(CallbackRequest).where(CallbackRequest.handle == handle))
+        req.status = Status.CALLING_OPERATOR
+        for seq, pin, outcome in ((1, "201", "no_answer"), (2, "202", None)):
+            db.session.add(
+                CallAttempt(
+                    request=req, seq=seq, operator_pin=pin, stage="sent", round=1, outcome=outcome
+                )
+            )
+        db.session.commit()
+        statements = []
+        engine = db.engine
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = site.client.get(f"/api/v1/requests/{handle}", headers={"Origin": SHOP})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert response.json["stage"] == "next_operator"  # the first operator did not answer
+    assert response.json["cancellable"] is False  # the second is being rung
+    assert len(statements) == 1, statements
 
 
 def test_the_status_is_refused_to_another_origin(site):

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import g, request
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..errors import ApiError
 from ..extensions import db
@@ -58,7 +58,17 @@ def load_widget(key: str) -> Widget | None:
 def load_request(handle: str) -> CallbackRequest | None:
     if not handle or len(handle) > 64:
         return None
-    req = db.session.scalar(select(CallbackRequest).where(CallbackRequest.handle == handle))
+    # One statement for what every handle route reads: the request, its widget (origins,
+    # language) and its calls (the status view's stage). A waiting visitor's poll is this.
+    req = (
+        db.session.scalars(
+            select(CallbackRequest)
+            .where(CallbackRequest.handle == handle)
+            .options(joinedload(CallbackRequest.widget), joinedload(CallbackRequest.attempts))
+        )
+        .unique()
+        .first()
+    )
     g.widget = req.widget if req else None
     return req
 
