@@ -485,21 +485,44 @@ def test_a_poll_reads_the_request_its_widget_and_its_calls_in_one_statement(site
                 )
             )
         db.session.commit()
-        statements = []
-        engine = db.engine
 
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = site.client.get(f"/api/v1/requests/{handle}", headers={"Origin": SHOP})
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    response, statements = _with_statements(
+        site, lambda: site.client.get(f"/api/v1/requests/{handle}", headers={"Origin": SHOP})
+    )
 
     assert response.json["stage"] == "next_operator"  # the first operator did not answer
     assert response.json["cancellable"] is False  # the second is being rung
     assert len(statements) == 1, statements
+
+
+def test_a_submit_reads_the_widget_with_its_departments_and_owner_in_one_statement(site):
+    site.submit()  # the first of the process: nothing is warm
+
+    response, statements = _with_statements(
+        site, lambda: site.submit({**VALID, "phone": "+7 916 123-45-68"})
+    )
+
+    assert response.status_code == 202
+    # The widget with its departments and owner, the block list, the one-active-call
+    # check, the insert: each table read once.
+    assert [s.split()[0] for s in statements] == ["SELECT", "SELECT", "SELECT", "INSERT"]
+    assert "widget_groups" in statements[0] and "owners" in statements[0]
+
+
+def _with_statements(site: Site, call):
+    """What ``call()`` returns, and the SQL statements it ran."""
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with site.app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return call(), statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_status_is_refused_to_another_origin(site):

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import g, request
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..errors import ApiError
 from ..extensions import db
@@ -46,10 +46,19 @@ def load_widget(key: str) -> Widget | None:
     if not key or len(key) > 64:
         g.widget = None
         return None
-    widget = db.session.scalar(
-        select(Widget)
-        .where(Widget.public_key == key)
-        .options(selectinload(Widget.offered_groups).joinedload(WidgetGroup.group))
+    # One statement: the widget, its departments and its owner (whose channels decide what
+    # a visitor is promised), read by every route under a widget's key, a submit among them.
+    widget = (
+        db.session.scalars(
+            select(Widget)
+            .where(Widget.public_key == key)
+            .options(
+                joinedload(Widget.offered_groups).joinedload(WidgetGroup.group),
+                joinedload(Widget.owner),
+            )
+        )
+        .unique()
+        .first()
     )
     g.widget = widget
     return widget
