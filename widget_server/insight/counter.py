@@ -2,7 +2,8 @@
 
 One process (no ``WIDGET_REDIS_URL``): a dict in memory, added to the database by the
 process itself at most once a minute (on a beacon after that minute, before the dashboard
-reads, and when the process exits). Several processes: Redis, one hash the beacons ``HINCRBY``, emptied
+reads, by the queue's minute job where the queue runs in that process, as ``run`` ships, and
+when the process exits). Several processes: Redis, one hash the beacons ``HINCRBY``, emptied
 into the database every minute by a queue job (``insight/tasks.py``); the flush renames
 the hash first, so beacons arriving meanwhile go to a fresh one and none is lost.
 
