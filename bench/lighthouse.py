@@ -52,8 +52,9 @@ def page_without_widget(service_url: str, script: str = ""):
         if environ.get("PATH_INFO", "/") != "/":
             return shop(environ, start_response)
         page = SNIPPET.sub("", pages.get("/").get_data(as_text=True))
-        html = page.replace("</body>", f"<script>{script}</script></body>" if script else "</body>")
-        html = html.encode()
+        if script:
+            page = page.replace("</body>", f"<script>{script}</script></body>")
+        html = page.encode()
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [html]
 
