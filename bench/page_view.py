@@ -1,9 +1,12 @@
-"""What a page view costs the server: /embed.js, the look document (200 and 304), the old config.
+"""What a page view costs the server: /embed.js, the look document (200 and 304), the old config;
+and what a waiting visitor's status poll costs (the live stream's fallback).
 
 Each is loaded by wrk (2 threads, 8 connections, GET) over loopback against `widget-server`'s
 web app under the same gunicorn settings as the bare Flask JSON endpoint it is compared with
 (bench/bare_app.py, gthread, 1 worker, 8 threads), all in one run. The widget's look is asked
-with the shop's Origin, as a browser does; "304" sends the ETag back (a revalidation).
+with the shop's Origin, as a browser does; "304" sends the ETag back (a revalidation). The
+polls go to the handles of POLLED waiting requests in turn (one handle may be polled 40 times
+in 10 s), as issue 14's table measured them.
 Goal (issue 14): the look at >= 0.8x the bare endpoint, a revalidation a 304.
 Run: python bench/page_view.py [seconds]
 """
@@ -14,6 +17,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -21,14 +26,19 @@ from stack import BenchStack, bare_endpoint
 
 BENCH = Path(__file__).resolve().parent
 LOOK_GOAL = 0.8
+POLLED = 400  # waiting requests: at ~1,000 polls/s, 25 per handle in 10 s, under its limit
 
 
-def wrk(url: str, seconds: int, headers: dict[str, str]) -> dict[str, float]:
+def wrk(url: str, seconds: int, headers: dict[str, str], *script: str) -> dict[str, float]:
     cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
+    if script:  # a Lua script and its arguments
+        cmd += ["-s", str(BENCH / script[0]), url, "--", *script[1:]]
+    else:
+        cmd.append(url)
     out = subprocess.run(
-        [*cmd, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+        cmd, capture_output=True, text=True, check=True, timeout=seconds + 30
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"50%\s+([\d.]+)(us|ms|s)", out).groups()
@@ -43,6 +53,27 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> dict[str, float]:
 def bare_baseline(seconds: int) -> dict[str, float]:
     with bare_endpoint() as url:
         return wrk(url, seconds, {})
+
+
+def waiting_requests(stack: BenchStack, count: int) -> Path:
+    """A file of ``count`` waiting requests' status paths (no worker runs: none is dialled)."""
+    session = requests.Session()
+
+    def submit(i: int) -> str:
+        answer = session.post(
+            f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests",
+            json={"phone": f"+7916{4000000 + i}", "consent": True, "group": "101"},
+            headers={"Origin": stack.shop_url},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return f"/api/v1/requests/{answer.json()['handle']}"
+
+    with ThreadPoolExecutor(4) as pool:
+        paths = list(pool.map(submit, range(count)))
+    listing = Path(tempfile.mkdtemp(prefix="widget-polls-")) / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    return listing
 
 
 def main() -> int:
@@ -68,6 +99,11 @@ def main() -> int:
             "GET .../config (old, no-store)": (f"{base}/api/v1/widgets/{key}/config", origin),
         }
         runs = {label: wrk(url, seconds, headers) for label, (url, headers) in cases.items()}
+        polls = waiting_requests(stack, POLLED)
+        runs["GET /requests/<handle> (a poll)"] = wrk(
+            base + "/", seconds, origin, "poll_handles.lua", str(polls)
+        )
+        shutil.rmtree(polls.parent)
     finally:
         stack.stop()
     line = "{:<36}: {:8.1f} req/s  p50 {:6.2f} ms  ratio to bare {:5.2f}  non-2xx/3xx {}"
