@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from stack import BenchStack, bare_endpoint
+from stack import BenchStack, bare_endpoint, submit
 
 BENCH = Path(__file__).resolve().parent
 LOOK_GOAL = 0.8
@@ -59,18 +59,13 @@ def waiting_requests(stack: BenchStack, count: int) -> Path:
     """A file of ``count`` waiting requests' status paths (no worker runs: none is dialled)."""
     session = requests.Session()
 
-    def submit(i: int) -> str:
-        answer = session.post(
-            f"{stack.service_url}/api/v1/widgets/{stack.widget_key}/requests",
-            json={"phone": f"+7916{4000000 + i}", "consent": True, "group": "101"},
-            headers={"Origin": stack.shop_url},
-            timeout=30,
-        )
-        answer.raise_for_status()
-        return f"/api/v1/requests/{answer.json()['handle']}"
+    def one(i: int) -> str:
+        phone = f"+7916{4000000 + i}"
+        handle = submit(session, stack.service_url, stack.widget_key, stack.shop_url, phone)
+        return f"/api/v1/requests/{handle}"
 
     with ThreadPoolExecutor(4) as pool:
-        paths = list(pool.map(submit, range(count)))
+        paths = list(pool.map(one, range(count)))
     listing = Path(tempfile.mkdtemp(prefix="widget-polls-")) / "paths.txt"
     listing.write_text("\n".join(paths) + "\n")
     return listing

@@ -38,7 +38,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 from live_stream import scheduled_widget, stream_step
-from stack import CLI, ROOT, BenchStack, free_port, gunicorn_command, percentile, wait_for
+from stack import CLI, ROOT, BenchStack, free_port, gunicorn_command, percentile, submit, wait_for
 
 BENCH = Path(__file__).resolve().parent
 P95_TARGET_MS = 150.0
@@ -274,17 +274,6 @@ async def visitor(port, handle, origin, stop, deadline, seen, stats):
         await asyncio.sleep(POLL_S)
     if conn:
         conn[1].close()
-
-
-def submit(session: requests.Session, url: str, key: str, origin: str, phone: str) -> str:
-    response = session.post(
-        f"{url}/api/v1/widgets/{key}/requests",
-        json={"phone": phone, "consent": True, "group": "101"},
-        headers={"Origin": origin},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return response.json()["handle"]
 
 
 async def status_step(stack: BenchStack, port: int, background: list[str], n: int) -> dict:

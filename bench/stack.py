@@ -183,6 +183,18 @@ def gunicorn_command(port: int, app: str, *extra: str) -> list[str]:
     ]
 
 
+def submit(session: requests.Session, url: str, key: str, origin: str, phone: str) -> str:
+    """One callback request for ``phone`` through the public API; its handle."""
+    response = session.post(
+        f"{url}/api/v1/widgets/{key}/requests",
+        json={"phone": phone, "consent": True, "group": "101"},
+        headers={"Origin": origin},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["handle"]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
