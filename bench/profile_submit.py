@@ -14,10 +14,8 @@ import os
 import pstats
 import sys
 import time
-import uuid
 
-import sqlalchemy as sa
-from scale import start_redis
+from scale import create_database, drop_database, start_redis
 from stack import ROOT, BenchStack
 
 sys.path.insert(0, str(ROOT))  # this checkout's package, not an installed one
@@ -29,11 +27,7 @@ def main() -> int:
         print("set POSTGRES_TEST_SERVER to a PostgreSQL server where a database may be created")
         return 1
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 400
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    name = f"widget_profile_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    admin, name, db_url = create_database(server_url, "widget_profile")
     redis, redis_url = start_redis()
     env = {"WIDGET_DATABASE_URL": db_url, "WIDGET_REDIS_URL": redis_url}
     stack = BenchStack(extra_env=env).start(with_worker=False)
@@ -65,8 +59,7 @@ def main() -> int:
     finally:
         stack.stop()
         redis.terminate()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
     return 0
 
 

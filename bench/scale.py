@@ -74,6 +74,21 @@ def start_redis() -> tuple[subprocess.Popen, str]:
     return server, f"redis://127.0.0.1:{port}/0"
 
 
+def create_database(server_url: str, prefix: str) -> tuple[sa.Engine, str, str]:
+    """A fresh database on the PostgreSQL server of ``server_url``: (admin engine, name, URL)."""
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    return admin, name, url
+
+
+def drop_database(admin: sa.Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def wrk_step(urls: list[str], connections: int, seconds: int, origin: str | None) -> dict:
     """One wrk per URL at once, connections split between them; rps summed, worst p95."""
     procs = []
@@ -409,11 +424,7 @@ def main() -> int:
         return 1
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3
     started = time.monotonic()
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    db_name = f"widget_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
-    db_url = sa.make_url(server_url).set(database=db_name).render_as_string(hide_password=False)
+    admin, db_name, db_url = create_database(server_url, "widget_bench")
     redis, redis_url = start_redis()
     extra: list[subprocess.Popen] = []
     paused: list[int] = []
@@ -534,8 +545,7 @@ def main() -> int:
             stack.stop()
         redis.terminate()
         redis.wait(timeout=10)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        drop_database(admin, db_name)
     summarise(results, time.monotonic() - started)
     return 0
 

@@ -17,10 +17,17 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
-import sqlalchemy as sa
-from scale import children, pause, queue_workers, resume, start_redis, wrk_step
+from scale import (
+    children,
+    create_database,
+    drop_database,
+    pause,
+    queue_workers,
+    resume,
+    start_redis,
+    wrk_step,
+)
 from stack import ROOT, BenchStack, free_port, gunicorn_command, wait_for
 
 CONNECTIONS = [1, 2, 4, 8]
@@ -84,11 +91,7 @@ def main() -> int:
         print("set POSTGRES_TEST_SERVER to a PostgreSQL server where a database may be created")
         return 1
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    name = f"widget_cpu_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    admin, name, db_url = create_database(server_url, "widget_cpu")
     redis, redis_url = start_redis()
     port = free_port()
     bare_cmd = gunicorn_command(port, "bare_app:app", "--chdir", str(ROOT / "bench"))
@@ -127,8 +130,7 @@ def main() -> int:
         if stack:
             stack.stop()
         redis.terminate()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
     return 0
 
 
