@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # `source` in the test recipe; the setup scripts are bash.
 SHELL := /bin/bash
 # Tests that need a server or binary of the machine (pyproject.toml lists the markers).
-SERVICE_MARKERS := browser or redis or nginx or postgres or php or wordpress or mariadb
+SERVICE_MARKERS := browser or redis or nginx or postgres or php or wordpress or mariadb or loop_disk
 # pytest-xdist workers: one per core.
 JOBS ?= auto
 # make check: most of its tests wait on sockets and timers, not the CPU, so twice as many
@@ -39,7 +39,8 @@ test:
 
 # A second pass runs on PostgreSQL when TEST_DATABASE_URL names a server (every test
 # that builds an app gets a fresh database there); the browser tests exercise the
-# widget's UI, not the database, so they run on SQLite only. CI must not skip it.
+# widget's UI, not the database, and the sqlite_file tests SQLite's own files, so they
+# run on SQLite only. CI must not skip it.
 # Modules stay on one worker (loadscope), so module-wide servers start once.
 test-passes: lint
 	@if [ "$$CI" = "true" ] && [ -z "$$TEST_DATABASE_URL" ]; then \
@@ -47,7 +48,7 @@ test-passes: lint
 		exit 1; fi
 	TEST_DATABASE_URL= $(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "PostgreSQL pass"; $(BIN)/python -m pytest -m "not browser" -n $(JOBS) --dist loadscope; fi
+		echo "PostgreSQL pass"; $(BIN)/python -m pytest -m "not (browser or sqlite_file)" -n $(JOBS) --dist loadscope; fi
 
 format: $(BIN)/widget-server
 	$(BIN)/ruff format .

@@ -4,6 +4,7 @@ service's own user may read it (152-FZ; threat model), whatever the umask says."
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -22,9 +23,15 @@ def private_dir(path: str | os.PathLike) -> None:
 
 def private_file(path: str | os.PathLike) -> None:
     """Create ``path`` empty if absent, 0600 either way. SQLite gives its -wal, -shm and
-    journal files the mode of the database file, so they follow."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE)
-    os.close(fd)
+    journal files the mode of the database file, so they follow.
+
+    A file that exists is never opened, only chmod-ed: closing any descriptor of a SQLite
+    file drops every POSIX lock this process holds on it (sqlite.org/howtocorrupt.html,
+    2.2), and a process whose locks are gone lets another think it is the last one and
+    delete the WAL, with every commit since the last checkpoint in it.
+    """
+    with contextlib.suppress(FileExistsError):  # O_EXCL: only a file this call made
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
     os.chmod(path, PRIVATE_FILE)
     for suffix in ("-wal", "-shm", "-journal"):
         companion = Path(f"{path}{suffix}")

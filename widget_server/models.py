@@ -226,7 +226,11 @@ class CallbackRequest(LeadColumns, db.Model):
     """A visitor's request to be called back, with its consent record."""
 
     __tablename__ = "callback_requests"
-    __table_args__ = (Index("ix_callback_requests_phone_created", "phone", "created_at"),)
+    # AUTOINCREMENT: an id sent in a link never names another visitor after a deletion.
+    __table_args__ = (
+        Index("ix_callback_requests_phone_created", "phone", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The visitor's only handle on the request (status polling): 192 random bits.
@@ -271,7 +275,7 @@ class CallAttempt(db.Model):
     """One ``call_back`` placed for a request: one operator, then the visitor."""
 
     __tablename__ = "call_attempts"
-    __table_args__ = (UniqueConstraint("request_id", "seq"),)
+    __table_args__ = (UniqueConstraint("request_id", "seq"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id"), index=True)
@@ -329,7 +333,11 @@ class Notification(db.Model):
     """A message to an owner, kept until delivered: the queue retries, the row remembers."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("owner_id", "kind", "dedupe_key", "channel"),)
+    # AUTOINCREMENT: the id is the webhook's delivery id, unique for good.
+    __table_args__ = (
+        UniqueConstraint("owner_id", "kind", "dedupe_key", "channel"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"), index=True)

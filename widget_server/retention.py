@@ -9,6 +9,8 @@ everything theirs.
 Bulk deletes in batches of request ids, children first, so foreign keys hold on
 SQLite and PostgreSQL alike and no transaction grows without bound. Events of calls
 that never became ours are dropped after minutes by ``dispatch`` (``prune_orphan_events``).
+Deleted rows are overwritten in SQLite's file (``secure_delete``) and its WAL is emptied
+after them (``database.forget_copies``), so no copy of a forgotten number stays on disk.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from huey import crontab
 from sqlalchemy import delete, select
 
+from .database import forget_copies
 from .extensions import db
 from .models import (
     CallAttempt,
@@ -113,6 +116,8 @@ def purge_expired(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) 
         total += deleted
     # The raw PBX exchanges of the first-call check hold numbers too.
     exchanges.purge_expired(now=now)
+    if total:
+        forget_copies(db.engine)  # the WAL still holds the deleted rows as they were
     return total
 
 
@@ -128,6 +133,7 @@ def forget_number(owner_id: int, phone_e164: str) -> int:
     )
     deleted = _delete_in_batches(query, BATCH_SIZE)
     exchanges.forget_number(owner_id, phone_e164)
+    forget_copies(db.engine)  # the WAL still holds the deleted rows as they were
     log.info("owner %s: %s requests of %s forgotten", owner_id, deleted, mask_phone(phone_e164))
     return deleted
 

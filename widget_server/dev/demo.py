@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 import requests
+from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from .. import create_app, setup
-from ..database import upgrade_to_head
+from ..database import release, upgrade_to_head
 from ..dispatch.schedule import ALWAYS_OPEN
 from ..extensions import db
 from ..instance import private_dir, write_private
@@ -85,12 +86,18 @@ def _demo_environment(service_port: int) -> dict[str, str]:
 
 
 def _default_instance() -> str:
-    os.environ.setdefault("WIDGET_DEV", "1")
-    return create_app().instance_path
+    """Flask's instance folder for this package, as ``create_app`` would pick it."""
+    from flask import Flask
+
+    return Flask("widget_server").instance_path
 
 
-def _setup(env: dict[str, str], sim_url: str) -> tuple[str, str]:
-    """Migrate, then create (or reuse) the demo owner and PBX account."""
+def _setup(env: dict[str, str], sim_url: str) -> tuple[Flask, str, str]:
+    """Migrate, then create (or reuse) the demo owner and PBX account.
+
+    The one app this process builds: ``_finish_setup`` goes on with it, then lets its
+    connections go before the servers start (``database.release``).
+    """
     os.environ.update({k: v for k, v in env.items() if k.startswith("WIDGET_")})
     app = create_app()
     upgrade_to_head(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -113,12 +120,11 @@ def _setup(env: dict[str, str], sim_url: str) -> tuple[str, str]:
             account = directory.add_pbx(
                 owner, sim_url, DEMO_CLIENT_ID, DEMO_SIGN_KEY, "demo.cloudpbx.rt.ru"
             )
-        return account.public_id, directory.webhook_base(account)
+        return app, account.public_id, directory.webhook_base(account)
 
 
-def _finish_setup(public_id: str, shop_origin: str) -> str:
+def _finish_setup(app: Flask, public_id: str, shop_origin: str) -> str:
     """Fetch the simulator's directory, then create (or reuse) the demo widget."""
-    app = create_app()
     with app.app_context():
         account = directory.find_pbx(public_id)
         directory.sync_groups(account)
@@ -149,7 +155,7 @@ def run_demo(
         )
     shop_origin, sim_url = f"http://{HOST}:{shop_port}", f"http://{HOST}:{sim_port}"
     env = _demo_environment(service_port)
-    public_id, hook_base = _setup(env, sim_url)
+    app, public_id, hook_base = _setup(env, sim_url)
     cli = [sys.executable, "-m", "widget_server.ops.cli"]
     sim_env = dict(
         env,
@@ -163,7 +169,9 @@ def run_demo(
     ]
     try:
         _wait_for(f"{sim_url}/_sim/calls")
-        widget_key = _finish_setup(public_id, shop_origin)
+        widget_key = _finish_setup(app, public_id, shop_origin)
+        # The service's processes own the database from here: this one keeps no connection.
+        release(app)
         children.append(
             subprocess.Popen([*cli, "run", "--host", HOST, "--port", str(service_port)], env=env)
         )

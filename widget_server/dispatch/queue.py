@@ -97,8 +97,13 @@ def _make_huey(app: Flask) -> Huey:
         )
         _adopt_a_list_queue(huey)
         return huey
+    # fsync: a job queued before a 202 (the request's first dial) survives a power cut.
     return SharedSqliteHuey(
-        "widget-server", filename=app.config["QUEUE_PATH"], journal_mode="wal", timeout=30
+        "widget-server",
+        filename=app.config["QUEUE_PATH"],
+        journal_mode="wal",
+        fsync=True,
+        timeout=30,
     )
 
 

@@ -123,13 +123,16 @@ class WidgetServer(BaseApplication):
         log.info("queue consumer running in web worker %s", os.getpid())
 
     def _worker_exit(self, _arbiter, _worker):
-        """In the web worker, as it exits: stop its queue consumer, keep its funnel counts."""
+        """In the web worker, as it exits: stop its queue consumer, keep its funnel counts,
+        close its connections (the last one out checkpoints SQLite's WAL)."""
         if self.consumer is not None:
             self.consumer.stop(graceful=True)
         if self.app is not None:
+            from ..database import release  # in the worker: never the master
             from ..insight.counter import flush_before_exit  # in the worker: never the master
 
             flush_before_exit(self.app)
+            release(self.app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from flask import Flask
 
 from .. import create_app
 from ..config import ConfigError, load_settings
+from ..database import release
 from .lean import skip_unused_drivers
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,11 @@ def main() -> int:
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    with app.app_context():
-        run_worker(app)
+    try:
+        with app.app_context():
+            run_worker(app)
+    finally:
+        release(app)  # the last connection out checkpoints SQLite's WAL
     return 0
 
 
