@@ -31,6 +31,15 @@ def _have_postgres() -> bool:
     return bool(os.environ.get("POSTGRES_TEST_SERVER") or os.environ.get("TEST_DATABASE_URL"))
 
 
+def _have_loop_disk() -> bool:
+    # Mounting a file system kept in a file, as the power-cut drill does, takes root.
+    return (
+        os.geteuid() == 0
+        and os.path.exists("/dev/loop-control")
+        and bool(shutil.which("mkfs.ext4") and shutil.which("mount"))
+    )
+
+
 # What each marker needs, and how to tell it is there.
 NEEDS = {
     "browser": ("Chromium at /usr/bin/chromium", lambda: os.path.exists(CHROMIUM)),
@@ -45,6 +54,7 @@ NEEDS = {
     "mariadb": ("a running MariaDB that lets root in over its socket", _have_mariadb),
     "gettext": ("xgettext (gettext)", lambda: bool(shutil.which("xgettext"))),
     "openssl": ("the openssl command", lambda: bool(shutil.which("openssl"))),
+    "loop_disk": ("root, loop devices and mkfs.ext4 (to mount a file system)", _have_loop_disk),
 }
 
 
@@ -67,6 +77,8 @@ MARKER_OF_BINARY = {
     "openssl": "openssl",
     "chromium": "browser",
     "psql": "postgres",
+    "mount": "loop_disk",
+    "mkfs.ext4": "loop_disk",
 }
 
 

@@ -42,8 +42,8 @@ def configure_engine(engine: Engine) -> None:
     every commit on disk before it returns.
 
     ``synchronous=FULL`` syncs the WAL at each commit: with ``NORMAL`` a power cut or a
-    file system gone read-only loses the last seconds of accepted requests (0 of 20 kept
-    in the drill of tests/test_durability_crash.py; 20 of 20 with FULL). ``secure_delete``
+    file system gone read-only loses the last seconds of accepted requests (11 to 13 of 20
+    kept in the drill of tests/test_durability_crash.py; 20 of 20 with FULL). ``secure_delete``
     overwrites what is deleted, so a forgotten number leaves no copy in the file's free
     pages (``forget_copies`` then empties the WAL). Nothing for other databases: their
     pool settings come from ``engine_options``.
