@@ -21,9 +21,18 @@ BENCH = Path(__file__).resolve().parent
 
 
 def wrk(
-    url: str, seconds: int, headers: dict[str, str], script: str = "submit.lua"
+    url: str,
+    seconds: int,
+    headers: dict[str, str],
+    script: str = "submit.lua",
+    *,
+    connections: int = 8,
 ) -> dict[str, float]:
-    cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(BENCH / script)]
+    threads = min(2, connections)
+    cmd = [
+        *("wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"),
+        *("-s", str(BENCH / script)),
+    ]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run(

@@ -1,69 +1,19 @@
-"""`widget-server demo` as a new user runs it: real processes, real ports, Ctrl-C to stop."""
+"""`widget-server demo` as a new user runs it: real processes, real ports, Ctrl-C to stop.
+
+What a restart keeps is tests/test_durability_stops.py's subject.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import signal
 import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_demo(tmp_path, ports):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
-    env.update(WIDGET_INSTANCE_PATH=str(tmp_path), WIDGET_SIM_TIME_SCALE="0.05")
-    service, shop, sim = ports
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "widget_server.ops.cli",
-            "demo",
-            "--service-port",
-            str(service),
-            "--shop-port",
-            str(shop),
-            "--sim-port",
-            str(sim),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    banner = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        banner.append(line)
-        if "Press Ctrl-C" in line:
-            return process, "".join(banner)
-    process.kill()
-    raise AssertionError("the demo did not start:\n" + "".join(banner))
-
-
-def _stop_demo(process) -> int:
-    process.send_signal(signal.SIGINT)
-    try:
-        return process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+from .real_service import free_port, start_demo, widget_key_in
 
 
 def _solve(challenge: dict) -> dict:
@@ -76,15 +26,19 @@ def _solve(challenge: dict) -> dict:
 
 
 @pytest.mark.stack
-def test_the_demo_starts_everything_places_a_call_and_stops_on_ctrl_c_twice_in_a_row(tmp_path):
-    ports = (_free_port(), _free_port(), _free_port())
+def test_the_demo_starts_everything_places_a_call_as_the_widget_does_and_stops_on_ctrl_c(
+    tmp_path,
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    env.update(WIDGET_INSTANCE_PATH=str(tmp_path), WIDGET_SIM_TIME_SCALE="0.05")
+    ports = (free_port(), free_port(), free_port())
     service, shop, sim = (f"http://127.0.0.1:{p}" for p in ports)
-    process, banner = _start_demo(tmp_path, ports)
+    demo, banner = start_demo(env, ports)
     try:
         for address in (f"{shop}/", f"{service}/", f"{sim}/"):
             assert address in banner
         assert "+7 900 000-00-01" in banner
-        key = re.search(r"Widget key:\s+(\S+)", banner).group(1)
+        key = widget_key_in(banner)
         page = requests.get(f"{shop}/", timeout=5).text
         assert f'src="{service}/embed.js" data-widget="{key}"' in page
         # As the widget does: the config's form token, and a proof of work when asked (428).
@@ -104,25 +58,11 @@ def test_the_demo_starts_everything_places_a_call_and_stops_on_ctrl_c_twice_in_a
                 break
             body["pow"] = _solve(response.json()["challenge"])
         assert response.status_code == 202
-        handle = response.json()["handle"]
-        deadline = time.monotonic() + 30
-        status = {}
-        while time.monotonic() < deadline:
-            status = requests.get(
-                f"{service}/api/v1/requests/{handle}", headers={"Origin": shop}, timeout=5
-            ).json()
-            if status["final"]:
-                break
-            time.sleep(0.3)
-        assert status["status"] == "finished"
+        assert demo.wait_status(response.json()["handle"], "finished")["final"] is True
+        # Ctrl-C in a terminal: SIGINT to the whole process group.
+        assert demo.stop(signal.SIGINT, group=True) == 0
     finally:
-        assert _stop_demo(process) == 0
+        demo.kill()
     for port in ports:
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open after Ctrl-C"
-
-    process, banner = _start_demo(tmp_path, ports)
-    try:
-        assert re.search(r"Widget key:\s+(\S+)", banner).group(1) == key
-    finally:
-        assert _stop_demo(process) == 0
