@@ -62,6 +62,7 @@ bench: $(BIN)/widget-server
 	$(BIN)/python bench/widget_tasks.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/commit_cost.py
 	$(BIN)/python bench/beacon.py
 	$(BIN)/python bench/idle_memory.py
 	@source .ci/setup-postgres.sh && $(BIN)/python bench/scale.py

@@ -80,7 +80,7 @@ def main() -> int:
 
     print(f"medians of {rounds} rounds, {seconds} s each")
     line = (
-        "{:<34} p50 {:6.2f} ms one at a time  {:7.1f} req/s (1 conn)  {:7.1f} req/s (8 conns)  {}"
+        "{:<40} p50 {:6.2f} ms one at a time  {:7.1f} req/s (1 conn)  {:7.1f} req/s (8 conns)  {}"
     )
     for label in results:
         ratio = (
