@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from widget_server.dispatch.events import caller_info
+import pytest
+from sqlalchemy import select, update
+
+from widget_server.dispatch.events import ORPHAN_EVENT_TTL, caller_info, prune_orphan_events
 from widget_server.extensions import db
-from widget_server.models import CallEvent, PbxAccount
+from widget_server.models import CallEvent, PbxAccount, PbxExchange, utcnow
+from widget_server.pbx import exchanges
 from widget_server.statuses import Status
 
 from .dispatch_support import VISITOR, World
@@ -139,9 +143,87 @@ def test_an_end_before_connected_still_counts_the_talk(world):
 
 
 def test_events_of_calls_we_did_not_start_are_dropped(world):
-    assert world.event("theirs", "new", type="inbound") == "ignored"
+    assert world.event("theirs", "new", type="incoming") == "not_ours"
     with world.app.app_context():
         assert db.session.query(CallEvent).count() == 0
+
+
+# -- the domain's other calls ------------------------------------------------------------
+OTHER_NUMBER = "sip:79035550101@pbx.test"
+
+
+def test_our_operators_call_to_someone_else_is_dropped_while_our_call_back_waits_for_events(
+    world,
+):
+    world.submit()
+    world.jobs.run()  # answered "s1"; no event yet, so it could adopt one
+
+    assert world.event("SDtheirs", "new", request_number=OTHER_NUMBER) == "not_ours"
+    assert world.event("SDtheirs", "end", request_number=OTHER_NUMBER) == "not_ours"
+    with world.app.app_context():
+        assert db.session.query(CallEvent).count() == 0
+
+
+def test_other_outbound_calls_that_outrun_our_call_back_reply_are_dropped(world):
+    outcomes = []
+    world.pbx.during_call_back = lambda session: outcomes.extend(
+        [
+            world.event("SDmine?", "new", request_number=OTHER_NUMBER),
+            world.event("SDnopin", "new", pin="", request_number=OTHER_NUMBER),
+            world.event("SDnopin", "calling", pin="", request_number="op202@pbx.test"),
+            world.event("SDinbound", "new", pin="", type="incoming"),  # our visitor calls in
+        ]
+    )
+    request_id = world.submit()
+    world.jobs.run()
+
+    assert outcomes == ["not_ours"] * 4
+    with world.app.app_context():
+        assert db.session.query(CallEvent).count() == 0
+    assert world.request(request_id).attempts[0]["alias"] is None
+
+
+def test_our_events_under_another_id_that_outrun_the_reply_are_adopted_on_arrival(world):
+    # Dialect (e): the attempt row is committed before call_back is sent, so the
+    # first event finds it even before the reply names a session.
+    outcomes = []
+    world.pbx.during_call_back = lambda session: outcomes.append(world.event("SDours", "new"))
+    request_id = world.submit()
+    world.jobs.run()
+    outcomes.append(world.event("SDours", "calling", request_number="op201@pbx.test"))
+
+    assert outcomes == ["adopted", "applied"]
+    req = world.request(request_id)
+    assert (req.attempts[0]["session"], req.attempts[0]["alias"]) == ("s1", "SDours")
+    assert req.status == Status.CALLING_OPERATOR
+    with world.app.app_context():
+        assert db.session.query(CallEvent).filter(CallEvent.attempt_id.is_(None)).count() == 0
+        assert db.session.get(PbxAccount, world.account_id).session_mismatch_at is not None
+
+
+def test_a_kept_event_no_reply_claims_is_dropped_with_its_exchange_journal_rows(world):
+    # A PIN-less event naming our visitor while the reply is awaited may be ours: kept
+    # briefly. The reply names another session, so it never was; it goes, and so does
+    # its copy in the exchange journal.
+    outcomes = []
+    world.pbx.during_call_back = lambda session: outcomes.append(
+        world.event("SDmaybe", "new", pin="")
+    )
+    world.submit()
+    world.jobs.run()
+    assert outcomes == ["orphan"]
+    with world.app.app_context():
+        account = db.session.get(PbxAccount, world.account_id)
+        exchanges.note_event(account, {}, {"session_id": "SDmaybe", "state": "new"}, "orphan")
+        exchanges.note_event(account, {}, {"session_id": "s1", "state": "new"}, "applied")
+        db.session.execute(
+            update(CallEvent).values(received_at=utcnow() - ORPHAN_EVENT_TTL - timedelta(1))
+        )
+        db.session.commit()
+        prune_orphan_events()
+        assert db.session.query(CallEvent).count() == 0
+        kept = db.session.scalars(select(PbxExchange.session_id).where(PbxExchange.kind == "event"))
+        assert kept.all() == ["s1"]
 
 
 def test_a_visitor_who_does_not_answer_is_tried_once_more_then_missed(world):

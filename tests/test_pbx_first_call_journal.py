@@ -155,7 +155,9 @@ def test_a_trusted_chain_names_the_leaf_and_its_issuer(rt_pbx, chain, monkeypatc
 def test_an_event_of_another_call_on_the_domain_is_not_kept(account):
     exchanges.note_event(account, {}, {"session_id": "IN1", "state": "new"}, "ignored")
     exchanges.note_event(account, {}, {"session_id": "OUT1", "state": "new"}, "adopted")
-    assert db.session.scalars(select(PbxExchange.session_id)).all() == ["OUT1"]
+    exchanges.note_event(account, {}, {"session_id": "OUT2", "state": "new"}, "not_ours")
+    exchanges.note_event(account, {}, {"session_id": "OUT3", "state": "new"}, "applied")
+    assert db.session.scalars(select(PbxExchange.session_id)).all() == ["OUT1", "OUT3"]
 
 
 def test_forgetting_a_number_and_the_retention_job_reach_the_exchange_journal(tmp_path):

@@ -17,7 +17,7 @@ import requests
 from sqlalchemy import func, select
 
 from widget_server.extensions import db
-from widget_server.models import CallAttempt, CallbackRequest, CallEvent, PbxAccount
+from widget_server.models import CallAttempt, CallbackRequest, CallEvent, PbxAccount, PbxExchange
 from widget_server.pbx.signing import encode_body, sign
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY
@@ -373,6 +373,40 @@ def test_an_event_for_a_session_we_never_started_is_acknowledged_and_not_stored(
     assert response.status_code == 200
     assert response.json() == OK
     assert event_count(stack) == 0
+
+
+def test_our_operators_call_to_someone_else_is_acknowledged_and_kept_nowhere(quiet_stack):
+    stack = quiet_stack
+    response = stack.submit(VISITOR)
+    handle = response.json()["handle"]
+    stack.wait_until(
+        lambda: attempt_count(stack, handle) and attempt_row(stack, handle).session_id,
+        message="our call_back answered, its events not come yet",
+    )
+    # The KAM fixture's shape, every key present: operator 201 dials another number by hand.
+    theirs = {
+        "disconnect_reason": "",
+        "from_number": "sip:anna@demo.cloudpbx.rt.ru",
+        "from_pin": "201",
+        "is_record": "",
+        "request_number": "sip:89035550101@123.45.67",
+        "request_pin": "",
+        "session_id": "SDsnZugDFmTW7Sec",
+        "state": "new",
+        "timestamp": "2026-12-01 10:46:56.725",
+        "type": "outbound",
+    }
+    for state in ("new", "calling", "connected", "disconnected", "end"):
+        response = post_signed(stack, dict(theirs, state=state))
+        assert response.status_code == 200
+        assert response.json() == OK
+    assert event_count(stack) == 0
+    with stack.app.app_context():
+        assert (
+            db.session.scalar(select(func.count(PbxExchange.id)).where(PbxExchange.kind == "event"))
+            == 0
+        )
+    assert attempt_row(stack, handle).reached_stage == "sent"
 
 
 def test_no_webhook_forged_or_valid_causes_a_call_back(quiet_stack):

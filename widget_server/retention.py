@@ -7,8 +7,9 @@ deletes one visitor's data at once, on request; ``delete_owner`` an owner with
 everything theirs.
 
 Bulk deletes in batches of request ids, children first, so foreign keys hold on
-SQLite and PostgreSQL alike and no transaction grows without bound. Events of calls
-that never became ours are dropped after minutes by ``dispatch`` (``prune_orphan_events``).
+SQLite and PostgreSQL alike and no transaction grows without bound. Events of the
+domain's other calls are never stored (``dispatch.events``); the few kept while they might
+still be ours are dropped after minutes (``prune_orphan_events``).
 Deleted rows are overwritten in SQLite's file (``secure_delete``) and its WAL is emptied
 after them (``database.forget_copies``), so no copy of a forgotten number stays on disk.
 """

@@ -3,9 +3,10 @@
 ``pbx.events`` says what an event means (its stage, an attempt's outcome); this
 module applies that to the database under the request's lock: events are stored
 once (duplicates are refused by their key), events that outrun our ``call_back``
-answer or carry another session id are kept briefly and matched to our call
-(``matching``), and an attempt that ended is settled by ``call_info`` before the
-request goes on or finishes. ``follow`` watches calls events do not settle.
+answer or carry another session id are matched to our call on arrival
+(``matching``), events of the domain's other calls are counted and dropped, and
+an attempt that ended is settled by ``call_info`` before the request goes on or
+finishes. ``follow`` watches calls events do not settle.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, CallEvent, PbxAccount, Widget, utcnow
 from ..pbx import events as call_states
+from ..pbx import exchanges
 from ..phones import mask_phone
 from ..statuses import WAITING, Status
 from . import matching, retry
@@ -30,7 +32,8 @@ from .state import current_attempt, give_up, lock_account, lock_request, set_sta
 
 log = logging.getLogger(__name__)
 
-# Events of calls not (yet) ours are kept this long for adoption, then dropped.
+# Events that may be our call's (``matching.may_be_ours``) wait this long for the
+# reply that claims them, then go.
 ORPHAN_EVENT_TTL = timedelta(minutes=15)
 # A caller who asked for a callback this recently is named to the PBX.
 RETURN_CALL_WINDOW = timedelta(days=30)
@@ -52,19 +55,7 @@ def record_event(account: PbxAccount, payload: dict[str, Any]) -> str:
         account.events_missing_at = None
     attempt = matching.attempt_for_session(account, session_id)
     if attempt is None:
-        # Not (yet) ours. Our call_back's own events can outrun its answer, or carry
-        # another id than the answer's, so outbound events are kept and matched by
-        # PIN and number; every other call on the domain is none of our business.
-        if call_states.field(payload, "type").lower() != "outbound":
-            log.info("call_events for session %s we did not start: ignored", session_id)
-            db.session.commit()
-            return "ignored"
-        stored = _store_event(account, None, session_id, state, event_time, payload)
-        ours = matching.attempt_for_event(account, payload)
-        if ours is not None:
-            alias_known(ours.request_id, ours.id, session_id)
-            return "adopted"
-        return stored
+        return _unknown_session(account, session_id, state, event_time, payload)
     req = lock_request(attempt.request_id)
     db.session.refresh(attempt)
     stored = _store_event(account, attempt, session_id, state, event_time, payload, commit=False)
@@ -75,6 +66,38 @@ def record_event(account: PbxAccount, payload: dict[str, Any]) -> str:
     if ended:
         queue().finish_attempt(attempt.id)
     return "applied"
+
+
+def _unknown_session(account, session_id, state, event_time, payload) -> str:
+    """An event of a session we do not know: ours, perhaps ours, or none of ours.
+
+    Our call_back's events can outrun its reply or carry another id than the reply's:
+    one naming the operator PIN and the visitor of a call_back of ours is adopted on
+    arrival (``matching``). The webhook hears every other call of the domain too, with
+    third parties' numbers: those are counted ("not_ours") and never stored.
+    """
+    kind = call_states.field(payload, "type").lower()
+    if kind == "outbound":
+        ours = matching.attempt_for_event(account, payload)
+        if ours is not None:
+            stored = _store_event(account, None, session_id, state, event_time, payload, False)
+            if stored == "duplicate":
+                return stored
+            # In the transaction holding the account's lock: no second event of this
+            # session can look for its attempt before the alias is there.
+            alias_known(ours.request_id, ours.id, session_id)
+            return "adopted"
+        if matching.may_be_ours(account, session_id, payload):
+            return _store_event(account, None, session_id, state, event_time, payload)
+    db.session.commit()
+    # Counted by the webhook ("not_ours"); the line says what it was, never whose.
+    log.info(
+        "PBX account %s: %s event of another call on the domain (%s), not kept",
+        account.id,
+        state[:16],
+        kind[:16] or "no type",
+    )
+    return "not_ours"
 
 
 def _store_event(account, attempt, session_id, state, event_time, payload, commit=True) -> str:
@@ -299,11 +322,18 @@ def reconcile_attempt(attempt_id: int) -> None:
 
 
 def prune_orphan_events() -> None:
-    """Drop events of calls that never turned out to be ours (they hold others' numbers)."""
-    cutoff = utcnow() - ORPHAN_EVENT_TTL
-    db.session.execute(
-        delete(CallEvent).where(CallEvent.attempt_id.is_(None), CallEvent.received_at < cutoff)
-    )
+    """Drop kept events of calls that never turned out to be ours, and the exchange
+    journal's copies of them: they may hold others' numbers."""
+    stale = (CallEvent.attempt_id.is_(None), CallEvent.received_at < utcnow() - ORPHAN_EVENT_TTL)
+    sessions: dict[int, list[str]] = {}
+    for account_id, session_id in db.session.execute(
+        select(CallEvent.pbx_account_id, CallEvent.session_id).where(*stale).distinct()
+    ):
+        sessions.setdefault(account_id, []).append(session_id)
+    db.session.execute(delete(CallEvent).where(*stale))
+    for account_id, ids in sessions.items():
+        ours = matching.claimed(account_id, ids)
+        exchanges.forget_events(account_id, [sid for sid in ids if sid not in ours])
     db.session.commit()
 
 

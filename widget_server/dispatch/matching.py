@@ -1,10 +1,15 @@
-"""Which of our call attempts a PBX event belongs to.
+"""Which of our call attempts a PBX event belongs to, if any.
 
 By its session id first: the ``call_back`` reply's, or the alias the PBX's events
 turned out to carry. An event whose id we do not know is matched by the operator
 PIN, the visitor's number (last 10 digits) and time: a live domain may answer
 ``call_back`` with one id (a UUID) and send events under another (``SD…``), and
-the events of our call may outrun the reply naming its session.
+the events of our call may outrun the reply naming its session. The attempt row
+(with ``sent_at``) is committed before ``call_back`` is sent (``ringing``), so the
+first event of our call always finds it on arrival.
+
+The webhook hears every call of the domain; an event that matches none of ours
+is not ours to keep (``may_be_ours`` says which few are kept a moment longer).
 """
 
 from __future__ import annotations
@@ -82,3 +87,64 @@ def orphan_events(account: PbxAccount, session_id: str) -> list[CallEvent]:
             .order_by(CallEvent.id)
         )
     )
+
+
+def may_be_ours(account: PbxAccount, session_id: str, payload: dict[str, Any]) -> bool:
+    """An unmatched outbound event that may still be our call's: kept until a reply says.
+
+    A later event of a session already kept is; so is one naming no PIN (nothing to
+    match it by) whose number is the visitor's of a call_back still awaiting its
+    reply, which may name this session. Anything else is another call on the domain.
+    """
+    if _held(account, session_id):
+        return True
+    if call_states.field(payload, "from_pin"):
+        return False  # a PIN to match by, and ``attempt_for_event`` found no call of ours
+    number = call_states.field(payload, "request_number")
+    if not number:
+        return False
+    awaiting = db.session.scalars(
+        select(CallbackRequest.phone)
+        .join(CallAttempt)
+        .join(Widget)
+        .where(
+            Widget.pbx_account_id == account.id,
+            CallAttempt.session_id.is_(None),
+            CallAttempt.event_session_id.is_(None),
+            CallAttempt.outcome.is_(None),
+            CallAttempt.sent_at >= utcnow() - ADOPTION_WINDOW,
+        )
+    )
+    return any(call_states.same_number(number, phone) for phone in awaiting)
+
+
+def _held(account: PbxAccount, session_id: str) -> bool:
+    """An event of ``session_id`` is kept, not linked to an attempt yet."""
+    return db.session.scalar(
+        select(
+            exists().where(
+                CallEvent.pbx_account_id == account.id,
+                CallEvent.session_id == session_id,
+                CallEvent.attempt_id.is_(None),
+            )
+        )
+    )
+
+
+def claimed(account_id: int, session_ids: list[str]) -> set[str]:
+    """Those of ``session_ids`` an attempt of the account turned out to own."""
+    if not session_ids:
+        return set()
+    rows = db.session.execute(
+        select(CallAttempt.session_id, CallAttempt.event_session_id)
+        .join(CallbackRequest)
+        .join(Widget)
+        .where(
+            Widget.pbx_account_id == account_id,
+            or_(
+                CallAttempt.session_id.in_(session_ids),
+                CallAttempt.event_session_id.in_(session_ids),
+            ),
+        )
+    )
+    return {sid for row in rows for sid in row if sid in session_ids}

@@ -68,7 +68,8 @@ PBX_CALL_ERRORS = Counter(
 )
 WEBHOOK_EVENTS = Counter(
     "widget_webhook_events_total",
-    "Signed call_events webhooks received, by call state and what we did with them.",
+    "Signed call_events webhooks received, by call state and what we did with them "
+    "(not_ours: another call on the domain, dropped unstored).",
     ["state", "outcome"],
 )
 LIMIT_REFUSALS = Counter(

@@ -1,9 +1,10 @@
 """The raw exchange journal: what the PBX said about an account's recent calls.
 
 Every ``call_back``, ``call_info`` and ``get_record`` reply and every verified
-event is kept as received (the first-call check reads it, and an owner can
-download it for a support request). Signatures and keys are never stored;
-numbers are masked only on download, since the check compares them.
+event of our calls is kept as received (the first-call check reads it, and an
+owner can download it for a support request); events of the domain's other calls
+are not. Signatures and keys are never stored; numbers are masked only on
+download, since the check compares them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ KEEP_CALLS = 20  # the last call_backs of an account whose exchanges are kept
 KEEP_DAYS = 14
 # Headers that authenticate; never stored (matched on the lower-cased name).
 SECRET_HEADERS = ("x-client-sign", "authorization", "cookie", "x-api-key")
+# ``record_event`` outcomes of events kept: of our calls, or maybe ours for a moment
+# ("orphan": ``forget_events`` drops them with the call_events rows if never claimed).
+OUR_EVENTS = frozenset({"applied", "adopted", "orphan", "duplicate"})
 
 
 def recorded(call):
@@ -82,14 +86,16 @@ def note_reply(
 
 
 def note_event(
-    account: PbxAccount, headers: Mapping[str, str], payload: dict, outcome: str = ""
+    account: PbxAccount, headers: Mapping[str, str], payload: dict, outcome: str = "applied"
 ) -> None:
-    """Keep a verified call event, headers and body as received, signature left out; commits.
+    """Keep a verified event of our calls, headers and body as received, signature left
+    out; commits.
 
-    An event ``record_event`` ignored is another call on the domain (an inbound
-    customer's): none of ours to keep.
+    ``outcome`` is what ``record_event`` made of it. Events of the domain's other calls
+    (customers calling in, operators calling out by hand) carry third parties' numbers:
+    never kept, and kept out of the first-call check, which reads one call's events.
     """
-    if outcome == "ignored":
+    if outcome not in OUR_EVENTS:
         return
     kept = {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
     db.session.add(
@@ -102,6 +108,20 @@ def note_event(
         )
     )
     db.session.commit()
+
+
+def forget_events(account_id: int, session_ids: list[str]) -> None:
+    """Drop the kept events of these sessions (calls that turned out not to be ours)."""
+    if not session_ids:
+        return
+    rows = PbxExchange.__table__
+    db.session.execute(
+        delete(rows).where(
+            rows.c.pbx_account_id == account_id,
+            rows.c.kind == "event",
+            rows.c.session_id.in_(session_ids),
+        )
+    )
 
 
 def note_tls(account: PbxAccount, seen: dict) -> None:

@@ -63,12 +63,16 @@ def _verified_payload(public_id: str):
 
 @bp.post("/<public_id>/call_events")
 def call_events(public_id: str):
-    """A call's progress: new, calling, connected, disconnected, end."""
+    """A call's progress: new, calling, connected, disconnected, end.
+
+    The PBX sends every call of the domain here; only our calls' events are kept
+    (``record_event``), the others are counted as "not_ours" and dropped.
+    """
     account, payload = _verified_payload(public_id)
     if account is None:
         return payload
     outcome = record_event(account, payload)
-    exchanges.note_event(account, request.headers, payload, outcome)  # the raw journal
+    exchanges.note_event(account, request.headers, payload, outcome)  # ours: the raw journal
     metrics.count_webhook_event(field(payload, "state"), outcome)
     log.debug("call_events %s: %s", payload.get("state"), outcome)
     return jsonify(OK)
