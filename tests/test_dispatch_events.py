@@ -77,7 +77,8 @@ def test_an_event_naming_our_operator_and_visitor_adopts_an_unanswered_call_back
 
 def test_an_ambiguous_call_back_is_never_dialled_again_and_call_info_settles_it(world):
     # The call_back timed out, its events name the session, "connected" was lost,
-    # and call_info shows a talk: the visitor was reached and is not rung again.
+    # and call_info says "answered": in a callback that may be the operator's answer
+    # alone, so the talk is unconfirmed, and the visitor is not rung again.
     world.pbx.answers = ["timeout"]
     world.pbx.call_infos["pbx-77"] = {"state": "1", "duration": "42"}
     request_id = world.submit()
@@ -87,7 +88,7 @@ def test_an_ambiguous_call_back_is_never_dialled_again_and_call_info_settles_it(
 
     assert world.pbx.pins_rung() == ["201"]
     req = world.request(request_id)
-    assert req.outcomes == ["completed"]
+    assert req.outcomes == ["unconfirmed"]
     assert req.status == Status.FINISHED
 
 

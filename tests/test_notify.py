@@ -88,6 +88,7 @@ def add_request(
     status: str = "no_operator",
     created_at: datetime | None = None,
     attempts: int = 2,
+    outcome: str = "no_answer",
     **fields,
 ) -> int:
     widget = db.session.get(Widget, widget_id)
@@ -111,7 +112,7 @@ def add_request(
                 seq=seq,
                 operator_pin=str(200 + seq),
                 stage="ended",
-                outcome="no_answer",
+                outcome=outcome,
                 sent_at=req.created_at,
                 created_at=req.created_at,
             )
@@ -582,6 +583,8 @@ def test_the_daily_digest_counts_yesterdays_requests_per_widget(mail_app, smtp):
         second = add_widget(owner_id, "Сервис-центр")
         add_request(shop, status="finished", created_at=datetime(2026, 3, 9, 21, 30))  # 00:30 MSK
         add_request(shop, status="finished", created_at=in_day)
+        # Ended, but nothing confirmed the visitor talked (pbx.events.decide_outcome).
+        add_request(shop, status="finished", created_at=in_day, attempts=1, outcome="unconfirmed")
         add_request(shop, status="no_operator", created_at=in_day)
         add_request(shop, status="visitor_busy", created_at=in_day)
         add_request(shop, status="pbx_error", created_at=in_day)
@@ -601,8 +604,9 @@ def test_the_daily_digest_counts_yesterdays_requests_per_widget(mail_app, smtp):
         digest = row.payload["digest"]
         assert digest["date"] == "2026-03-10"
         assert digest["totals"] == {
-            "total": 8,
+            "total": 9,
             "connected": 3,
+            "unconfirmed": 1,
             "missed": 3,
             "failed": 1,
             "held": 1,
@@ -610,7 +614,7 @@ def test_the_daily_digest_counts_yesterdays_requests_per_widget(mail_app, smtp):
             "open": 0,
         }
         by_widget = {w["name"]: w for w in digest["widgets"]}
-        assert (by_widget["Магазин"]["total"], by_widget["Магазин"]["missed"]) == (6, 2)
+        assert (by_widget["Магазин"]["total"], by_widget["Магазин"]["missed"]) == (7, 2)
         assert (by_widget["Сервис-центр"]["total"], by_widget["Сервис-центр"]["connected"]) == (
             2,
             1,
@@ -620,9 +624,9 @@ def test_the_daily_digest_counts_yesterdays_requests_per_widget(mail_app, smtp):
 
         assert outbox.deliver_notification(row.id) == "sent"
     [message] = smtp.mailbox.messages
-    assert message["Subject"] == "Заявки за 10.03.2026: 8"
+    assert message["Subject"] == "Заявки за 10.03.2026: 9"
     body = message.get_content()
-    assert "всего: 8, соединены: 3, пропущены: 3, ошибка АТС: 1" in body
+    assert "всего: 9, соединены: 3, разговор не подтверждён: 1, пропущены: 3" in body
     assert "Виджет «Сервис-центр»" in body
     assert "9161234567" not in body and "916 123" not in body  # no numbers in a digest
 

@@ -15,12 +15,13 @@ from widget_server.extensions import db
 from widget_server.models import PbxAccount
 from widget_server.pbx.client import PbxClient, PbxCredentials, PbxError
 from widget_server.pbx.sim import scenarios, start_sim_thread
-from widget_server.pbx.sim.settings import DEFAULTS
-from widget_server.statuses import Status
+from widget_server.pbx.sim.settings import DEFAULTS, merge_config
+from widget_server.pbx.sim.state import Call, SimState
+from widget_server.statuses import Outcome, Status
 
 from .dispatch_support import VISITOR, World
 
-DIALECTS = list("abcdefgh")
+DIALECTS = list("abcdefghs")
 
 
 @pytest.fixture
@@ -40,21 +41,43 @@ def script(dialect: str, kind: str, pin: str = "201") -> list[scenarios.Step]:
     )
 
 
+def sim_call_info(dialect: str, steps) -> dict:
+    """call_info as the simulator tells the steps played so far (step n at second n).
+
+    (g) is told in (a)'s shape: when its call_info answers at all is ``finish``'s part.
+    """
+    sim = SimState(merge_config({"DIALECT": dialect}))
+    call = Call(
+        session_id="x",
+        scenario="",
+        script="",
+        operator_pin="201",
+        operator_login="op201",
+        group_pin=None,
+        visitor=VISITOR.lstrip("+"),
+        request_number=VISITOR,
+        recording=False,
+        time_scale=1.0,
+        dialect="a" if dialect == "g" else dialect,
+        created=0.0,
+    )
+    call.started_at = 0.0
+    for n, step in enumerate(steps):
+        call.log += [(float(n), code, party) for code, party in step.log]
+        call.status = step.status or call.status
+        call.ended = call.ended or step.state == "end"
+    sim.add_call(call)
+    return sim.call_info("x")
+
+
 def play(world: World, dialect: str, reply_id: str, steps, *, start: int = 0) -> None:
     """Deliver the steps' events (from ``start``) as the dialect sends them.
 
-    call_info shows what every step so far logged.
+    call_info shows what every step so far logged, in the dialect's shape.
     """
     events_id = f"SD{reply_id}xYz" if dialect == "e" else reply_id
-    log, status = [], ("0", "")
     for n, step in enumerate(steps):
-        log += [f"{n}:{code}:{party};" for code, party in step.log]
-        status = step.status or status
-        world.pbx.call_infos[reply_id] = {
-            "state": 2,
-            "session_log": "".join(log),
-            "status_code": status[0],
-        }
+        world.pbx.call_infos[reply_id] = sim_call_info(dialect, steps[: n + 1])
         if n < start or step.state is None or dialect == "g":
             continue
         extra = {"disconnect_reason": step.disconnect_reason} if step.disconnect_reason else {}
@@ -166,7 +189,11 @@ def test_an_account_set_to_no_events_polls_call_info_and_shows_honest_stages(wor
     assert world.notifications() == []  # no events was the owner's own setting
 
 
-def test_a_connected_event_without_the_visitor_in_the_session_log_is_not_a_completed_call(world):
+def test_a_connected_event_without_the_visitor_in_the_session_log_is_neither_a_talk_nor_a_miss(
+    world,
+):
+    # `connected` may be the operator's answer (c) and the log says nothing of the visitor:
+    # nothing shows their phone rang unanswered, so they are not rung again.
     request_id = world.submit()
     world.jobs.run()
     world.call_goes("s1", "operator", "talk", "end")
@@ -177,7 +204,24 @@ def test_a_connected_event_without_the_visitor_in_the_session_log_is_not_a_compl
     }
     world.jobs.run()
 
-    assert world.request(request_id).outcomes == ["visitor_no_answer"]
+    req = world.request(request_id)
+    assert (req.status, req.outcomes) == (Status.FINISHED, [Outcome.UNCONFIRMED])
+    assert world.pbx.pins_rung() == ["201"]
+
+
+def test_a_connected_event_and_a_log_showing_the_visitor_ring_unanswered_is_a_miss(world):
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator", "talk", "end")
+    world.pbx.call_infos["s1"] = {
+        "state": "1",
+        "duration": "30",
+        "session_log": "0:ct:201;2:cc:201;3:ct:79161234567;28:cd:79161234567;",
+    }
+    world.jobs.run()
+
+    req = world.request(request_id)
+    assert (req.status, req.outcomes) == (Status.VISITOR_RETRY, [Outcome.VISITOR_NO_ANSWER])
 
 
 def test_call_info_that_fails_after_the_end_is_asked_again_then_the_events_decide(world):

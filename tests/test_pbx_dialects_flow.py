@@ -3,9 +3,11 @@
 One stack for the module; each case sets the simulator's dialect, plays one
 request to its end, and checks what must hold under every dialect: a visitor who
 answered is connected by exactly one call_back and sees "finished"; a visitor who
-never answered is never told the call went fine; a call_back is never sent while
-an earlier call of the request is still alive. The table of call_backs and final
-statuses is printed at the end (``pytest -s``).
+never answered is never told the call went fine; a visitor who talked is never
+rung again; a call_back is never sent while an earlier call of the request is still
+alive. Under (s), the seed article's call_info, whose log never names the visitor,
+the events alone show who answered, and every scenario must end as under (a). The
+table of call_backs and final statuses is printed at the end (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from widget_server.models import CallbackRequest, PbxAccount, Widget
 
 from .conftest import build_stack
 
-DIALECTS = "abcdefgh"
+DIALECTS = "abcdefghs"
 # Scenario number → final status under every dialect but (d), where the visitor never answers.
 SCENARIOS = {
     "+7 916 123-45-67": "finished",
@@ -99,6 +101,8 @@ def test_every_dialect_connects_an_answering_visitor_once_and_never_overlaps_cal
     if answered:
         assert final["status"] == "finished"
         assert len(answered) == 1
+        # Reached once: no call_back after the one the visitor answered.
+        assert calls[-1] is answered[0]
     else:
         assert final["status"] != "finished"
     expected = NEVER_ANSWERS.get(number) if dialect == "d" else None
@@ -118,6 +122,8 @@ def test_every_dialect_connects_an_answering_visitor_once_and_never_overlaps_cal
         mismatch, missing = account.session_mismatch_at, account.events_missing_at
     if final["status"] != "finished":
         assert "completed" not in outcomes
+    if answered:  # a visitor who talked was never taken for one who did not answer
+        assert not {"visitor_busy", "visitor_no_answer", "unconfirmed"} & set(outcomes)
     if any(c["script"] != "pbx_slow" for c in calls):
         # The owner's PBX page learns how the domain speaks.
         assert (mismatch is not None) == (dialect == "e")

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from widget_server.extensions import db
 from widget_server.models import PbxAccount, PbxExchange, Widget
 from widget_server.pbx import exchanges
-from widget_server.pbx.dialect_check import analyse
+from widget_server.pbx.dialect_check import Findings, analyse
+from widget_server.pbx.dialect_words import findings_words
 
 from .conftest import build_stack
 
@@ -53,7 +54,7 @@ def _journal_of_one_call(stack, dialect: str) -> list[dict]:
         return [exchanges.as_dict(r) for r in rows]
 
 
-@pytest.mark.parametrize("dialect", list("abcdefgh"))
+@pytest.mark.parametrize("dialect", list("abcdefghs"))
 def test_one_call_of_each_simulator_dialect_is_recognised(stack, dialect):
     journal = _journal_of_one_call(stack, dialect)
     found = analyse(journal, NUMBER)
@@ -62,7 +63,9 @@ def test_one_call_of_each_simulator_dialect_is_recognised(stack, dialect):
     assert found.events_arrive == (dialect != "g")
     assert found.settings()["events_expected"] == (dialect != "g")
     assert found.session_log_present
-    assert found.visitor_answered == (dialect != "d")
+    # (s): the seed's log never names the visitor, so it cannot tell whether they answered.
+    assert found.log_names_visitor == (dialect != "s")
+    assert found.visitor_answered == {"d": False, "s": None}.get(dialect, True)
 
 
 def test_the_journal_never_holds_the_signature_of_an_event(stack):
@@ -73,3 +76,24 @@ def test_the_journal_never_holds_the_signature_of_an_event(stack):
         names = {name.lower() for name in event["headers"]}
         assert "x-client-sign" not in names
         assert "x-client-id" in names
+
+
+def test_the_owner_reads_that_the_call_log_does_not_name_the_visitor(app):
+    found = Findings(
+        placed=True,
+        result_code="0",
+        events_arrive=True,
+        session_ids_match=True,
+        visitor_calling_seen=True,
+        connected_on_operator_answer=False,
+        session_log_present=True,
+        log_names_visitor=False,
+        dialect="s",
+    )
+    with app.test_request_context():
+        words = findings_words(found)
+
+    log_line = next(line for line in words if line.startswith("В call_info есть session_log"))
+    assert "Журнал звонка в call_info называет номер посетителя: нет." in log_line
+    assert "Посетитель ответил: не видно." in log_line
+    assert words[-1].startswith("Диалект АТС: (s) журнал звонка не называет номер посетителя")

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from widget_server.admin.request_detail import OUTCOME_LABELS
 from widget_server.admin.request_stats import HELD_REASON_LABELS, STATUS_LABELS
 from widget_server.dispatch.state import set_status
 from widget_server.models import CallbackRequest
@@ -18,6 +19,7 @@ from widget_server.statuses import (
     LIVE,
     WAITING,
     HeldReason,
+    Outcome,
     Status,
     may_move,
 )
@@ -173,3 +175,25 @@ def _walk(node):
     elif isinstance(node, list):
         for value in node:
             yield from _walk(value)
+
+
+# -- attempt outcomes ----------------------------------------------------------------
+def test_the_outcomes_keep_the_values_the_database_holds():
+    assert {o.value for o in Outcome} == {
+        "completed",
+        "unconfirmed",
+        "visitor_busy",
+        "visitor_no_answer",
+        "operator_no_answer",
+        "operator_timeout",
+        "failed",
+        "pbx_unavailable",
+        "unknown",
+        "journal_answered",
+        "journal_not_answered",
+    }
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_every_outcome_has_words_on_the_timeline(outcome):
+    assert OUTCOME_LABELS[outcome]

@@ -1,4 +1,5 @@
-"""Every status a callback request can have, which are final, and the moves between them.
+"""Every status a callback request can have, which are final, and the moves between them;
+how one call attempt can end (``Outcome``).
 
 The one vocabulary: the call machine (``dispatch``), the visitor's messages
 (``visitor.texts``), the config page's labels, the OpenAPI document and the owner's
@@ -8,6 +9,7 @@ The values are what the database stores and the public API returns: never rename
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -71,6 +73,46 @@ class HeldReason(StrEnum):
     BLOCKED = "number blocked"
     BOT_TRAP = "bot trap"
     NO_HOURS = "no working hours in the next 14 days"
+
+
+class Outcome(StrEnum):
+    """How one ``call_back`` attempt ended (``CallAttempt.outcome``).
+
+    The values are stored as they were before this enum existed: never rename one.
+    """
+
+    COMPLETED = "completed"  # the visitor answered: evidence says so
+    # The call is over and nothing shows the visitor's phone rang unanswered, yet
+    # nothing confirms they talked either: not rung again, shown to the owner.
+    UNCONFIRMED = "unconfirmed"
+    VISITOR_BUSY = "visitor_busy"
+    VISITOR_NO_ANSWER = "visitor_no_answer"
+    OPERATOR_NO_ANSWER = "operator_no_answer"
+    OPERATOR_TIMEOUT = "operator_timeout"  # our ring timeout, before the PBX gave up
+    FAILED = "failed"  # call_back refused for this operator
+    PBX_UNAVAILABLE = "pbx_unavailable"
+    UNKNOWN = "unknown"  # no trace of a call_back whose answer was lost
+    # Settled from the PBX's call journal (dispatch/reconcile.py).
+    JOURNAL_ANSWERED = "journal_answered"
+    JOURNAL_NOT_ANSWERED = "journal_not_answered"
+
+
+# The visitor's phone rang and was not answered: one more try, then missed.
+VISITOR_NOT_REACHED = frozenset({Outcome.VISITOR_BUSY, Outcome.VISITOR_NO_ANSWER})
+# The call ended with the visitor told it is over: a talk, or one nothing ruled out.
+ENDED_CALL = frozenset({Outcome.COMPLETED, Outcome.UNCONFIRMED})
+
+
+def talk_unconfirmed(status: str | None, outcomes: Iterable[str | None]) -> bool:
+    """A finished request none of whose calls confirmed a talk, one being unconfirmed.
+
+    Its owner reads «разговор не подтверждён» and the figures count it apart
+    (``insight.figures.UNCONFIRMED_TALK`` is this rule in SQL).
+    """
+    seen = set(outcomes)
+    return (
+        status == Status.FINISHED and Outcome.UNCONFIRMED in seen and Outcome.COMPLETED not in seen
+    )
 
 
 # Where a new request starts: dialled now, at a later slot, or never.

@@ -1,6 +1,7 @@
-""" "Позвонить сейчас" on a held or missed request: the owner dials it again through the
-visitor's own path (``intake.submit``), so every limit still applies, and is told in
-words what happened: calling, held again, put off to the opening, or refused and why.
+""" "Позвонить сейчас" on a held or missed request, or one whose talk is unconfirmed: the
+owner dials it again through the visitor's own path (``intake.submit``), so every limit
+still applies, and is told in words what happened: calling, held again, put off to the
+opening, or refused and why.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..visitor.texts import pick_language
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import _
-from .request_stats import held_reason_label
+from .request_stats import held_reason_label, talk_unconfirmed
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,16 @@ CALLABLE = frozenset(
 
 
 def may_call_now(req: CallbackRequest) -> bool:
-    return req.status in CALLABLE and req.connected_at is None and not req.is_test
+    """A request that ended without a talk, or whose talk nothing confirmed.
+
+    The call machine never rings an unconfirmed visitor again (they may have talked):
+    the owner, who can ask the operator, decides.
+    """
+    if req.is_test:
+        return False
+    if talk_unconfirmed(req):
+        return True
+    return req.status in CALLABLE and req.connected_at is None
 
 
 def _refusal_words(refused: intake.Refused) -> str:

@@ -9,12 +9,14 @@ from flask_wtf import FlaskForm
 
 from ..abuse import blocklist
 from ..dispatch import recordings, state
+from ..dispatch.settle import decide
 from ..extensions import db
 from ..insight.source import source_of
 from ..models import CallAttempt, CallbackRequest
 from ..pbx.client import PbxError
-from ..pbx.events import stage_for_event
+from ..pbx.events import Why, stage_for_event
 from ..phones import mask_phone
+from ..statuses import Outcome
 from .access import login_required, owned_or_404
 from .blueprint import bp
 from .channels import request_deliveries
@@ -24,24 +26,64 @@ from .request_stats import (
     format_duration,
     held_reason_label,
     local_time,
-    status_badge,
-    status_label,
+    request_badge,
+    request_status_label,
     talk_seconds,
+    talk_unconfirmed,
     widget_label,
 )
 
 log = logging.getLogger(__name__)
 
 OUTCOME_LABELS = {
-    "completed": N_("Состоялся разговор"),
-    "visitor_busy": N_("Посетитель занят"),
-    "visitor_no_answer": N_("Посетитель не ответил"),
-    "operator_no_answer": N_("Оператор не ответил"),
-    "operator_timeout": N_("Оператор не ответил вовремя"),
-    "failed": N_("АТС отказала в вызове"),
-    "pbx_unavailable": N_("АТС недоступна"),
-    "unknown": N_("АТС не подтвердила вызов"),
+    Outcome.COMPLETED: N_("Состоялся разговор"),
+    Outcome.UNCONFIRMED: N_("Звонок завершён, разговор не подтверждён"),
+    Outcome.VISITOR_BUSY: N_("Посетитель занят"),
+    Outcome.VISITOR_NO_ANSWER: N_("Посетитель не ответил"),
+    Outcome.OPERATOR_NO_ANSWER: N_("Оператор не ответил"),
+    Outcome.OPERATOR_TIMEOUT: N_("Оператор не ответил вовремя"),
+    Outcome.FAILED: N_("АТС отказала в вызове"),
+    Outcome.PBX_UNAVAILABLE: N_("АТС недоступна"),
+    Outcome.UNKNOWN: N_("АТС не подтвердила вызов"),
+    Outcome.JOURNAL_ANSWERED: N_("По журналу звонков АТС: отвечен, есть время разговора"),
+    Outcome.JOURNAL_NOT_ANSWERED: N_("По журналу звонков АТС: не отвечен"),
 }
+# Why a call's talk is unconfirmed (pbx.events.Why), for an owner who knows no PBX terms.
+UNCONFIRMED_WHY = {
+    Why.NOTHING_ABOUT_VISITOR: N_(
+        "Оператор ответил, но АТС не сообщила, звонил ли телефон посетителя "
+        "и взял ли посетитель трубку."
+    ),
+    Why.CONNECTED_MAYBE_OPERATOR: N_(
+        "АТС сообщила о соединении, но не сообщила, что звонила посетителю: "
+        "возможно, соединение было только с оператором."
+    ),
+    Why.PBX_SAYS_UNANSWERED: N_(
+        "По ходу звонка АТС сообщила, что посетитель взял трубку, а в итоговых данных "
+        "отметила звонок как неотвеченный."
+    ),
+    Why.NO_AUDIO_AFTER_ANSWER: N_(
+        "По ходу звонка АТС сообщила, что посетитель взял трубку, а при завершении — "
+        "что соединения не было."
+    ),
+    Why.BUSY_AFTER_ANSWER: N_(
+        "По ходу звонка АТС сообщила, что посетитель взял трубку, а при завершении — "
+        "что его линия была занята."
+    ),
+    Why.SUCCESS_WITHOUT_ANSWER: N_(
+        "Телефон посетителя звонил, и АТС не сообщила, что он взял трубку, "
+        "но завершила звонок как состоявшийся разговор."
+    ),
+    Why.PBX_REPORTS_ANSWER: N_(
+        "Телефон посетителя звонил, и АТС отметила звонок как отвеченный, но не сообщила, "
+        "что трубку взял посетитель, а не только оператор."
+    ),
+}
+UNCONFIRMED_WHY_FALLBACK = N_("АТС не подтвердила, что посетитель взял трубку.")
+UNCONFIRMED_ADVICE = N_(
+    "Повторно посетителю не звонили: если разговор был, второй звонок ему бы помешал. "
+    "Уточните у оператора, был ли разговор, и при необходимости позвоните сейчас."
+)
 EVENT_LABELS = {
     "new": N_("звонок оператору"),
     "connected": N_("соединены"),
@@ -125,6 +167,12 @@ def pbx_answer_words(result: str | None, message: str | None) -> str:
     return _("АТС ответила: %(message)s", message=message or result)
 
 
+def unconfirmed_why(req: CallbackRequest, attempt: CallAttempt) -> str:
+    """Why an unconfirmed call is so: the settling decision read again from what is stored."""
+    why = decide(attempt, req.phone, attempt.call_info).why
+    return _(UNCONFIRMED_WHY.get(why, UNCONFIRMED_WHY_FALLBACK))
+
+
 def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
     events = [
         {
@@ -151,7 +199,9 @@ def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
         "outcome": _(OUTCOME_LABELS[attempt.outcome])
         if attempt.outcome in OUTCOME_LABELS
         else (attempt.outcome or _("ещё идёт")),
-        "ok": attempt.outcome == "completed",
+        "ok": attempt.outcome == Outcome.COMPLETED,
+        "unconfirmed": attempt.outcome == Outcome.UNCONFIRMED,
+        "why": unconfirmed_why(req, attempt) if attempt.outcome == Outcome.UNCONFIRMED else "",
         "pbx_message": attempt.pbx_message,
         "pbx_words": pbx_answer_words(attempt.pbx_result, attempt.pbx_message)
         if attempt.pbx_message or attempt.pbx_result
@@ -174,8 +224,10 @@ def request_timeline(request_id: int):
         scheduled=local_time(req.scheduled_for),
         finished=local_time(req.finished_at),
         attempts=[attempt_view(req, a) for a in req.attempts],
-        status_label=status_label(req.status),
-        badge=status_badge(req.status),
+        status_label=request_status_label(req),
+        badge=request_badge(req),
+        unconfirmed=talk_unconfirmed(req),
+        unconfirmed_advice=_(UNCONFIRMED_ADVICE),
         held_reason=held_reason_label(req.held_reason),
         final=final,
         duration=format_duration(talk_seconds(req)),

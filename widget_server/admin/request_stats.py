@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
+from ..insight.figures import UNCONFIRMED_TALK
 from ..models import CallbackRequest, Widget
 from ..notify.digest import DIGEST_TZ
 from ..statuses import HeldReason, Status
+from ..statuses import talk_unconfirmed as _talk_unconfirmed
 from .i18n import N_, _
 from .owner_time import owner_zone
 
@@ -41,6 +43,9 @@ STATUS_LABELS: dict[Status, str] = {
     Status.CANCELLED: N_("Отменена посетителем"),
     Status.HELD: N_("Задержана"),
 }
+# A finished request whose talk nothing confirmed (its call was settled "unconfirmed"):
+# «Состоялся» would claim a talk nobody saw.
+UNCONFIRMED_LABEL = N_("Завершён, разговор не подтверждён")
 
 # Every held reason the service writes (statuses.HeldReason).
 HELD_REASON_LABELS: dict[HeldReason, str] = {
@@ -69,6 +74,20 @@ BAD_STATUSES = {"no_operator", "visitor_busy", "visitor_no_answer", "pbx_error",
 
 def status_label(status: str) -> str:
     return _(STATUS_LABELS.get(status, status))
+
+
+def talk_unconfirmed(req: CallbackRequest) -> bool:
+    """Finished, but nothing confirmed the talk (``statuses.talk_unconfirmed``)."""
+    return _talk_unconfirmed(req.status, (a.outcome for a in req.attempts))
+
+
+def request_status_label(req: CallbackRequest) -> str:
+    """The status of one request in words, true of its talk too."""
+    return _(UNCONFIRMED_LABEL) if talk_unconfirmed(req) else status_label(req.status)
+
+
+def request_badge(req: CallbackRequest) -> str:
+    return "badge-warn" if talk_unconfirmed(req) else status_badge(req.status)
 
 
 def status_badge(status: str) -> str:
@@ -137,6 +156,8 @@ class Figures:
     total: int = 0
     connected: int = 0
     open: int = 0
+    # Ended without a confirmed talk: neither connected nor missed, left out of the share.
+    unconfirmed: int = 0
     waits: list[float] = field(default_factory=list)  # seconds from request to connection
     per_day: dict[date, int] = field(default_factory=dict)
     connected_per_day: dict[date, int] = field(default_factory=dict)
@@ -148,18 +169,21 @@ class Figures:
 
     @property
     def share_connected(self) -> float | None:
-        """Connected among the requests that came to an end (None when none did)."""
-        settled = self.total - self.open
+        """Connected among the requests that came to a known end (None when none did)."""
+        settled = self.total - self.open - self.unconfirmed
         return self.connected / settled if settled else None
 
     @property
     def median_wait(self) -> float | None:
         return statistics.median(self.waits) if self.waits else None
 
-    def add(self, status, held_reason, created_at, connected_at) -> None:
+    def add(self, status, held_reason, created_at, connected_at, unconfirmed=False) -> None:
         day = local_time(created_at).date()
         self.total += 1
         self.per_day[day] = self.per_day.get(day, 0) + 1
+        if unconfirmed:
+            self.unconfirmed += 1
+            return
         if connected_at is not None:
             self.connected += 1
             self.connected_per_day[day] = self.connected_per_day.get(day, 0) + 1
@@ -201,6 +225,7 @@ def period_figures(
             CallbackRequest.held_reason,
             CallbackRequest.created_at,
             CallbackRequest.connected_at,
+            UNCONFIRMED_TALK,
         )
         .join(Widget, Widget.id == CallbackRequest.widget_id)
         .where(
@@ -214,9 +239,10 @@ def period_figures(
         query = query.where(CallbackRequest.widget_id == widget_id)
     overall = Figures()
     per_widget: dict[int, Figures] = {}
-    for wid, status, held_reason, created_at, connected_at in db.session.execute(query):
-        overall.add(status, held_reason, created_at, connected_at)
-        per_widget.setdefault(wid, Figures()).add(status, held_reason, created_at, connected_at)
+    for wid, *row in db.session.execute(query):
+        facts = (*row[:-1], bool(row[-1]))  # status, held reason, times, unconfirmed
+        overall.add(*facts)
+        per_widget.setdefault(wid, Figures()).add(*facts)
     shown = [w for w in widgets if widget_id is None or w.id == widget_id]
     return Period(dates, overall, [(w, per_widget.get(w.id, Figures())) for w in shown])
 
@@ -236,6 +262,7 @@ def as_dict(figures: Figures) -> dict[str, Any]:
         "connected": figures.connected,
         "missed": figures.missed,
         "open": figures.open,
+        "unconfirmed": figures.unconfirmed,
         "share_connected": figures.share_connected,
         "median_wait": figures.median_wait,
     }

@@ -6,10 +6,14 @@ call is alive. Each look asks ``call_info`` before anything moves on, because
 there is no hang-up method: dialling the next operator while the PBX still rings
 the first would ring two, and the visitor twice. So:
 
-* ``call_info`` shows the call over → it is settled as if its ``end`` came;
+* ``call_info`` shows the call over (the last party rung has hung up, whoever the
+  log names: the visitor by number or, as in the seed article, only the operator
+  by login) → it is settled as if its ``end`` came;
 * it shows the call alive (ringing or talking) → looked at again later;
 * the account's calls are polled (no events expected, or none came) → its stage
-  is read from ``call_info`` and it is looked at again; never another dial;
+  is read from ``call_info`` and it is looked at again; never another dial; the
+  stage shown never claims the visitor was reached without their own answer in
+  the log (``CallInfo.stage``);
 * an account expecting events got none for this call → flagged, the owner told,
   and from then on its calls are polled;
 * nothing shows progress → the operator did not answer: the next one is rung.
@@ -25,6 +29,7 @@ from ..extensions import db
 from ..models import CallAttempt, CallEvent, PbxAccount, utcnow
 from ..notify import outbox
 from ..pbx import events as call_states
+from ..statuses import Outcome
 from . import retry
 from .events import move_to_stage, polled
 from .queue import queue
@@ -84,7 +89,7 @@ def follow_call(attempt_id: int, early: bool = False) -> None:
     if stage >= call_states.STAGE_ORDER["visitor_ringing"] or widget.ring_strategy == "pbx_group":
         db.session.commit()  # its events are flowing: the end will come
         return
-    attempt.outcome = "operator_timeout"
+    attempt.outcome = Outcome.OPERATOR_TIMEOUT
     req.next_dispatch_at = utcnow()
     log.info(
         "request %s: operator %s did not answer in %ss",

@@ -1,9 +1,16 @@
-"""How an ended attempt is settled: call_info decides, then the request goes on or ends.
+"""How an ended attempt is settled: all the evidence decides, then the request goes on or ends.
 
 After ``end`` (or when ``follow`` sees call_info show the call over, or the sweep
 gives up waiting for an ``end``), ``finish_attempt`` reads call_info, settles the
-attempt's outcome (``pbx.events.outcome_from_call_info``) and moves the request:
-finished, the visitor tried once more, or the next operator.
+attempt's outcome from it and the call's events (``pbx.events.decide_outcome``)
+and moves the request:
+
+* ``completed`` or ``unconfirmed`` → finished (the visitor reads that the call has
+  ended, true either way); an unconfirmed call is never rung again: the owner sees
+  it, with the reason, and can dial it from the request's page;
+* ``visitor_busy`` / ``visitor_no_answer`` (positive evidence that the visitor's
+  phone rang unanswered) → one more try a few minutes later, then missed;
+* anything else → the next operator.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, utcnow
 from ..pbx import events as call_states
 from ..pbx.client import PbxError, client_for
-from ..statuses import Status
+from ..statuses import ENDED_CALL, VISITOR_NOT_REACHED, Status
 from . import retry
 from .queue import IN_FLIGHT, queue
 from .state import current_attempt, give_up, is_final, lock_request, set_status
@@ -32,11 +39,11 @@ CALL_INFO_RETRY_SECONDS = 3
 
 
 def finish_attempt(attempt_id: int) -> None:
-    """After ``end``: fetch ``call_info``, settle the outcome from it, go on or finish.
+    """After ``end``: fetch ``call_info``, settle the outcome, go on or finish.
 
-    call_info decides the outcome (``pbx.events.outcome_from_call_info``); when it
-    fails it is asked again a few times, a few seconds apart, then the events'
-    outcome stands as the best evidence.
+    The outcome comes from call_info and the events together
+    (``pbx.events.decide_outcome``); when call_info fails it is asked again a few
+    times, a few seconds apart, then the events decide alone.
     """
     claimed = db.session.execute(
         update(CallAttempt)
@@ -64,23 +71,32 @@ def finish_attempt(attempt_id: int) -> None:
     if attempt.outcome is not None:
         db.session.commit()  # timed out earlier, or already settled
         return
-    outcome = call_states.outcome_on_end(attempt.reached_stage, attempt.disconnect_reason)
-    if info is not None:
-        outcome = call_states.outcome_from_call_info(info, outcome, req.phone)
-    attempt.outcome = outcome
-    log.info("request %s: attempt %s settled as %s", req.id, attempt.seq, outcome)
+    decision = decide(attempt, req.phone, info)
+    outcome = attempt.outcome = decision.outcome
+    log.info(
+        "request %s: attempt %s settled as %s (%s)", req.id, attempt.seq, outcome, decision.why
+    )
     if attempt is not current_attempt(req) or is_final(req):
         db.session.commit()
         return
-    if outcome == "completed":
+    if outcome in ENDED_CALL:
         set_status(req, Status.FINISHED)
         db.session.commit()
-    elif outcome in ("visitor_busy", "visitor_no_answer"):
+    elif outcome in VISITOR_NOT_REACHED:
         _visitor_not_reached(req, Status(outcome))
     else:
         req.next_dispatch_at = utcnow()
         db.session.commit()
         queue().place_next_call(req.id, priority=IN_FLIGHT)  # the same request goes on
+
+
+def decide(
+    attempt: CallAttempt, visitor_phone: str, info: dict[str, Any] | None = None
+) -> call_states.Decision:
+    """The outcome of an ended attempt and why, from its events and ``info`` (its call_info,
+    or None when that failed). The timeline asks again with the stored call_info."""
+    events = [event.payload or {} for event in attempt.events]
+    return call_states.decide_outcome(events, info, visitor_phone, attempt.reached_stage)
 
 
 def fetch_call_info(attempt: CallAttempt) -> dict[str, Any] | None:

@@ -14,19 +14,43 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, FunnelDay
+from ..statuses import Outcome, Status
 from .ab import Comparison, compare
 from .counter import FUNNEL_TZ
 from .lead_settings import ab_of
 from .source import source_label
 
-# A call the operator picked up (then the visitor was rung) or did not.
-ANSWERED = {"completed", "visitor_busy", "visitor_no_answer"}
-MISSED = {"operator_no_answer", "operator_timeout"}
+# A call the operator picked up (then the visitor was rung) or did not. An unconfirmed
+# call is one the operator answered: it is settled so only once something showed that.
+ANSWERED = {
+    Outcome.COMPLETED,
+    Outcome.UNCONFIRMED,
+    Outcome.VISITOR_BUSY,
+    Outcome.VISITOR_NO_ANSWER,
+}
+MISSED = {Outcome.OPERATOR_NO_ANSWER, Outcome.OPERATOR_TIMEOUT}
 TOP = 10
+
+
+def _has_call(outcome: Outcome):
+    return exists().where(
+        CallAttempt.request_id == CallbackRequest.id, CallAttempt.outcome == outcome
+    )
+
+
+# A request that ended without a confirmed talk: finished, its call unconfirmed, none
+# completed. Counted neither as connected nor as missed (admin/request_stats.py).
+UNCONFIRMED_TALK = and_(
+    CallbackRequest.status == Status.FINISHED,
+    _has_call(Outcome.UNCONFIRMED),
+    ~_has_call(Outcome.COMPLETED),
+)
+# Connected, and the talk not in doubt: what every "connected" figure counts.
+TALKED = and_(CallbackRequest.connected_at.is_not(None), ~UNCONFIRMED_TALK)
 
 
 @dataclass
@@ -87,9 +111,9 @@ def funnel(widget_ids, first_day, last_day, start, end) -> Funnel:
     result = Funnel()
     for impressions, opens in _funnel_rows(widget_ids, first_day, last_day):
         result.impressions, result.opens = int(impressions or 0), int(opens or 0)
-    for (connected_at,) in _requests(widget_ids, start, end, CallbackRequest.connected_at):
+    for (talked,) in _requests(widget_ids, start, end, TALKED):
         result.submits += 1
-        result.connected += connected_at is not None
+        result.connected += bool(talked)
     return result
 
 
@@ -105,13 +129,13 @@ def by_source(widget_ids, start, end, direct: str) -> list[Row]:
         CallbackRequest.source_yclid,
         CallbackRequest.source_gclid,
         CallbackRequest.source_referrer,
-        CallbackRequest.connected_at,
+        TALKED.label("talked"),
     )
     for req in query:
         label = source_label(req) or direct
         row = rows.setdefault(label, Row(label))
         row.submits += 1
-        row.connected += req.connected_at is not None
+        row.connected += bool(req.talked)
     return sorted(rows.values(), key=lambda r: (-r.submits, r.label))[:TOP]
 
 
@@ -132,14 +156,12 @@ def by_page(widget_ids, first_day, last_day, start, end) -> list[Row]:
             row = rows.setdefault(path, Row(path))
             row.impressions += int(impressions or 0)
             row.opens += int(opens or 0)
-    query = _requests(
-        widget_ids, start, end, CallbackRequest.page_url, CallbackRequest.connected_at
-    )
-    for url, connected_at in query:
+    query = _requests(widget_ids, start, end, CallbackRequest.page_url, TALKED)
+    for url, talked in query:
         if path := page_path(url):
             row = rows.setdefault(path, Row(path))
             row.submits += 1
-            row.connected += connected_at is not None
+            row.connected += bool(talked)
     ranked = sorted(rows.values(), key=lambda r: (-r.submits, -r.impressions, r.label))
     return ranked[:TOP]
 
@@ -168,7 +190,7 @@ def operators(widget_ids, start, end) -> list[OperatorRow]:
             row.answered += 1
         elif outcome in MISSED:
             row.missed += 1
-        if outcome == "completed" and connected_at is not None:
+        if outcome == Outcome.COMPLETED and connected_at is not None:
             row.waits.append(max(0.0, (connected_at - created_at).total_seconds()))
     return sorted(rows.values(), key=lambda r: (-(r.answered + r.missed), r.pin))
 
@@ -205,15 +227,15 @@ def ab_figures(widget, last_day: date) -> AbFigures | None:
             variants[vid].impressions, variants[vid].opens = int(impressions or 0), int(opens or 0)
     since = datetime.combine(started, datetime.min.time(), FUNNEL_TZ).astimezone(UTC)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    query = select(CallbackRequest.variant, CallbackRequest.connected_at).where(
+    query = select(CallbackRequest.variant, TALKED).where(
         CallbackRequest.widget_id == widget.id,
         CallbackRequest.is_test.is_(False),
         CallbackRequest.created_at >= since.replace(tzinfo=None),
         CallbackRequest.variant.is_not(None),
     )
-    for vid, connected_at in db.session.execute(query):
+    for vid, talked in db.session.execute(query):
         counts[vid][0] += 1
-        counts[vid][1] += connected_at is not None
+        counts[vid][1] += bool(talked)
     for vid, (submits, connected) in counts.items():
         if vid in variants:
             variants[vid].submits, variants[vid].connected = submits, connected

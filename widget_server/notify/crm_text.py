@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Notification
-from ..statuses import Status
+from ..statuses import Status, talk_unconfirmed
 from .channel_error import ChannelError
 from .email import display_phone
 from .telegram import request_link, source_line
@@ -72,8 +72,14 @@ def lead_comment(req: dict[str, Any], language: str) -> str:
 
 
 def outcome_text(req: dict[str, Any], language: str) -> str:
-    """How the request ended: the outcome, the talk time and where the recording is."""
-    talked = sum(a.get("duration") or 0 for a in req.get("attempts") or [])
+    """How the request ended: the outcome, the talk time and where the recording is.
+
+    A call whose talk nothing confirmed says so (``pbx.events.decide_outcome``): the
+    manager reading the lead checks with the operator instead of taking it as done.
+    """
+    attempts = req.get("attempts") or []
+    talked = sum(a.get("duration") or 0 for a in attempts)
+    unconfirmed = talk_unconfirmed(req.get("status"), (a.get("outcome") for a in attempts))
     with force_locale(language):
         outcomes = {
             Status.FINISHED: gettext("разговор состоялся"),
@@ -85,8 +91,18 @@ def outcome_text(req: dict[str, Any], language: str) -> str:
             Status.HELD: gettext("заявка задержана, звонка не было"),
         }
         status = req.get("status") or ""
-        lines = [gettext("Итог звонка: %(outcome)s", outcome=outcomes.get(status, status))]
-        if talked:
+        outcome = outcomes.get(status, status)
+        if unconfirmed:
+            outcome = gettext(
+                "звонок завершён, разговор не подтверждён: уточните у оператора, "
+                "дозвонились ли до посетителя"
+            )
+        lines = [gettext("Итог звонка: %(outcome)s", outcome=outcome)]
+        if talked and unconfirmed:  # the PBX's call length, not a talk anyone saw
+            lines.append(
+                gettext("Длительность звонка по данным АТС: %(seconds)s с", seconds=talked)
+            )
+        elif talked:
             lines.append(gettext("Разговор: %(seconds)s с", seconds=talked))
         if req.get("recording"):
             lines.append(gettext("Запись разговора: %(link)s", link=request_link(req.get("id"))))

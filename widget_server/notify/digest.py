@@ -13,13 +13,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 
 from ..extensions import db
+from ..insight.figures import UNCONFIRMED_TALK
 from ..models import CallbackRequest, Owner, Widget, utcnow
 from ..statuses import MISSED, Status
 from .outbox import kick, record_payload
 
 DIGEST_TZ = ZoneInfo("Europe/Moscow")
 # The digest's columns, in the order the e-mail shows them.
-CATEGORIES = ("total", "connected", "missed", "failed", "held", "cancelled", "open")
+CATEGORIES = (
+    "total",
+    "connected",
+    "unconfirmed",  # ended, the talk not confirmed (statuses.talk_unconfirmed)
+    "missed",
+    "failed",
+    "held",
+    "cancelled",
+    "open",
+)
 # A PBX failure has its own column ("failed"), not "missed".
 _MISSED = MISSED - {Status.PBX_ERROR}
 
@@ -36,11 +46,11 @@ def digest_window(now: datetime) -> tuple[date, datetime, datetime]:
     return day, start, end
 
 
-def _category(status: str, held_reason: str | None) -> str:
+def _category(status: str, held_reason: str | None, unconfirmed: bool) -> str:
     if held_reason or status == Status.HELD:
         return "held"
     if status == Status.FINISHED:
-        return "connected"
+        return "unconfirmed" if unconfirmed else "connected"
     if status in _MISSED:
         return "missed"
     if status == Status.PBX_ERROR:
@@ -61,6 +71,7 @@ def digest_summary(owner_id: int, start: datetime, end: datetime) -> dict[str, A
             Widget.name,
             CallbackRequest.status,
             CallbackRequest.held_reason,
+            UNCONFIRMED_TALK,
         )
         .join(CallbackRequest, CallbackRequest.widget_id == Widget.id)
         .where(
@@ -70,11 +81,11 @@ def digest_summary(owner_id: int, start: datetime, end: datetime) -> dict[str, A
         )
         .order_by(Widget.id)
     ).all()
-    for widget_id, key, name, status, held_reason in rows:
+    for widget_id, key, name, status, held_reason, unconfirmed in rows:
         entry = widgets.setdefault(
             widget_id, {"key": key, "name": name or "", **dict.fromkeys(CATEGORIES, 0)}
         )
-        category = _category(status, held_reason)
+        category = _category(status, held_reason, bool(unconfirmed))
         for counts in (entry, totals):
             counts["total"] += 1
             counts[category] += 1

@@ -177,6 +177,7 @@ def _digest_text(digest: dict[str, Any]) -> str:
             gettext("Сводка за %(day)s", day=digest.get("date", "")),
             gettext("Всего заявок: %(count)s", count=totals.get("total", 0)),
             gettext("Дозвонились: %(count)s", count=totals.get("connected", 0)),
+            gettext("Разговор не подтверждён: %(count)s", count=totals.get("unconfirmed", 0)),
             gettext("Пропущено: %(count)s", count=totals.get("missed", 0)),
             gettext("Сбои АТС: %(count)s", count=totals.get("failed", 0)),
             gettext("Задержано: %(count)s", count=totals.get("held", 0)),

@@ -27,6 +27,9 @@ class Findings:
     visitor_calling_seen: bool | None = None
     connected_on_operator_answer: bool | None = None
     session_log_present: bool = False
+    # The log has ring/answer/hang-up entries with the visitor's number; the seed
+    # article's names them only as the external line (s): then it cannot tell.
+    log_names_visitor: bool | None = None
     visitor_answered: bool | None = None
     operator_ring_seconds: int | None = None
     tls_verified: bool | None = None
@@ -86,7 +89,9 @@ def _read_call_info(found: Findings, exchanges: list[dict], visitor_number: str)
         return
     last = logged[-1]
     found.session_log_present = True
-    found.visitor_answered = read_call_info(last, visitor_number).visitor_answered
+    seen = read_call_info(last, visitor_number)
+    found.log_names_visitor = seen.visitor_named
+    found.visitor_answered = seen.visitor_answered if seen.visitor_named else None
     found.operator_ring_seconds = _operator_ring(str(last["session_log"]), visitor_number)
 
 
@@ -101,7 +106,7 @@ def _operator_ring(session_log: str, visitor_number: str) -> int | None:
             moment = float(parts[0])
         except ValueError:
             continue
-        if parts[1] == "ct" and rang is None:
+        if parts[1] == "ct" and rang is None:  # the seed's el/ru entries are no ring
             rang = moment
         elif parts[1] == "cc" and answered is None:
             answered = moment
@@ -122,6 +127,8 @@ def _dialect(found: Findings) -> str:
         return "d" if found.visitor_answered is False else "c"
     if found.visitor_calling_seen is False:
         return "b"
+    if found.log_names_visitor is False:
+        return "s"
     if (found.operator_ring_seconds or 0) >= LONG_RING_SECONDS:
         return "h"
     return "a"

@@ -21,6 +21,10 @@ DIALECT_WORDS = {
     "f": N_("call_back отвечает кодом «1» при успехе"),
     "g": N_("события не приходят: звонки отслеживаются опросом call_info"),
     "h": N_("АТС долго звонит оператору"),
+    "s": N_(
+        "журнал звонка не называет номер посетителя (как в статье Ростелекома): "
+        "ответил ли посетитель, видно только по событиям"
+    ),
 }
 
 
@@ -54,10 +58,14 @@ def findings_words(found: Findings) -> list[str]:
                 yes=_yes(found.connected_on_operator_answer),
             )
         )
+    log_line = _("В call_info есть session_log: %(yes)s.", yes=_yes(found.session_log_present))
+    if found.session_log_present:
+        log_line += " " + _(
+            "Журнал звонка в call_info называет номер посетителя: %(yes)s.",
+            yes=_yes(found.log_names_visitor),
+        )
     lines.append(
-        _("В call_info есть session_log: %(yes)s.", yes=_yes(found.session_log_present))
-        + " "
-        + _("Посетитель ответил: %(yes)s.", yes=_yes(found.visitor_answered))
+        log_line + " " + _("Посетитель ответил: %(yes)s.", yes=_yes(found.visitor_answered))
     )
     lines.append(tls_words(found))
     lines.append(

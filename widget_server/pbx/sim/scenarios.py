@@ -4,7 +4,8 @@ The visitor number picks the scenario (digits, a leading 8 of an 11-digit
 number read as 7). Delays are simulated seconds, multiplied by TIME_SCALE
 when played, and count from the previous event. The account's ``DIALECT``
 (``DIALECT_SUMMARIES``, ``docs/pbx-dialects.md``) decides how each call is told:
-which events are sent, what they carry, what call_info's ``session_log`` shows.
+which events are sent, what they carry, what call_info's ``session_log`` shows
+(``call_info.py``; (s) plays (a)'s events with the seed article's call_info).
 The table is dialect (a):
 
 =========== ======================= ================================================
@@ -94,6 +95,8 @@ DIALECT_SUMMARIES = {
     "f": 'the call_back success reply says result "1"',
     "g": "no call_events at all; call_info answers only once the call is over",
     "h": "the PBX rings the operator for PBX_RING_SECONDS, and a late answer comes after ours",
+    "s": "(a)'s events; call_info as in the seed article: its session_log names the visitor "
+    "only as the external line (el), ring/answer/hang-up entries for the operator alone",
 }
 # (h): an operator who answers does so this late (simulated seconds).
 LATE_ANSWER_DELAY = 25.0

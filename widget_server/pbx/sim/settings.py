@@ -89,7 +89,7 @@ DEFAULTS: dict[str, Any] = {
     "RECORD_TTL_SECONDS": 120.0,
     # Dialect (h): how long the PBX itself rings an operator who does not answer.
     "PBX_RING_SECONDS": 35.0,
-    # How the PBX speaks to the main account (see scenarios.DIALECTS).
+    # How the PBX speaks to the main account (see scenarios.DIALECT_SUMMARIES).
     "DIALECT": "a",
     # More accounts the sim serves: {client_id: {"sign_key", "webhook_base", "dialect"}}.
     "ACCOUNTS": {},
@@ -109,7 +109,8 @@ FLOAT_KEYS = frozenset(
     }
 )
 JSON_KEYS = frozenset({"USERS", "GROUPS", "ACCOUNTS"})
-DIALECTS = frozenset("abcdefgh")
+# (s): the seed article's call_info (sim/call_info.py).
+DIALECTS = frozenset("abcdefghs")
 
 # What POST /_sim/config may change at run time; the main identity and the directory stay fixed.
 RUNTIME_KEYS = frozenset({"WEBHOOK_BASE", "DIALECT", "ACCOUNTS"} | FLOAT_KEYS)

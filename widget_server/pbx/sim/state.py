@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .call_info import call_info_of
 from .scenarios import ONCE_WINDOW_SECONDS
 from .settings import RUNTIME_KEYS, coerce
 
@@ -172,7 +173,7 @@ class SimState:
             return call
 
     def call_info(self, session_id: str) -> dict[str, Any] | None:
-        """The call_info ``info`` object, or None for an unknown session.
+        """The call_info ``info`` object (``call_info.py``), or None for an unknown session.
 
         Dialect (g) knows a call only once it is over.
         """
@@ -181,36 +182,7 @@ class SimState:
         with self.lock:
             if call is None or (call.dialect == "g" and not call.ended):
                 return None
-            origin = call.started_at or call.created
-            session_log = "".join(
-                f"{call.sim_seconds(origin, at)}:{code}:{party};" for at, code, party in call.log
-            )
-            times = {(code, party): at for at, code, party in call.log}
-            answered = call.visitor_answered()
-            operator_answered = ("cc", call.operator_pin) in times
-            talk_start = times.get(("cc", call.visitor))
-            talk_end = times.get(("cd", call.visitor))
-            return {
-                "call_type": 3,
-                "direction": 2,
-                "state": 1 if answered else 2,
-                "orig_number": f"sip:{call.operator_login}@{domain}",
-                "orig_pin": call.operator_pin,
-                "dest_number": call.visitor,
-                # The first party to answer: in a callback, the operator.
-                "answering_sipuri": (
-                    f"sip:{call.operator_login}@{domain}" if operator_answered else None
-                ),
-                "answering_pin": "",
-                "start_call_date": str(int(call.created)),
-                "duration": call.sim_seconds(talk_start, talk_end) if call.ended else 0,
-                "session_log": session_log,
-                "is_voicemail": False,
-                "is_record": call.is_record if call.ended else False,
-                "is_fax": False,
-                "status_code": call.status[0],
-                "status_string": call.status[1],
-            }
+            return call_info_of(call, domain)
 
     # -- records --------------------------------------------------------------
     def issue_record_link(self, session_id: str, ip: str | None) -> RecordLink | None:
