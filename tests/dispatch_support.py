@@ -155,6 +155,27 @@ class Snapshot:
         return [a["outcome"] for a in self.attempts]
 
 
+def submit_request(app, widget_id: int, phone: str = VISITOR) -> int:
+    """Store a request for the widget's first department, due now, and enqueue its first
+    dial, as the widget API does; its id."""
+    with app.app_context():
+        group_id = db.session.scalar(
+            db.select(WidgetGroup.id).where(WidgetGroup.widget_id == widget_id).limit(1)
+        )
+        req = CallbackRequest(
+            widget_id=widget_id,
+            widget_group_id=group_id,
+            phone=phone,
+            origin="https://shop.example",
+            consent_text="consent",
+            next_dispatch_at=utcnow(),
+        )
+        db.session.add(req)
+        db.session.commit()
+        app.extensions["queue"].place_next_call(req.id)
+        return req.id
+
+
 class World:
     """One owner, one PBX account with group 101 (operators 201–203), one widget."""
 
@@ -194,19 +215,7 @@ class World:
 
     def submit(self, phone: str = VISITOR) -> int:
         """Store a request due now and enqueue its first dial, as the widget API does."""
-        with self.app.app_context():
-            req = CallbackRequest(
-                widget_id=self.widget_id,
-                widget_group_id=self._group_id(),
-                phone=phone,
-                origin="https://shop.example",
-                consent_text="consent",
-                next_dispatch_at=utcnow(),
-            )
-            db.session.add(req)
-            db.session.commit()
-            self.app.extensions["queue"].place_next_call(req.id)
-            return req.id
+        return submit_request(self.app, self.widget_id, phone)
 
     def later(self, name: str) -> list[str]:
         """Let time pass until the delayed ``name`` jobs are due, and run them.

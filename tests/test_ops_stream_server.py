@@ -18,13 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from widget_server import setup
-from widget_server.extensions import db
 from widget_server.ops.lean import unused_drivers
-from widget_server.pbx import directory
 from widget_server.pbx.sim import start_sim_thread
 
-from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, database_url, make_app
+from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, database_url
+from .real_service import prepare_site, service_environment
 from .sse_client import EventStream
 from .test_abuse_limits import _free_port
 
@@ -75,39 +73,13 @@ def _running(tmp_path, extra_env: dict[str, str]):
     )
     port = _free_port()
     service = f"http://127.0.0.1:{port}"
-    app = make_app(tmp_path, QUEUE_PATH=str(instance / "queue.sqlite3"), PUBLIC_URL=service)
-    with app.app_context():
-        owner = setup.create_owner("owner@example.com", "correct horse")
-        account = directory.add_pbx(
-            owner, sim.url, SIM_CLIENT_ID, SIM_SIGN_KEY, "demo.cloudpbx.rt.ru"
-        )
-        requests.post(
-            f"{sim.url}/_sim/config",
-            json={"webhook_base": directory.webhook_base(account)},
-            timeout=5,
-        )
-        directory.sync_groups(account)
-        widget = setup.add_widget(account, [SHOP], [("101", "Продажи")])
-        widget.group_rounds = 1
-        db.session.commit()
-        key = widget.public_key
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
-    env.update(
-        WIDGET_ALLOW_PRIVATE_NETWORKS="1",  # the simulator is on loopback
-        WIDGET_INSTANCE_PATH=str(instance),
-        WIDGET_DATABASE_URL=db_url,
-        WIDGET_DEV="1",
-        WIDGET_SECRET_KEY="test-secret-key-0123456789abcdef",
-        WIDGET_NIGHT_GUARD="0",
-        WIDGET_FORM_TOKENS="0",  # requests are posted directly, not by the widget
-        WIDGET_PUBLIC_URL=service,
-        WIDGET_LOG_LEVEL="WARNING",
+    key = prepare_site(tmp_path, instance, db_url, sim.url, port)
+    env = service_environment(
+        instance,
+        db_url,
+        port,
         WIDGET_THREADS="2",  # a thread per stream would leave none for anything else
         WIDGET_STATUS_WATCH_POLL_MS="100",
-        WIDGET_RATELIMIT_IP="100000/minute",
-        WIDGET_RATELIMIT_IP_GLOBAL="100000/minute",
-        WIDGET_RATELIMIT_PREFIX="100000/minute",
-        WIDGET_NEW_WIDGET_CAP="100000/minute",
         **extra_env,
     )
     process = subprocess.Popen(

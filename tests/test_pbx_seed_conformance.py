@@ -26,8 +26,6 @@ from widget_server.models import (
     CallbackRequest,
     PbxAccount,
     PbxGroup,
-    WidgetGroup,
-    utcnow,
 )
 from widget_server.pbx import directory
 from widget_server.pbx.client import PbxClient, PbxCredentials
@@ -37,7 +35,7 @@ from widget_server.statuses import Outcome, Status
 
 from . import seed_examples as seed
 from .conftest import make_app
-from .dispatch_support import Jobs
+from .dispatch_support import Jobs, submit_request
 from .live_stack import ServerThread
 
 CLIENT_ID = "000003C405E6525C64C184258C44EC99"
@@ -115,22 +113,7 @@ class SeedWorld:
         self.pbx.server.stop()
 
     def submit(self, phone: str = VISITOR) -> int:
-        with self.app.app_context():
-            group_id = db.session.scalar(
-                db.select(WidgetGroup.id).where(WidgetGroup.widget_id == self.widget_id)
-            )
-            req = CallbackRequest(
-                widget_id=self.widget_id,
-                widget_group_id=group_id,
-                phone=phone,
-                origin="https://shop.example",
-                consent_text="consent",
-                next_dispatch_at=utcnow(),
-            )
-            db.session.add(req)
-            db.session.commit()
-            self.app.extensions["queue"].place_next_call(req.id)
-            return req.id
+        return submit_request(self.app, self.widget_id, phone)
 
     def webhook(self, method: str, payload: dict[str, Any]) -> requests.Response:
         """POST a webhook signed as the PBX signs it, over loopback."""
