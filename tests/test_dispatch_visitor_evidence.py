@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from widget_server.dispatch import events, settle
 from widget_server.extensions import db
-from widget_server.models import PbxAccount
+from widget_server.models import CallAttempt, PbxAccount
 from widget_server.statuses import Outcome, Status
 
 from .dispatch_support import VISITOR, World
@@ -131,6 +132,55 @@ def test_when_call_info_fails_a_connected_with_no_visitor_leg_ends_unconfirmed(w
     _end(world, *OPERATOR_RINGS, ev("connected"), ev("end"), info=None)
     world.later("finish_attempt")
     world.later("finish_attempt")
+
+    req = world.request(request_id)
+    assert (req.status, req.outcomes) == (Status.FINISHED, [Outcome.UNCONFIRMED])
+    assert world.pbx.pins_rung() == ["201"]
+
+
+def test_a_second_finish_job_leaves_the_settling_to_the_one_asking_call_info(world):
+    """The restart test's double ring: a call's `end` and the follow-up each enqueue a
+    finish job; the one that lost the claim used to settle at once, without the call_info
+    the other was fetching, as "the operator did not answer", and rang the next operator."""
+    request_id = world.submit()
+    world.jobs.run()
+    world.pbx.call_infos["s1"] = {
+        "state": "1",
+        "duration": "30",
+        "session_log": f"0:ct:201;2:cc:201;3:ct:{DIGITS};5:cc:{DIGITS};30:cd:{DIGITS};",
+    }
+    with world.app.app_context():
+        attempt = db.session.scalar(db.select(CallAttempt))
+        attempt.stage, attempt.call_info_fetched = "ended", True  # the first job's claim
+        db.session.commit()
+        settle.finish_attempt(attempt.id)  # the second job, while the first asks call_info
+        assert db.session.get(CallAttempt, attempt.id).outcome is None
+        attempt = db.session.get(CallAttempt, attempt.id)
+        attempt.call_info_fetched = False  # the first job, as it was: its turn to claim
+        db.session.commit()
+        settle.finish_attempt(attempt.id)
+    world.jobs.run()
+
+    req = world.request(request_id)
+    assert (req.status, req.outcomes) == (Status.FINISHED, [Outcome.COMPLETED])
+    assert world.pbx.pins_rung() == ["201"]
+
+
+def test_a_call_heard_of_only_as_ringing_the_operator_rings_nobody_else_when_call_info_fails(
+    world,
+):
+    """Its other events were lost (the service was down) and call_info does not answer:
+    nothing shows the operator did not pick up, so the next one is not rung (the visitor
+    may have talked); the owner sees the call unconfirmed."""
+    request_id = world.submit()
+    world.jobs.run()
+    world.call_goes("s1", "operator")
+    world.pbx.unknown_sessions.add("s1")  # call_info fails each time it is asked
+    with world.app.app_context():
+        events.reconcile_attempt(db.session.scalar(db.select(CallAttempt.id)))
+    world.jobs.run()
+    for _ in range(settle.CALL_INFO_TRIES):
+        world.jobs.run_later("finish_attempt")
 
     req = world.request(request_id)
     assert (req.status, req.outcomes) == (Status.FINISHED, [Outcome.UNCONFIRMED])

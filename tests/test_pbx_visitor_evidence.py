@@ -177,6 +177,18 @@ CASES = [
         (Outcome.UNCONFIRMED, Why.PBX_REPORTS_ANSWER),
     ),
     (
+        "without call_info and with no end heard, only the operator's ring: nothing is known",
+        [*OPERATOR_RINGS],
+        None,
+        (Outcome.UNCONFIRMED, Why.NOTHING_HEARD),
+    ),
+    (
+        "without call_info, the operator's leg rang and ended: the operator did not answer",
+        [*OPERATOR_RINGS, ev("disconnected", reason=""), ev("end")],
+        None,
+        (Outcome.OPERATOR_NO_ANSWER, Why.OPERATOR_NEVER_ANSWERED),
+    ),
+    (
         "without call_info, the visitor's leg rang unanswered",
         [*VISITOR_RINGS, ev("end")],
         None,

@@ -52,20 +52,24 @@ def finish_attempt(attempt_id: int) -> None:
     ).rowcount
     db.session.commit()
     attempt = db.session.get(CallAttempt, attempt_id)
-    if attempt is None:
+    if attempt is None or not claimed:
+        # Another finish job holds the claim and is asking call_info (an `end` and the
+        # follow-up both ask for one; the sweep frees a claim whose job died): settling
+        # here, without that answer, would decide on less evidence than there is.
+        db.session.rollback()
         return
-    info = fetch_call_info(attempt) if claimed else None
+    info = fetch_call_info(attempt)
     req = lock_request(attempt.request_id)
     db.session.refresh(attempt)
     if info is not None:
         _keep_call_info(attempt, info)
-    elif claimed and attempt.outcome is None and attempt.call_info_tries < CALL_INFO_TRIES:
+    elif attempt.outcome is None and attempt.call_info_tries < CALL_INFO_TRIES:
         attempt.call_info_tries += 1
         attempt.call_info_fetched = False
         db.session.commit()
         queue().finish_attempt.schedule(args=(attempt_id,), delay=CALL_INFO_RETRY_SECONDS)
         return
-    if claimed and attempt.is_record and attempt.recording is None:
+    if attempt.is_record and attempt.recording is None:
         attempt.recording = "pending"
         queue().fetch_recording(attempt.id)
     if attempt.outcome is not None:

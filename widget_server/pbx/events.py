@@ -180,15 +180,17 @@ class EventsSeen:
     connected: bool
     answered_after_ring: bool  # a ``connected`` after the visitor-leg ``calling``
     reasons: tuple[str, ...]  # each ``disconnected``'s reason, "" when it gave none
+    ended: bool  # the call's end was heard (``disconnected`` or ``end``)
 
 
 def read_events(events: Iterable[Mapping[str, Any]], visitor_number: str) -> EventsSeen:
     """Read a call's events (payloads, in arrival order) as ``stage_for_event`` does."""
     callings = 0
-    visitor_rang = connected = answered_after_ring = False
+    visitor_rang = connected = answered_after_ring = ended = False
     reasons: list[str] = []
     for event in events:
         state = field(event, "state").lower()
+        ended = ended or state in ("disconnected", "end")
         if state == "calling":
             callings += 1
             seen = callings > 1
@@ -199,7 +201,7 @@ def read_events(events: Iterable[Mapping[str, Any]], visitor_number: str) -> Eve
             answered_after_ring = answered_after_ring or visitor_rang
         elif state == "disconnected":
             reasons.append(field(event, "disconnect_reason"))
-    return EventsSeen(visitor_rang, connected, answered_after_ring, tuple(reasons))
+    return EventsSeen(visitor_rang, connected, answered_after_ring, tuple(reasons), ended)
 
 
 class Why(StrEnum):
@@ -224,6 +226,7 @@ class Why(StrEnum):
     BUSY_AFTER_ANSWER = "busy_after_answer"
     SUCCESS_WITHOUT_ANSWER = "success_without_answer"
     PBX_REPORTS_ANSWER = "pbx_reports_answer"  # their leg rang, state 1 with a duration
+    NOTHING_HEARD = "nothing_heard"  # no end heard, call_info unread: nothing is known
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,8 @@ def decide_outcome(
 
     1. the log names the visitor: a ``cc`` is a talk, a ``ct`` without one is a ring
        unanswered (busy with a busy code; a successful-call code contradicts it);
-    2. nothing shows the operator answered → the operator did not pick up;
+    2. nothing shows the operator answered → the operator did not pick up, when the
+       call's end or call_info says so (else nothing is known: ``unconfirmed``);
     3. otherwise the events, ``state``, ``duration`` and the codes (``_unnamed``).
     """
     seen = read_call_info(info or {}, visitor_number)
@@ -272,7 +276,12 @@ def decide_outcome(
         or reached_stage == "visitor_ringing"  # a poll showed the operator's answer
     )
     if not operator_answered:
-        return Decision(Outcome.OPERATOR_NO_ANSWER, Why.OPERATOR_NEVER_ANSWERED)
+        if seen.logged or state == "2" or heard.ended:
+            return Decision(Outcome.OPERATOR_NO_ANSWER, Why.OPERATOR_NEVER_ANSWERED)
+        # Neither the call's end nor call_info was heard (events lost in a restart, the
+        # API failing): that is no evidence the operator did not answer, and ringing the
+        # next one could ring a visitor who talked a second time.
+        return Decision(Outcome.UNCONFIRMED, Why.NOTHING_HEARD)
     return _unnamed(heard, state, _duration(info), status, busy=busy, success=success)
 
 
