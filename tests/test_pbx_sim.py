@@ -59,11 +59,13 @@ class Receiver:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.slow_on: dict[str, float] = {}  # state → seconds to take answering it
         app = Flask("test_receiver")
 
         @app.post("/call_events")
         def call_events():
             raw = request.get_data()
+            time.sleep(self.slow_on.get(request.get_json().get("state"), 0.0))
             ok = request.headers.get("X-Client-ID") == CLIENT_ID and verify(
                 CLIENT_ID, raw, SIGN_KEY, request.headers.get("X-Client-Sign")
             )
@@ -290,6 +292,21 @@ def test_events_carry_moscow_timestamps_and_keep_the_scaled_pace(
     # The talk lasts TALK_SECONDS (6) x TIME_SCALE.
     assert times["disconnected"] - times["connected"] >= 6 * SCALE * 0.9
     assert all(e["status"] == 200 for e in sim_call(sim, session_id)["events"])
+
+
+def test_a_slow_webhook_receiver_delays_the_events_but_does_not_stretch_the_call(
+    sim: RunningSim, receiver: Receiver
+) -> None:
+    # A loaded machine answering `connected` late (here 30 simulated seconds) used to
+    # push the hang-up back by as much: call_info's talk grew past what was played.
+    receiver.slow_on["connected"] = 30 * SCALE
+    session_id = place_call(sim, VISITOR)
+
+    events = receiver.wait_for_end(session_id)
+
+    assert states(events)[-3:] == ["connected", "disconnected", "end"]
+    info = api(sim, "call_info", {"session_id": session_id}).json()["info"]
+    assert 5 <= info["duration"] <= 7  # TALK_SECONDS 6 in simulated seconds
 
 
 def test_call_back_accepts_a_sip_uri_as_the_originator(sim: RunningSim, receiver: Receiver) -> None:

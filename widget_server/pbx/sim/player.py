@@ -84,22 +84,25 @@ def play_call(state: SimState, call: Call, steps: list[Step]) -> None:
     last = time.time()
     try:
         for step in steps:
-            # Delays count from the previous event, so slow webhook answers don't stretch the call.
-            wait = max(0.0, last + step.delay * call.time_scale - time.time())
-            if call.cancel.wait(wait) or state.stop_event.is_set():
+            # The call keeps its own clock: each moment comes its delay after the previous
+            # one, so a slow webhook answer delays the next event's delivery, never the call
+            # (a talk of 6 s lasts 6 s in call_info however slow the receiver).
+            at = last + step.delay * call.time_scale
+            if call.cancel.wait(max(0.0, at - time.time())) or state.stop_event.is_set():
                 log.info("sim call %s stopped before %s", call.session_id, step.state)
                 return
             account = state.account(call.client_id) or {}
             with state.lock:
                 domain = state.config["DOMAIN"]
-                at = time.time()
                 _apply(call, step, at)
             last = at
             if step.state is None or call.dialect == "g":
                 continue  # this dialect reports the moment by no event
             with state.lock:
                 payload = event_payload(call, step, at, domain)
-                record = {"state": step.state, "time": at, "status": None, "payload": payload}
+                # "time" is when it was sent (what latency is measured from).
+                record = {"state": step.state, "time": time.time(), "status": None}
+                record["payload"] = payload
                 call.events.append(record)
             base = account.get("webhook_base")
             status, error = (None, "no webhook base")
