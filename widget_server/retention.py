@@ -117,8 +117,9 @@ def purge_expired(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) 
         total += deleted
     # The raw PBX exchanges of the first-call check hold numbers too.
     exchanges.purge_expired(now=now)
-    if total:
-        forget_copies(db.engine)  # the WAL still holds the deleted rows as they were
+    # The WAL still holds the deleted rows as they were (requests, notifications and
+    # exchanges alike); once an hour, emptying it is cheap.
+    forget_copies(db.engine)
     return total
 
 
