@@ -62,6 +62,7 @@ class BenchStack:
             WIDGET_NEW_WIDGET_CAP="1000000/minute",
             WIDGET_NIGHT_GUARD="0",  # benches run at any hour: widgets without hours stay open
             WIDGET_FORM_TOKENS="0",  # the bench posts directly, without the widget's form token
+            WIDGET_STREAMS_PER_IP="1000000",  # every stream of a bench comes from 127.0.0.1
         )
         self.env.update(extra_env or {})
         self.time_scale = time_scale

@@ -12,7 +12,7 @@ from .dispatch_support import World
 
 @pytest.fixture
 def world(tmp_path):
-    return World(tmp_path, END_TIMEOUT=60, PBX_TIMEOUT=5, UNKNOWN_CALL_GRACE=10)
+    return World(tmp_path, END_TIMEOUT=60, PBX_TIMEOUT=5, PBX_DEADLINE=5, UNKNOWN_CALL_GRACE=10)
 
 
 def run_sweep(world):

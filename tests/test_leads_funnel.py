@@ -93,6 +93,9 @@ def test_the_redis_counter_is_shared_and_flushed_by_the_queue_job(tmp_path, redi
     redis.Redis.from_url(redis_url).flushdb()
     site = build_site(tmp_path, REDIS_URL=redis_url, RATELIMIT_STORAGE_URI="memory://")
     wid = widget_id(site)
+    with site.app.app_context():  # variant "b" is counted as such only while a test runs
+        db.session.get(Widget, wid).lead_settings = {"ab": {"a": {}, "b": {}}}
+        db.session.commit()
     for event in ("impression", "impression", "open"):
         assert beacon(site, {"event": event, "variant": "b", "path": "/tv"}).status_code == 204
     # A second process: another client of the same Redis counts into the same hash.

@@ -66,7 +66,12 @@ def test_readyz_is_ready_with_redis_and_names_redis_and_the_queue_once_it_stops(
         client = app.test_client()
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.json
-        assert ready.json["checks"] == {"database": "ok", "redis": "ok", "queue": "ok"}
+        assert ready.json["checks"] == {
+            "database": "ok",
+            "disk": "ok",
+            "redis": "ok",
+            "queue": "ok",
+        }
     finally:
         stop_redis(server)  # nothing listens on its port any more
     started = time.monotonic()

@@ -13,7 +13,7 @@ import logging
 import pytest
 import requests
 
-from widget_server.ops.logs import JsonFormatter
+from widget_server.ops.logs import JsonFormatter, mask_text
 
 from .conftest import SIM_SIGN_KEY, TEST_SECRET, build_stack
 
@@ -102,3 +102,43 @@ def test_an_insane_or_phone_like_request_id_is_replaced_and_secrets_in_headers_s
     assert logged == echoed
     text = stack.log_buffer.getvalue()
     assert "top-secret" not in text and DIGITS not in text
+
+
+# -- the masking safety net: forms of numbers, and what is not a number ---------------------
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("call 7.916.123.45.67 now", "call 7.***.***.**.67 now"),
+        ("call 8.916.123.4567.", "call 8.***.***.**67."),
+        ("call +7\u00a0916\u00a0123-45-67", "call +7\u00a0***\u00a0***-**-67"),
+        ("call +7\u202f916\u202f123\u202f45\u202f67", "call +7\u202f***\u202f***\u202f**\u202f67"),
+        ("call 8\u2013916\u2013123\u201345\u201367", "call 8\u2013***\u2013***\u2013**\u201367"),
+        ("call 8 (916) 123 \u2013 45 \u2013 67", "call 8 (***) *** \u2013 ** \u2013 67"),
+        ("visitor id_79161234567 asked", "visitor id_7********67 asked"),
+        ("key phone_89161234567_old", "key phone_8********67_old"),
+        ("tel 8.916.1234567", "tel 8.***.*****67"),
+    ],
+)
+def test_the_log_mask_covers_numbers_with_dots_narrow_spaces_en_dashes_or_glued_by_underscore(
+    text, masked
+):
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "client 10.0.0.1 and 192.168.100.200 and 10.0.0.1:8000",
+        "from 10.0.0.1 10.0.0.2 via 172.16.254.1",
+        "forwarded for 203.0.113.195, 198.51.100.178",
+        "day 2026-12-07, 07.12.2026 and 2026.12.07 at 12:00:00.123 took 1500.25 ms",
+        "between 2026\u201312\u201307 and 2026\u201312\u201331",
+        "gunicorn 27.0.1, python 3.11.4, widget_server 1.26.3.2024",
+        "request 6f1c2d3e4a5b4c6d8e9f0a1b2c3d4e5f done",
+        "request 79161234567abcdef0123456789abcde done",
+        "request 123e4567-e89b-12d3-a456-426614174000 done",
+        "took 12.345678 s, pid 12345, port 8000, retry_after_60",
+    ],
+)
+def test_the_log_mask_leaves_addresses_dates_times_versions_and_request_ids_readable(text):
+    assert mask_text(text) == text

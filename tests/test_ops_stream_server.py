@@ -80,6 +80,7 @@ def _running(tmp_path, extra_env: dict[str, str]):
         port,
         WIDGET_THREADS="2",  # a thread per stream would leave none for anything else
         WIDGET_STATUS_WATCH_POLL_MS="100",
+        WIDGET_STREAMS_PER_IP="1000",  # every stream here comes from 127.0.0.1
         **extra_env,
     )
     process = subprocess.Popen(

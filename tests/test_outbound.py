@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from widget_server import outbound, setup
+from widget_server.dispatch.recordings import open_link
 from widget_server.notify.message import DeliveryError
 from widget_server.notify.webhook import send_webhook
 from widget_server.pbx.client import PbxClient, PbxCredentials, PbxError
@@ -200,7 +201,7 @@ def test_a_recording_link_away_from_the_pbx_api_is_never_fetched(receiver):
         client = _client("https://api.cloudpbx.rt.ru")
         for link in (local.url + "/readyz", "http://169.254.169.254/latest/meta-data/"):
             with pytest.raises(PbxError, match="points away from the PBX API"):
-                client.open_record(link)
+                open_link(client, link)
     assert local.hits == []
 
 
@@ -211,8 +212,8 @@ def test_a_recording_link_must_answer_audio():
         with _app(True).app_context():
             client = _client(page.url)
             with pytest.raises(PbxError, match="not audio"):
-                client.open_record(page.url + "/calls")
-            answer = _client(wav.url).open_record(wav.url + "/rec.wav")
+                open_link(client, page.url + "/calls")
+            answer = open_link(_client(wav.url), wav.url + "/rec.wav")
             assert answer.content == b"RIFF....WAVE"
             answer.close()
     finally:

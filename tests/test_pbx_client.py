@@ -341,7 +341,7 @@ def test_the_accounts_ca_bundle_makes_that_tls_server_trusted(tls_pbx, self_sign
 
 
 def test_client_for_an_account_carries_its_credentials_and_the_apps_timeouts(tmp_path):
-    app = make_app(tmp_path, PBX_CONNECT_TIMEOUT=1.5, PBX_TIMEOUT=7.0)
+    app = make_app(tmp_path, PBX_CONNECT_TIMEOUT=1.5, PBX_TIMEOUT=7.0, PBX_DEADLINE=12.0)
     account = PbxAccount(
         api_url="https://pbx.example", client_id=CLIENT_ID, sign_key=SIGN_KEY, domain="d.rt.ru"
     )
@@ -350,6 +350,7 @@ def test_client_for_an_account_carries_its_credentials_and_the_apps_timeouts(tmp
 
     assert isinstance(client, PbxClient)
     assert client.timeout == (1.5, 7.0)
+    assert client.deadline == 12.0
     assert (client.credentials.api_url, client.credentials.domain) == (
         "https://pbx.example",
         "d.rt.ru",

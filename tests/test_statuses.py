@@ -61,6 +61,8 @@ REAL_MOVES = {
     (S.CALLING_VISITOR, S.VISITOR_RETRY),
     (S.CALLING_OPERATOR, S.VISITOR_RETRY),
     (S.CONNECTED, S.VISITOR_RETRY),
+    # dispatch.held: a request held while the limit store was down, decided again.
+    (S.HELD, S.QUEUED),
 }
 
 
@@ -81,9 +83,10 @@ def test_a_final_status_goes_nowhere():
         assert not any(may_move(final, other) for other in Status if other != final)
 
 
-def test_a_held_request_may_only_be_cancelled():
+def test_a_held_request_may_only_be_cancelled_or_decided_again():
     # A blocked or trapped request looks like one being tried; its visitor may cancel it.
-    assert ALLOWED[Status.HELD] == {Status.CANCELLED}
+    # One held while the limit store was down goes through the limits again (dispatch.held).
+    assert ALLOWED[Status.HELD] == {Status.CANCELLED, Status.QUEUED}
 
 
 @pytest.mark.parametrize("status", sorted(WAITING | LIVE))

@@ -5,7 +5,8 @@ The app runs over real loopback HTTP with a widget on a PBX that is never contac
 key, a real request handle and an allowed ``Origin``, so the fuzzer reaches the code
 behind the origin check instead of stopping at 403/404. Each operation is checked for
 server errors (``not_a_server_error``) and for responses that do not match the document:
-body schema, status code and content type.
+body schema (each event's, for the live status stream), status code, content type and
+headers; negative data must be refused. A finding fails the test.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -41,8 +45,17 @@ OPERATIONS = {
     "GET /api/v1/requests/{handle}/events",
     "POST /api/v1/widgets/{key}/beacon",
 }
-# The stream stays open until its request is final (tests/test_visitor_stream.py).
-OPEN_ENDED = {"GET /api/v1/requests/{handle}/events"}
+# The stream stays open until its request is final (tests/test_visitor_stream.py): it is
+# fuzzed on a cancelled request, whose stream sends its one event and ends.
+STREAMS = {"GET /api/v1/requests/{handle}/events"}
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+]
 
 
 class LiveApi:
@@ -81,6 +94,20 @@ class LiveApi:
         )
         assert accepted.status_code == 202, accepted.text
         self.handle = accepted.json()["handle"]
+        other = requests.post(
+            f"{self.url}/api/v1/widgets/{self.key}/requests",
+            json={"phone": "+7 926 765-43-21", "consent": True, "group": "102"},
+            headers={"Origin": SHOP},
+            timeout=10,
+        )
+        assert other.status_code == 202, other.text
+        self.final_handle = other.json()["handle"]
+        cancelled = requests.post(
+            f"{self.url}/api/v1/requests/{self.final_handle}/cancel",
+            headers={"Origin": SHOP},
+            timeout=10,
+        )
+        assert cancelled.status_code == 200 and cancelled.json()["final"], cancelled.text
 
     @property
     def url(self) -> str:
@@ -113,7 +140,7 @@ def test_the_served_document_describes_every_public_widget_operation(live_api):
 # driven by Hypothesis directly: the same generation and the same checks.
 @pytest.mark.parametrize(
     ("label", "mode"),
-    [(label, GenerationMode.POSITIVE) for label in sorted(OPERATIONS - OPEN_ENDED)]
+    [(label, GenerationMode.POSITIVE) for label in sorted(OPERATIONS)]
     # Negative data needs something to break: a body or a query parameter. The
     # status operations have only the (fixed) handle.
     + [
@@ -128,7 +155,10 @@ def test_no_generated_request_gets_a_server_error_or_an_undocumented_response(
 ):
     method, path = label.split(" ", 1)
     operation = load_schema(live_api)[path][method]
-    fixed = {"key": live_api.key} if "{key}" in path else {"handle": live_api.handle}
+    if "{key}" in path:
+        fixed = {"key": live_api.key}
+    else:
+        fixed = {"handle": live_api.final_handle if label in STREAMS else live_api.handle}
     statuses: list[int] = []
 
     @settings(
@@ -149,15 +179,9 @@ def test_no_generated_request_gets_a_server_error_or_an_undocumented_response(
             # group, so the accepted, held and rate-limited paths run too, not only 422.
             case.body.update(phone=phone, group=group, consent=True)
             case.body.pop("slot", None)
-        response = case.call_and_validate(
-            checks=[
-                not_a_server_error,
-                response_schema_conformance,
-                status_code_conformance,
-                content_type_conformance,
-            ],
-            timeout=10,
-        )
+        # Negative data must also be refused (a 4xx), not taken as if it were valid.
+        negative = [negative_data_rejection] if mode is GenerationMode.NEGATIVE else []
+        response = case.call_and_validate(checks=CHECKS + negative, timeout=10)
         statuses.append(response.status_code)
         # The fixed key and handle reached the app: the widget and request were found.
         assert response.status_code != 404, (label, response.text)
@@ -170,3 +194,29 @@ def test_no_generated_request_gets_a_server_error_or_an_undocumented_response(
     assert statuses, "no request was generated"
     if label == "POST /api/v1/widgets/{key}/requests" and mode is GenerationMode.POSITIVE:
         assert 202 in statuses, statuses  # the accepted path was fuzzed, not only 422s
+
+
+def test_the_stream_is_declared_as_events_each_carrying_a_status(live_api):
+    document = requests.get(f"{live_api.url}/api/v1/openapi.json", timeout=10).json()
+    ok = document["paths"]["/api/v1/requests/{handle}/events"]["get"]["responses"]["200"]
+    event = ok["content"]["text/event-stream"]["schema"]
+    assert event["type"] == "object" and event["required"] == ["event", "data"]
+    data = event["properties"]["data"]
+    assert data["contentMediaType"] == "application/json"
+    assert data["contentSchema"] == {"$ref": "#/components/schemas/Status"}
+
+
+def test_a_stream_event_unlike_the_document_is_a_finding(live_api, monkeypatch):
+    """The checks do read the stream: an event whose data is not a Status fails them."""
+    from widget_server.visitor import stream
+
+    real = stream.status_view
+    monkeypatch.setattr(stream, "status_view", lambda *a, **kw: {**real(*a, **kw), "status": 7})
+    operation = load_schema(live_api)["/api/v1/requests/{handle}/events"]["GET"]
+    case = operation.Case(
+        path_parameters={"handle": live_api.final_handle}, headers={"Origin": SHOP}
+    )
+    with pytest.raises(FailureGroup) as finding:
+        case.call_and_validate(checks=CHECKS, timeout=10)
+    titles = [failure.title for failure in finding.value.exceptions]
+    assert any("schema" in title.lower() for title in titles), titles

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from widget_server.abuse.bots import TRAP_FIELD
 from widget_server.extensions import db
 from widget_server.models import Widget
-from widget_server.visitor import stream, watch
+from widget_server.visitor import disguise, stream, watch
 
 from .conftest import build_stack
 from .sse_client import EventStream
@@ -240,3 +241,29 @@ def test_after_redis_comes_back_every_stream_looks_again_and_shows_what_it_misse
         watch.hub_for(stack.app).stop()
         stop()
         stop_redis(server)
+
+
+def test_a_disguised_requests_stream_looks_no_more_often_than_a_real_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(disguise, "QUEUED_FOR", timedelta(seconds=30))  # no phase ends
+    looks: dict[int, int] = {}
+    real_current = stream._current
+
+    def counted(request_id, language):
+        looks[request_id] = looks.get(request_id, 0) + 1
+        return real_current(request_id, language)
+
+    monkeypatch.setattr(stream, "_current", counted)
+    stack, stop = _held_in_queue(tmp_path, {})
+    try:
+        real = stack.submit("+79161234591").json()["handle"]
+        trapped = stack.submit("+79161234592", **{TRAP_FIELD: "http://spam.example"}).json()
+        streams = [events(stack, real), events(stack, trapped["handle"])]
+        assert [s.next_message()["status"] for s in streams] == ["queued", "queued"]
+        time.sleep(2.0)
+        for s in streams:
+            s.close()
+    finally:
+        stop()
+
+    real_looks, disguised_looks = sorted(looks.items())
+    assert disguised_looks[1] <= real_looks[1], looks

@@ -74,15 +74,27 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         5000,
         "gevent: most connections per gunicorn worker, open status streams included.",
     ),
-    "QUEUE_WORKERS": (_positive_int, 2, "Task-queue worker threads started by `run`/`worker`."),
+    # Jobs mostly wait on a PBX: eight keep a slow PBX (seconds per answer) from bounding the
+    # dialling rate; one account takes at most a quarter of them (bulkhead.py).
+    "QUEUE_WORKERS": (_positive_int, 8, "Task-queue worker threads started by `run`/`worker`."),
     # None (auto): inside the web worker when there is one, see queue_in_web().
     "QUEUE_IN_WEB": (
         _bool_or_auto,
         None,
         "`run` runs the task queue inside each web worker instead of a process of its own.",
     ),
+    "BODY_TIMEOUT": (
+        _positive_float,
+        10.0,
+        "gevent: seconds a client has to send a request's body before it is refused (408).",
+    ),
     "PBX_CONNECT_TIMEOUT": (_positive_float, 3.0, "Seconds to connect to the PBX API."),
     "PBX_TIMEOUT": (_positive_float, 10.0, "Seconds to wait for a PBX API answer."),
+    "PBX_DEADLINE": (
+        _positive_float,
+        20.0,
+        "Seconds a whole call to the PBX API or an owner's webhook or CRM may take, answer included.",
+    ),
     "TRUSTED_PROXIES": (_non_negative_int, 0, "Reverse proxies in front of the app (ProxyFix)."),
     # Loose enough for a mobile carrier's CGNAT or an office behind one address: the
     # per-number limits carry the anti-bombing weight (threat-model.md, section 1).
@@ -204,6 +216,11 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         _positive_int,
         250,
         "Without Redis: how often one query checks every request a live stream watches.",
+    ),
+    "STREAMS_PER_IP": (
+        _positive_int,
+        20,
+        "Live status streams one client IP (IPv6: /64) holds open per process; over it a 429.",
     ),
     "LOG_LEVEL": (_text, "INFO", "Python logging level."),
     "LOG_FORMAT": (

@@ -40,5 +40,13 @@ def register(app: Flask) -> None:
             return exc.get_response()
         if request.path.startswith(("/api/", "/pbx/")):
             code = (exc.name or "error").lower().replace(" ", "_")
-            return error_response(exc.code or 500, code, exc.description or exc.name or "error")
+            response, status = error_response(
+                exc.code or 500, code, exc.description or exc.name or "error"
+            )
+            # The error's own headers are part of the answer (405's Allow, 401's
+            # WWW-Authenticate, 416's Content-Range); only its HTML body's type is not.
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response, status
         return exc

@@ -11,6 +11,13 @@ the save-time check and the words a person reads.
 
 ``WIDGET_ALLOW_PRIVATE_NETWORKS`` lifts the refusal for installations whose PBX
 stand-in or relay lives on their own network (the demo, the simulator, tests).
+
+An owner's address may also answer slowly or hugely on purpose (issue 26): a read
+timeout bounds each read, not the answer, so one byte every few seconds held a queue
+worker for ever, and an answer was read whole into memory. Every request through
+``session`` therefore has a deadline over the whole call (connect, send, headers and
+body) and a cap on the answer's size (``ANSWER_LIMIT`` unless the caller names one);
+how is in ``outbound_bounds.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -26,10 +34,27 @@ from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
+from .outbound_bounds import MB, AnswerTooLarge, DeadlineExceeded, WatchedAdapter, bounded, in_words
 from .pbx.tls import TrustAdapter, trust_context
 from .version import __version__
 
-__all__ = ["InvalidIPAddress", "OutboundError", "allow_private", "check_url", "session"]
+__all__ = [
+    "ANSWER_LIMIT",
+    "MB",
+    "AnswerTooLarge",
+    "DeadlineExceeded",
+    "InvalidIPAddress",
+    "OutboundError",
+    "allow_private",
+    "check_url",
+    "fetch",
+    "in_words",
+    "session",
+]
+
+# A webhook receiver's, a CRM's or a messenger's answer is a few hundred bytes.
+ANSWER_LIMIT = 1 * MB
+DEFAULT_DEADLINE = 20.0  # WIDGET_PBX_DEADLINE's default
 
 
 class OutboundError(ValueError):
@@ -90,31 +115,100 @@ def check_url(url: str, *, schemes: tuple[str, ...] = ("https",)) -> str:
     return url
 
 
-class _PinnedTrustAdapter(TrustAdapter, IPFilterAdapter):
+def configured_deadline() -> float:
+    """Seconds a whole outbound call may take (``WIDGET_PBX_DEADLINE``): the app's
+    setting, or outside an app the environment's."""
+    if has_app_context():
+        return float(current_app.config.get("PBX_DEADLINE") or DEFAULT_DEADLINE)
+    try:
+        seconds = float(os.environ.get("WIDGET_PBX_DEADLINE", ""))
+    except ValueError:
+        return DEFAULT_DEADLINE
+    return seconds if seconds > 0 else DEFAULT_DEADLINE
+
+
+class _FilteringAdapter(WatchedAdapter, IPFilterAdapter):
+    """A checked, pinned public address."""
+
+
+class _TrustingAdapter(WatchedAdapter, TrustAdapter):
+    """https:// trusting a pasted CA bundle too."""
+
+
+class _PinnedTrustAdapter(WatchedAdapter, TrustAdapter, IPFilterAdapter):
     """https:// to a checked, pinned public address, trusting a pasted CA bundle too."""
 
 
-def session(timeout: tuple[float, float], *, ca_bundle: str | None = None) -> requests.Session:
-    """A session for owner-supplied addresses: public addresses only (pinned), no redirects.
+class BoundedSession(HTTPSession):
+    """requests-hardened's session whose every request has a deadline over the whole
+    call and a cap on its answer (``deadline=``/``max_bytes=`` per request)."""
+
+    def __init__(self, config: Config, *, max_bytes: int = ANSWER_LIMIT):
+        super().__init__(config)
+        self.max_bytes = max_bytes
+
+    def request(self, method, url, *args, deadline=None, max_bytes=None, stream_for=None, **kw):
+        return bounded(
+            super().request,
+            method,
+            url,
+            *args,
+            deadline=deadline or configured_deadline(),
+            max_bytes=max_bytes or self.max_bytes,
+            stream_for=stream_for,
+            **kw,
+        )
+
+
+def fetch(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+    """``http.request`` within a deadline and a cap, for any session (``session``'s own
+    also cut off a blocked read at the deadline; another's is only checked between reads).
+    """
+    if isinstance(http, BoundedSession):
+        return http.request(method, url, **kwargs)
+    return bounded(
+        http.request,
+        method,
+        url,
+        deadline=kwargs.pop("deadline", None) or configured_deadline(),
+        max_bytes=kwargs.pop("max_bytes", None) or ANSWER_LIMIT,
+        **kwargs,
+    )
+
+
+def session(
+    timeout: tuple[float, float], *, ca_bundle: str | None = None, public_only: bool = True
+) -> BoundedSession:
+    """A session for owner-supplied addresses: public addresses only (pinned), no redirects,
+    a deadline over each whole call and a cap on each answer.
 
     ``ca_bundle``: PEM the owner pasted, trusted on top of the usual CAs (``pbx/tls.py``).
+    ``public_only=False``: an address of the installation's own settings (a messenger's
+    API), which may be private, keeps the deadline and the cap.
     """
-    filtering = not allow_private()
-    http = HTTPSession(
+    filtering = public_only and not allow_private()
+    http = BoundedSession(
         Config(
-            ip_filter_enable=filtering,
+            ip_filter_enable=False,  # mounted below, with the watched connections
             ip_filter_allow_loopback_ips=False,
             never_redirect=True,
             default_timeout=timeout,
             user_agent_override=f"widget-server/{__version__}",
         )
     )
+    for scheme in ("http", "https"):
+        adapter = (
+            _FilteringAdapter(is_https_proto=scheme == "https", allow_loopback=False)
+            if filtering
+            else WatchedAdapter()
+        )
+        http.mount(f"{scheme}://", adapter)
     if ca_bundle:
         context = trust_context(ca_bundle)
         adapter = (
             _PinnedTrustAdapter(context, is_https_proto=True)
             if filtering
-            else TrustAdapter(context)
+            else _TrustingAdapter(context)
         )
         http.mount("https://", adapter)
     return http

@@ -73,6 +73,9 @@ class HeldReason(StrEnum):
     BLOCKED = "number blocked"
     BOT_TRAP = "bot trap"
     NO_HOURS = "no working hours in the next 14 days"
+    # Decided again after the limit store came back (dispatch/held.py): the number had a
+    # call under way or was over its limits by then.
+    NUMBER_LIMIT = "number limit"
 
 
 class Outcome(StrEnum):
@@ -148,9 +151,10 @@ ENDINGS = FINAL - {Status.HELD}
 ALLOWED: dict[Status, frozenset[Status]] = {
     **{status: frozenset(moves) | ENDINGS for status, moves in _ON.items()},
     **{status: frozenset() for status in FINAL},
-    # The one move out of a final status: a blocked or trapped request looks to the
-    # visitor like one being tried (visitor/disguise.py), and may be cancelled like one.
-    Status.HELD: frozenset({Status.CANCELLED}),
+    # The moves out of a final status: a blocked or trapped request looks to the visitor
+    # like one being tried (visitor/disguise.py), and may be cancelled like one; a request
+    # held while the limit store was down is decided again once it is back (dispatch/held.py).
+    Status.HELD: frozenset({Status.CANCELLED, Status.QUEUED}),
 }
 
 

@@ -12,11 +12,15 @@ request but never dials it, and the visitor is answered like any accepted reques
    403 ``bad_challenge``. None sent while a bot signal is up (a fast submit, a
    counter past half its limit, a ``Referer`` without ``Origin``): refuse, 428
    ``challenge``.
-3. The hidden trap field filled in. Hold (``bot trap``).
-4. Opted out or on the owner's block list (``blocklist``). Hold (``number blocked``).
-5. Dial limits (``limits.check_dial``). An active call for the number, or a
-   per-number, per-prefix or per-country limit: refuse, 429 with ``retry_after``.
-   The widget's cap, or the limit store down: hold, and the owner is told.
+3. The hidden trap field filled in. Hold (``bot trap``), after step 5's refusals.
+4. Opted out or on the owner's block list (``blocklist``). Hold (``number blocked``),
+   after step 5's refusals.
+5. Dial limits (``limits.check_dial``). An active call for the number (a held request of
+   step 3 or 4 counts while its public status says it is being tried), or a
+   per-number, per-prefix or per-country limit: refuse, 429 with ``retry_after``, for
+   the requests of steps 3 and 4 too (their answers must match anyone's). The widget's
+   cap, or the limit store down: hold, and the owner is told; a request held at step 3
+   or 4 takes no cap slot (it is never dialled) and keeps its reason.
 6. The form token used up. Refuse, 403 ``bad_token``, if another request took it first.
 
 Steps 1 and 2 are the bot defences: the config page's test call (a signed-in owner)
@@ -109,12 +113,18 @@ def decide(
         refusal = _proof_of_work(widget, data, found)
         if refusal is not None:
             return refusal
-    decision = _trapped_or_blocked(widget, phone, trapped)
-    if decision is None:
-        dial = limits.check_dial(widget, phone, client_ip)
-        if dial.refused:
-            wait = dial.retry_after or 60
-            return Decision("refuse", status=429, error="rate_limited", retry_after=wait)
+    held = _trapped_or_blocked(widget, phone, trapped)
+    # A blocked number or a trapped bot meets the per-number limits as anyone does: were
+    # its second request answered 202 where any other number's gets a 429, the answers
+    # would tell which numbers opted out, or that the trap fired (visitor/disguise.py).
+    dial = limits.check_dial(widget, phone, client_ip, dialled=held is None, public=bot_checks)
+    if dial.refused:
+        wait = dial.retry_after or 60
+        return Decision("refuse", status=429, error="rate_limited", retry_after=wait)
+    if held is not None:
+        metrics.count_refusal("bot_trap" if trapped else "blocked")
+        decision = held
+    else:
         decision = _hold(HeldReason(dial.reason)) if dial.held else ALLOW
     if token is not None and not bots.consume_token(token):
         log.info("widget %s: form token used by another request first", widget.id)
@@ -139,9 +149,7 @@ def _proof_of_work(widget: Widget, data: dict[str, Any], found: list[str]) -> De
 def _trapped_or_blocked(widget: Widget, phone: str, trapped: bool) -> Decision | None:
     """Steps 3 and 4: a hold, or None when neither applies."""
     if trapped:
-        metrics.count_refusal("bot_trap")
         return _hold(HeldReason.BOT_TRAP)
     if blocklist.is_blocked(widget.owner_id, phone):
-        metrics.count_refusal("blocked")
         return _hold(HeldReason.BLOCKED)
     return None

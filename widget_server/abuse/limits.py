@@ -10,7 +10,7 @@ tested first, so no two workers can both take the last slot.
 - Per number (all widgets), per widget and number, per number prefix (all but the
   last 4 digits, all widgets): over → refuse (429, nothing stored).
 - Only one active call per number: a non-final request for it in the last
-  30 minutes → refuse.
+  30 minutes → refuse (a disguised one while its public status is not final).
 - Per widget cap per hour and day (lower for widgets younger than a week):
   over → hold (stored, not dialled, the owner told once an hour).
 - The limit store fails → hold (fail closed), never dial without a limit.
@@ -30,13 +30,14 @@ from flask import current_app
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, utcnow
 from ..ops import metrics
 from ..phones import mask_phone, number_key, region_of
-from ..statuses import FINAL, HeldReason
+from ..statuses import FINAL, HeldReason, Status
+from ..visitor.disguise import DISGUISED, progress
 from .client_ip import client_network
 
 log = logging.getLogger(__name__)
@@ -143,14 +144,42 @@ def is_new(widget: Widget) -> bool:
     return created is None or created > utcnow() - NEW_WIDGET_AGE
 
 
-def _active_call(phone: str) -> bool:
-    """A request for this number that is not final yet, made in the last 30 minutes."""
-    since = utcnow() - ACTIVE_CALL_WINDOW
+def _active_call(phone: str, public: bool) -> bool:
+    """A request for this number that is not final yet, made in the last 30 minutes.
+
+    ``public``: a disguised one (``visitor/disguise.py``) counts while its public status is
+    not final, as the real request it passes for would. The owner, who sees the truth, is
+    not held up by it (dialling a trapped request again that was a person after all).
+    """
+    if not public:
+        return _really_active(phone)
+    now = utcnow()
+    rows = db.session.execute(
+        select(CallbackRequest.id, CallbackRequest.status).where(
+            CallbackRequest.phone == phone,
+            CallbackRequest.created_at >= now - ACTIVE_CALL_WINDOW,
+            or_(
+                CallbackRequest.status.not_in(FINAL),
+                and_(
+                    CallbackRequest.status == Status.HELD,
+                    CallbackRequest.held_reason.in_(DISGUISED),
+                ),
+            ),
+        )
+    ).all()  # few: the per-number limits below bound them, disguised ones included
+    if any(status not in FINAL for _id, status in rows):
+        return True
+    # Disguised, then: read further only for these (rare) rows.
+    held = (db.session.get(CallbackRequest, request_id) for request_id, _status in rows)
+    return any(progress(req, now).status not in FINAL for req in held if req is not None)
+
+
+def _really_active(phone: str) -> bool:
     found = db.session.scalar(
         select(CallbackRequest.id)
         .where(
             CallbackRequest.phone == phone,
-            CallbackRequest.created_at >= since,
+            CallbackRequest.created_at >= utcnow() - ACTIVE_CALL_WINDOW,
             CallbackRequest.status.not_in(FINAL),
         )
         .limit(1)
@@ -158,14 +187,28 @@ def _active_call(phone: str) -> bool:
     return found is not None
 
 
-def check_dial(widget: Widget, phone_e164: str, client_ip: str | None) -> Decision:
-    """Decide whether a request for ``phone_e164`` through ``widget`` may be dialled."""
+def check_dial(
+    widget: Widget,
+    phone_e164: str,
+    client_ip: str | None,
+    *,
+    dialled: bool = True,
+    public: bool = True,
+) -> Decision:
+    """Decide whether a request for ``phone_e164`` through ``widget`` may be dialled.
+
+    ``dialled`` False: a request held anyway (blocked, trapped) meets the same refusals,
+    and takes no slot of the widget's cap. ``public`` False: asked by the owner, for whom
+    a disguised request is no active call (``_active_call``).
+    """
     masked = mask_phone(phone_e164)
-    if _active_call(phone_e164):
+    if _active_call(phone_e164, public):
         log.info("widget %s: number %s already has an active request", widget.id, masked)
         metrics.count_refusal("active_call")
         return Decision("refuse", retry_after=ACTIVE_CALL_RETRY_AFTER, reason="active call")
     per_number, cap = _counters(widget, phone_e164)
+    if not dialled:
+        cap = []
     try:
         strategy = _strategy()
         # One pass, per-number counters first: over one of them, no cap slot is taken.

@@ -2,15 +2,21 @@
 
 Saving an account asks the PBX first (``users_info``) and syncs its groups; when the
 PBX refuses, the form comes back with the reason in words and nothing is stored,
-unless the owner ticks "save without checking".
+unless the owner ticks "save without checking". An owner's requests wait on a PBX one
+at a time (``_one_at_a_time``): clicks on a PBX that answers slowly hold one request slot
+of the web worker, for at most ``WIDGET_PBX_DEADLINE``, never all of them.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, func, select
 
+from ..bulkhead import Bulkhead
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, PbxJournal, Widget, new_public_id, utcnow
 from ..pbx import directory
@@ -24,6 +30,21 @@ from .pbx_forms import PbxForm
 from .pbx_journal import recent_journals
 
 WEBHOOK_METHODS = ("call_events", "get_number_info", "history_file_completed")
+
+
+@contextlib.contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """Ask a PBX for this owner only if none of their requests waits on one now.
+
+    :raise PbxError: ``busy``, when one does: nothing was sent.
+    """
+    shares = current_app.extensions.setdefault("web_pbx_bulkhead", Bulkhead(1))
+    with shares.hold(f"owner:{g.owner.id}") as held:
+        if not held:
+            raise PbxError(
+                "another request of this owner waits on a PBX", result="busy", retryable=True
+            )
+        yield
 
 
 def key_tail(key: str) -> str:
@@ -40,6 +61,11 @@ def pbx_error_text(exc: PbxError, api_url: str | None = None) -> str:
     """
     result = str(exc.result or "")
     status = exc.http_status
+    if result == "busy":
+        return _(
+            "Предыдущая проверка подключения ещё ждёт ответа АТС. Подождите полминуты и "
+            "попробуйте снова."
+        )
     if result == "forbidden-address":
         return _(ADDRESS_ERRORS["private"])
     if api_url not in (None, PRODUCTION_API, TEST_API) and exc.answer is None:
@@ -47,6 +73,8 @@ def pbx_error_text(exc: PbxError, api_url: str | None = None) -> str:
             "По этому адресу API Ростелекома не отвечает. Проверьте адрес API и, для https, "
             "сертификат."
         )
+    if result == "too-large":
+        return _("АТС прислала слишком большой ответ, и он не был прочитан. Проверьте адрес API.")
     if result in ("http-401", "http-403", "-403") or status in (401, 403):
         return _(
             "АТС отклонила код идентификации или подпись. Проверьте код и ключ в панели ВАТС "
@@ -176,7 +204,8 @@ def _use_pending_address(account: PbxAccount) -> None:
 def _ask_pbx(account: PbxAccount) -> tuple[dict | None, str | None]:
     """(the users_info answer, None), or (None, why the PBX refused in words)."""
     try:
-        return client_for(account).users_info(), None
+        with _one_at_a_time():
+            return client_for(account).users_info(), None
     except PbxError as exc:
         return None, pbx_error_text(exc, account.api_url)
 
@@ -267,7 +296,8 @@ def pbx_check(account_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        data = client_for(account).users_info()
+        with _one_at_a_time():
+            data = client_for(account).users_info()
     except PbxError as exc:
         return _detail(account, check={"ok": False, "text": pbx_error_text(exc, account.api_url)})
     users = directory._as_list(data.get("users"))
@@ -298,7 +328,8 @@ def pbx_sync(account_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        users, groups = directory.sync_groups(account)
+        with _one_at_a_time():
+            users, groups = directory.sync_groups(account)
     except PbxError as exc:
         db.session.rollback()
         flash(

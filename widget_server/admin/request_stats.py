@@ -54,6 +54,7 @@ HELD_REASON_LABELS: dict[HeldReason, str] = {
     HeldReason.BLOCKED: N_("номер заблокирован"),
     HeldReason.BOT_TRAP: N_("похоже на бота"),
     HeldReason.NO_HOURS: N_("нет рабочих часов в ближайшие 14 дней"),
+    HeldReason.NUMBER_LIMIT: N_("по номеру уже был звонок или превышен его лимит"),
 }
 
 # Why a request did not end in a talk, in the order the chart lists them.

@@ -6,14 +6,14 @@ import csv
 import io
 import logging
 import math
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import Form, SelectField, StringField
 from wtforms.fields import DateField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from ..extensions import db
 from ..insight.source import SOURCE_FIELDS, source_label
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 BAD_DATE = N_("Введите дату в виде ГГГГ-ММ-ДД.")
 BAD_CHOICE = N_("Выберите значение из списка.")
+# The ends of the calendar overflow the filter's arithmetic (0001-01-01 in Moscow is in year 0
+# in UTC; 9999-12-31 has no next day): a range no request falls outside of is asked for instead.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+DAY_OUT_OF_RANGE = N_("Укажите дату между 01.01.2000 и 31.12.2099.")
 
 
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,6 +59,10 @@ class Day(DateField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("invalid_value_message", BAD_DATE)
         super().__init__(*args, **kwargs)
+
+    def pre_validate(self, form) -> None:
+        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
+            raise ValidationError(DAY_OUT_OF_RANGE)
 
 
 class FilterForm(Form):

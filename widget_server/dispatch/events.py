@@ -64,7 +64,7 @@ def record_event(account: PbxAccount, payload: dict[str, Any]) -> str:
     ended = _apply_event(req, attempt, payload)
     db.session.commit()
     if ended:
-        queue().finish_attempt(attempt.id)
+        finish_later(attempt.id)
     return "applied"
 
 
@@ -163,6 +163,9 @@ def move_to_stage(req: CallbackRequest, attempt: CallAttempt, stage: str) -> Non
         if attempt.stage != "ended":
             attempt.stage = stage
     if attempt is current_attempt(req) and attempt.outcome is None:
+        if req.status in WAITING:
+            # Placed, but the move to calling died with the process: it rang first.
+            set_status(req, Status.CALLING_OPERATOR)
         set_status(req, call_states.STAGE_STATUS[attempt.reached_stage])
 
 
@@ -202,6 +205,9 @@ def alias_known(request_id: int, attempt_id: int, event_session_id: str) -> None
     req = lock_request(request_id)
     db.session.refresh(attempt)
     attempt.event_session_id = event_session_id
+    if req.status in WAITING and attempt is current_attempt(req) and attempt.outcome is None:
+        # Its events say the call was placed, as a reply would (``session_known``).
+        set_status(req, Status.CALLING_OPERATOR)
     if attempt.session_id and attempt.session_id != event_session_id:
         _session_mismatch(account, attempt)
     log.info("request %s: events of session %s matched by PIN and number", req.id, event_session_id)
@@ -227,11 +233,26 @@ def _catch_up(req, attempt, orphans, follow: bool = True) -> None:
         event.attempt_id = attempt.id
         db.session.flush()
         ended = _apply_event(req, attempt, event.payload) or ended
+    # An end kept earlier and never settled (its finish job lost with the queue): now.
+    ended = ended or (attempt.stage == "ended" and attempt.outcome is None)
     db.session.commit()
     if ended:
-        queue().finish_attempt(attempt.id)
+        finish_later(attempt.id)
     elif follow:
         follow_later(attempt.id)
+
+
+def finish_later(attempt_id: int) -> None:
+    """Queue the settling of an attempt whose end is committed; never raises: the end is
+    kept, so the webhook answers 200 and the sweep settles it once the queue is back."""
+    try:
+        queue().finish_attempt(attempt_id)
+    except Exception as exc:  # Redis down, a full queue file: the rows still say it
+        log.error(
+            "attempt %s ended but its settling could not be queued (%s); the sweep will",
+            attempt_id,
+            exc.__class__.__name__,
+        )
 
 
 def polled(account: PbxAccount) -> bool:
@@ -318,7 +339,7 @@ def reconcile_attempt(attempt_id: int) -> None:
         current_app.config["END_TIMEOUT"],
     )
     db.session.commit()
-    queue().finish_attempt(attempt_id)
+    finish_later(attempt_id)
 
 
 def prune_orphan_events() -> None:

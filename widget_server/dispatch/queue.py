@@ -10,8 +10,9 @@ calls already under way.
 from __future__ import annotations
 
 import logging
+import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +20,16 @@ from typing import Any
 from flask import Flask, current_app
 from huey import Huey, PriorityRedisHuey, SqliteHuey
 
+from ..bulkhead import Bulkhead, share_of
+from ..extensions import db
+
 log = logging.getLogger(__name__)
 
 # Higher goes first. A call under way (its events, its settling, its next operator) before
 # one is begun, so a queue of new requests never makes a visitor on the line wait for their
 # status or the next operator; an owner's notification between the two.
 IN_FLIGHT, NOTICE, NEW = 20, 10, 0
+SHARE_WAIT = 1.0  # seconds before a job whose account's share is taken is looked at again
 
 
 @dataclass
@@ -51,7 +56,9 @@ class Queue:
             worker_type="thread",
             initial_delay=0.05,
             backoff=1.2,
-            max_delay=0.2,
+            # Each idle worker polls on its own: with more workers each may wait longer and
+            # one of them still looks about every 0.1 s (Redis blocks, polls nothing).
+            max_delay=min(1.0, 0.1 * workers),
             scheduler_interval=1,
             check_worker_health=True,
         )
@@ -132,22 +139,43 @@ def init_queue(app: Flask, task_modules: Iterable[Any]) -> None:
 
     The queue imports no feature: ``create_app`` hands it the modules. A module's
     ``register_tasks(huey, in_app)`` returns ``{name: task}``; ``in_app`` wraps a
-    function so it runs inside an app context.
+    function so it runs inside an app context. ``in_app(func, share=key_of)`` also puts
+    it behind the bulkhead (``bulkhead.py``): ``key_of(*args)`` names whose share the job
+    takes (``pbx:<account id>``), and such a task is registered with ``context=True``.
     """
     huey = _make_huey(app)
+    shares = Bulkhead(share_of(app.config["QUEUE_WORKERS"]))
+    app.extensions["queue_bulkhead"] = shares
+    tasks: dict[str, Any] = {}
 
-    def in_app(func):
-        def run(*args, **kwargs):
+    def in_app(func, share: Callable[..., str | None] | None = None):
+        def run(*args, task=None, **kwargs):
             with app.app_context():
-                return func(*args, **kwargs)
+                if share is None:
+                    return func(*args, **kwargs)
+                key = share(*args, **kwargs)
+                db.session.rollback()  # the job's own transaction starts clean
+                with shares.hold(key or "") as held:
+                    if held or key is None:
+                        return func(*args, **kwargs)
+                _book_again(tasks[func.__name__], task, args, kwargs, key)
+                return None
 
         run.__name__ = func.__name__
         return run
 
-    tasks: dict[str, Any] = {}
     for module in task_modules:
         tasks.update(module.register_tasks(huey, in_app))
     app.extensions["queue"] = Queue(huey, tasks)
+
+
+def _book_again(wrapper, task, args, kwargs, key: str) -> None:
+    """The job's account has its share of the workers taken: run it a moment later, at its
+    own priority, instead of waiting in a worker (``bulkhead.py``)."""
+    delay = SHARE_WAIT + random.random() * SHARE_WAIT  # spread a burst's jobs out
+    priority = getattr(task, "priority", None)
+    wrapper.schedule(args=args, kwargs=kwargs, delay=delay, priority=priority)
+    log.debug("%s for %s: its share of the workers is taken, again in %.1f s", wrapper, key, delay)
 
 
 def queue() -> Queue:

@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, utcnow
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # A job due just now is left to the queue, which is on time.
 SWEEP_GRACE = timedelta(seconds=20)
-# An ended attempt nobody settled for this long lost its finish job.
+# An ended attempt claimed for settling this long ago lost the worker settling it.
 UNSETTLED_AFTER = timedelta(minutes=2)
 
 
@@ -43,8 +43,13 @@ def sweep() -> None:
         select(CallAttempt.id).where(
             CallAttempt.session_id.is_(None),
             CallAttempt.outcome.is_(None),
+            # A call_back may take the whole deadline to answer.
             CallAttempt.sent_at
-            < now - timedelta(seconds=config["PBX_TIMEOUT"] + config["UNKNOWN_CALL_GRACE"]),
+            < now
+            - timedelta(
+                seconds=max(config["PBX_TIMEOUT"], config["PBX_DEADLINE"])
+                + config["UNKNOWN_CALL_GRACE"]
+            ),
         )
     ).all()
     # Placed, but its end never arrived.
@@ -77,24 +82,37 @@ def sweep() -> None:
 
 
 def _unsettled_attempts(now) -> list[int]:
-    """Attempts ended long ago that nobody settled: the finish job was lost, or the worker
-    died between claiming the attempt (call_info_fetched) and settling it, a claim nobody
-    will finish, so it is released first."""
-    ended_long_ago = (
+    """Ended attempts nobody settled.
+
+    Unclaimed past ``SWEEP_GRACE``: the finish job was lost (a crash, or a queue that
+    could not be reached when the end was kept: ``events.finish_later``), so they are
+    settled now, not minutes later while the visitor still reads "connected".
+    Claimed (call_info_fetched) past ``UNSETTLED_AFTER`` and still without an outcome:
+    the worker died between the claim and the settling, a claim nobody will finish, so
+    it is released first. An attempt whose events alone named it (its reply was lost)
+    was placed too.
+    """
+    ended = (
         CallAttempt.stage == "ended",
-        CallAttempt.session_id.is_not(None),
-        CallAttempt.ended_at < now - UNSETTLED_AFTER,
+        or_(CallAttempt.session_id.is_not(None), CallAttempt.event_session_id.is_not(None)),
     )
     db.session.execute(
         update(CallAttempt)
         .where(
-            *ended_long_ago, CallAttempt.outcome.is_(None), CallAttempt.call_info_fetched.is_(True)
+            *ended,
+            CallAttempt.ended_at < now - UNSETTLED_AFTER,
+            CallAttempt.outcome.is_(None),
+            CallAttempt.call_info_fetched.is_(True),
         )
         .values(call_info_fetched=False)
     )
     db.session.commit()
     return list(
         db.session.scalars(
-            select(CallAttempt.id).where(*ended_long_ago, CallAttempt.call_info_fetched.is_(False))
+            select(CallAttempt.id).where(
+                *ended,
+                CallAttempt.ended_at < now - SWEEP_GRACE,
+                CallAttempt.call_info_fetched.is_(False),
+            )
         ).all()
     )

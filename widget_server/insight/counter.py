@@ -10,7 +10,10 @@ the hash first, so beacons arriving meanwhile go to a fresh one and none is lost
 Counts are exact, no sampling: a beacon costs a dict increment or one Redis command.
 What bounds memory is the page path: at most ``MAX_PATHS`` distinct paths per widget and
 day are told apart in one process between flushes, later ones are counted under "" (all
-pages). The day is the display zone's (Moscow), like the dashboard's days.
+pages). One client address tells apart at most ``MAX_PATHS_PER_ADDRESS`` paths of a widget a
+day (``AddressPaths``, in the memory of each process), so one script cannot fill a widget's
+page breakdown with made-up paths. The day is the display zone's (Moscow), like the
+dashboard's days.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -36,6 +39,8 @@ FUNNEL_TZ = ZoneInfo("Europe/Moscow")
 FLUSH_SECONDS = 60
 MAX_PATHS = 100
 MAX_PATH = 200
+MAX_PATHS_PER_ADDRESS = 20  # a visitor's pages in a day; an office behind one address, several
+MAX_ADDRESSES = 10_000  # (address, widget, day) remembered at once, the least recent forgotten
 REDIS_KEY = "widget-server:funnel"
 
 Key = tuple[int, str, str, str]  # widget id, ISO day, variant ("" none), path ("" all)
@@ -80,6 +85,47 @@ class MemoryCounter:
 
     def due(self) -> bool:
         return time.monotonic() - self._last_flush >= self.flush_seconds
+
+
+class AddressPaths:
+    """Which paths each client address has had told apart, per widget and day.
+
+    Memory is bounded: the ``MAX_ADDRESSES`` most recently seen (address, widget, day) are
+    kept, each with at most ``MAX_PATHS_PER_ADDRESS`` paths, held as their hashes. An address
+    forgotten early starts again: the cap can be passed only by many addresses.
+    """
+
+    def __init__(self, per_address: int | None = None, addresses: int | None = None) -> None:
+        self.per_address = MAX_PATHS_PER_ADDRESS if per_address is None else per_address
+        self.addresses = MAX_ADDRESSES if addresses is None else addresses
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[str, int, str], set[int]] = OrderedDict()
+
+    def path(self, address: str, widget_id: int, day: date, path: str) -> str:
+        """``path``, or "" (all pages) once ``address`` has had its share of other paths."""
+        if not path:
+            return path
+        key = (address, widget_id, day.isoformat())
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is None:
+                seen = self._seen[key] = set()
+                while len(self._seen) > self.addresses:
+                    self._seen.popitem(last=False)
+            else:
+                self._seen.move_to_end(key)
+            mark = hash(path)
+            if mark in seen:
+                return path
+            if len(seen) >= self.per_address:
+                return ""
+            seen.add(mark)
+            return path
+
+
+def address_paths_for(app) -> AddressPaths:
+    """The app's ``AddressPaths``, made on first use (each process its own)."""
+    return app.extensions.setdefault("funnel_address_paths", AddressPaths())
 
 
 class RedisCounter:

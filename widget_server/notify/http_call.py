@@ -2,6 +2,8 @@
 
 Owner-entered addresses (a Bitrix24 portal, an amoCRM account) go through the
 outbound policy (``outbound.session``: public addresses only, pinned, no redirects).
+Every call, the installation's own Telegram API too, has the outbound deadline over
+the whole call and takes an answer of at most ``outbound.ANSWER_LIMIT`` (1 MB).
 The error text never carries the URL: a Telegram URL holds the bot token and a
 Bitrix24 webhook URL its secret code.
 """
@@ -32,9 +34,10 @@ def call_json(
 ) -> tuple[int, Any]:
     """Send one request; return (HTTP status, parsed JSON body or None).
 
-    :raise ChannelError: ``timeout``, ``unreachable`` or ``not_allowed``; never with the URL.
+    :raise ChannelError: ``timeout``, ``unreachable``, ``not_allowed`` or ``http`` (an
+        answer over the cap); never with the URL.
     """
-    http = outbound.session(timeout()) if owner_url else requests.Session()
+    http = outbound.session(timeout(), public_only=owner_url)
     try:
         with http:
             response = http.request(
@@ -43,7 +46,11 @@ def call_json(
             status, body = response.status_code, _body(response)
     except outbound.InvalidIPAddress:
         raise ChannelError("not_allowed") from None
-    except requests.Timeout:
+    except outbound.AnswerTooLarge as exc:
+        raise ChannelError(
+            "http", detail=f"the answer is larger than {outbound.in_words(exc.limit)}"
+        ) from None
+    except requests.Timeout:  # the outbound deadline too
         raise ChannelError("timeout") from None
     except requests.RequestException as exc:
         raise ChannelError("unreachable", detail=type(exc).__name__) from None

@@ -18,19 +18,31 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-_PHONE_LIKE = re.compile(r"(?<![\w.])(\+?)(\d)(\d{6,11})(\d{2})(?!\d)")
+# A run of digits, also glued to a word by "_" (``id_79161234567``). Not glued to an ASCII
+# letter or digit: that is a hex request id or a token, where a digit run means nothing.
+_PHONE_LIKE = re.compile(r"(?<![0-9A-Za-z.])(\+?)(\d)(\d{6,11})(\d{2})(?![0-9A-Za-z])")
 # Numbers as people write them: digit groups with single spaces, dashes or brackets
-# (``+7 916 123-45-67``, ``8 (916) 123-45-67``); _mask_written keeps dates out.
+# (``+7 916 123-45-67``, ``8 (916) 123-45-67``), the spaces also no-break or narrow ones and
+# the dashes also typographic ones (what a word processor or a CRM puts in); _mask_written
+# keeps dates out.
+_SPACE = "[ \u00a0\u2007\u202f]"
+_DASH = "[-\u2010-\u2014\u2212]"
 _GROUP = r"(?:\(\d{1,5}\)|\d{1,5})"
-_WRITTEN_PHONE = re.compile(rf"(?<![\w.:/-])\+?{_GROUP}(?:(?: ?- ?| )?{_GROUP}){{2,7}}(?![\w:/-])")
-_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+_WRITTEN_PHONE = re.compile(
+    rf"(?<![\w.:/\u2010-\u2014-])\+?{_GROUP}(?:(?:{_SPACE}?{_DASH}{_SPACE}?|{_SPACE})?{_GROUP}){{2,7}}"
+    rf"(?![\w:/\u2010-\u2014-])"
+)
+# Groups with dots (``7.916.123.45.67``): a whole dotted run only, never part of a longer
+# one (an OID, a version), and then not an IPv4 address or a date (_mask_dotted).
+_DOTTED_PHONE = re.compile(r"(?<![\w.:/-])\+?\d{1,7}(?:\.\d{1,7}){2,7}(?!\.?[\w:/-])")
+_UUID = re.compile(
+    r"(?<![0-9A-Fa-f])([0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12})(?![0-9A-Fa-f])"
+)
+_DATE = re.compile(r"\d{4}[-\u2010-\u2014.]\d\d[-\u2010-\u2014.]\d\d|\d\d\.\d\d\.\d{4}")
 
 
-def _mask_written(match: re.Match) -> str:
-    text = match.group()
-    digits = sum(c.isdigit() for c in text)
-    if not 10 <= digits <= 15 or _DATE.search(text):
-        return text
+def _mask_digits(text: str, digits: int) -> str:
+    """``text`` with every digit but the first and the last two as ``*``."""
     seen = 0
     masked = []
     for c in text:
@@ -41,14 +53,42 @@ def _mask_written(match: re.Match) -> str:
     return "".join(masked)
 
 
+def _mask_written(match: re.Match) -> str:
+    text = match.group()
+    digits = sum(c.isdigit() for c in text)
+    if not 10 <= digits <= 15 or _DATE.search(text):
+        return text
+    return _mask_digits(text, digits)
+
+
+def _mask_dotted(match: re.Match) -> str:
+    text = match.group()
+    groups = text.lstrip("+").split(".")
+    digits = sum(len(group) for group in groups)
+    if not 10 <= digits <= 15 or _DATE.search(text):
+        return text
+    if len(groups) == 4 and all(len(group) <= 3 and int(group) <= 255 for group in groups):
+        return text  # an IPv4 address (192.168.100.200 has 12 digits)
+    return _mask_digits(text, digits)
+
+
 def mask_text(text: str) -> str:
     """Mask phone-like numbers, leaving the first digit and the last two.
 
-    Runs of 9–14 digits, and 10–15 digits written in groups (``+7 916 123-45-67``).
+    Runs of 9–14 digits, and 10–15 digits written in groups (``+7 916 123-45-67``,
+    ``7.916.123.45.67``).
     """
+    # A UUID's last group can be 12 decimal digits: UUIDs are left whole, the rest masked.
+    pieces = _UUID.split(text)
+    pieces[::2] = [_mask_piece(piece) for piece in pieces[::2]]
+    return "".join(pieces)
+
+
+def _mask_piece(text: str) -> str:
     text = _PHONE_LIKE.sub(
         lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}{m.group(4)}", text
     )
+    text = _DOTTED_PHONE.sub(_mask_dotted, text)
     return _WRITTEN_PHONE.sub(_mask_written, text)
 
 

@@ -90,6 +90,14 @@ class WidgetServer(BaseApplication):
         }
         if in_web:
             options["post_worker_init"] = self._start_queue_here
+        if "control_socket_disable" in self.cfg.settings:  # gunicorn 25.1 and later
+            # gunicorn's control socket (for gunicornc) defaults to one path per user,
+            # ~/.gunicorn/gunicorn.ctl or $XDG_RUNTIME_DIR/gunicorn.ctl, so a second
+            # installation of the same user took the first one's over. Nothing here uses
+            # it: systemd and signals start, reload and stop the service. Off, rather than
+            # a path in the instance folder, which can pass the 108-byte limit of a socket
+            # path and would be one more way into a running server.
+            options["control_socket_disable"] = True
         for key, value in options.items():
             self.cfg.set(key, value)
 

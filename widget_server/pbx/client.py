@@ -22,6 +22,7 @@ from ..ops import metrics
 from ..version import __version__
 from . import exchanges
 from .errors import PbxError
+from .journal import MAX_BYTES as JOURNAL_MAX_BYTES
 from .journal import utc_to_moscow
 from .signing import encode_body, signed_headers
 from .tls import mount_bundle
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 
 PRODUCTION_API = "https://api.cloudpbx.rt.ru"
 TEST_API = "https://api-test.cloudpbx.rt.ru"
+
+# The most an answer may hold, by method; past it the answer is refused, not read
+# (issue 26: an owner's "PBX" answered users_info with 300 MB). A JSON answer is a few
+# KB; users_info lists every user and group of a large domain.
+ANSWER_LIMIT = 2 * outbound.MB
+ANSWER_LIMITS = {"users_info": 8 * outbound.MB, "download_call_history": JOURNAL_MAX_BYTES}
 
 
 def _instrumented(call):
@@ -73,10 +80,13 @@ class PbxClient:
         *,
         connect_timeout: float = 3.0,
         read_timeout: float = 10.0,
+        deadline: float | None = None,
         session: requests.Session | None = None,
     ):
         self.credentials = credentials
         self.timeout = (connect_timeout, read_timeout)
+        # The read timeout bounds each read; the deadline the whole call, answer included.
+        self.deadline = deadline or outbound.configured_deadline()
         # The API address is the owner's to type: the outbound policy applies (public,
         # pinned, no redirects); a pasted bundle is added to the usual CAs (tls.py).
         if session is None:
@@ -151,51 +161,6 @@ class PbxClient:
             )
         return str(url)
 
-    def open_record(self, url: str) -> requests.Response:
-        """GET a ``get_record`` link as a stream; the caller reads and closes it.
-
-        :raise PbxError: when the file cannot be had (link used or expired, no recording),
-            or the link points away from the PBX or at something that is not audio.
-        """
-        if not outbound.same_site(url, self.credentials.api_url):
-            log.warning("get_record link to another host than the PBX API refused")
-            raise PbxError(
-                "the recording link points away from the PBX API",
-                result="bad-response",
-                retryable=False,
-            )
-        try:
-            response = self.session.get(url, stream=True, timeout=self.timeout, verify=self._verify)
-        except outbound.InvalidIPAddress:
-            raise PbxError(
-                "the recording link is not a public internet address",
-                result="bad-response",
-                retryable=False,
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise PbxError(
-                f"recording download failed ({exc.__class__.__name__})",
-                result="connection",
-                retryable=True,
-            ) from None
-        if response.status_code != 200:
-            response.close()
-            raise PbxError(
-                f"recording download answered HTTP {response.status_code}",
-                result=f"http-{response.status_code}",
-                retryable=False,
-                http_status=response.status_code,
-            )
-        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if not kind.startswith("audio/"):
-            response.close()
-            raise PbxError(
-                f"the recording link answered {kind or 'no type'}, not audio",
-                result="bad-response",
-                retryable=False,
-            )
-        return response
-
     # -- the call journal (pbx/journal.py reads the file) ----------------------
     def domain_call_history(self, start: datetime, end: datetime) -> str:
         """Order the journal of every call from ``start`` to ``end`` (naive UTC); the order id.
@@ -257,15 +222,17 @@ class PbxClient:
         return self._parse(method, self._send(method, payload))
 
     def _send(self, method: str, payload: dict[str, Any]) -> requests.Response:
-        """POST the signed payload; transport failures become ``PbxError``."""
+        """POST the signed payload and read the answer (within the deadline, at most the
+        method's ``ANSWER_LIMITS``); transport failures become ``PbxError``."""
         creds = self.credentials
         body = encode_body(payload)
         url = f"{creds.api_url.rstrip('/')}/{method}"
         headers = signed_headers(creds.client_id, body, creds.sign_key)
+        limit = ANSWER_LIMITS.get(method, ANSWER_LIMIT)
         try:
-            response = self.session.post(
-                url, data=body, headers=headers, timeout=self.timeout, verify=self._verify
-            )
+            response = self.fetch("POST", url, data=body, headers=headers, max_bytes=limit)
+        except (outbound.DeadlineExceeded, outbound.AnswerTooLarge) as exc:
+            raise cut_off(exc, f"{method}: the PBX API") from None
         except outbound.InvalidIPAddress:
             raise PbxError(
                 f"{method}: the PBX API address is not a public internet address",
@@ -305,6 +272,19 @@ class PbxClient:
                 ambiguous=True,
             ) from None
         return response
+
+    def fetch(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """A request with this client's session, timeouts and deadline, its answer capped
+        (``outbound.fetch``; ``max_bytes=``, ``stream=``, ``stream_for=``)."""
+        return outbound.fetch(
+            self.session,
+            method,
+            url,
+            timeout=self.timeout,
+            verify=self._verify,
+            deadline=self.deadline,
+            **kwargs,
+        )
 
     def _parse(self, method: str, response: requests.Response) -> dict[str, Any]:
         status = response.status_code
@@ -353,6 +333,24 @@ class PbxClient:
         return data
 
 
+def cut_off(exc: requests.RequestException, who: str) -> PbxError:
+    """The outbound deadline or size cap, as the PBX client's error about ``who``."""
+    if isinstance(exc, outbound.DeadlineExceeded):
+        return PbxError(
+            f"{who} did not answer in full within {exc.seconds:g} s",
+            result="timeout",
+            retryable=True,
+            ambiguous=exc.sent,  # once the request is out, the PBX may have acted on it
+        )
+    limit = outbound.in_words(getattr(exc, "limit", 0))
+    return PbxError(
+        f"{who} answered more than {limit}, the most this call accepts; the rest was not read",
+        result="too-large",
+        retryable=False,
+        ambiguous=True,  # the PBX took the request and answered: it may have acted on it
+    )
+
+
 def _api_shaped(response: requests.Response) -> dict[str, Any] | None:
     """The answer when it is JSON with a ``result`` as the API gives, else None."""
     try:
@@ -381,4 +379,5 @@ def client_for(account: PbxAccount) -> PbxClient:
         creds,
         connect_timeout=current_app.config["PBX_CONNECT_TIMEOUT"],
         read_timeout=current_app.config["PBX_TIMEOUT"],
+        deadline=current_app.config["PBX_DEADLINE"],
     )

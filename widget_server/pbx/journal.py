@@ -39,7 +39,9 @@ COLUMNS = (
 # The header-less layout seen live: no direction, no state.
 SHORT_COLUMNS = tuple(c for c in COLUMNS if c not in ("direction", "state"))
 REQUIRED = ("session_id", "start_call_date")
-MAX_BYTES = 50 * 1024 * 1024  # a month of a busy domain is far less
+# A month of a busy domain is far less. The download itself stops here too, before a
+# bigger file is in memory (pbx/client.py, ANSWER_LIMITS).
+MAX_BYTES = 50 * 1024 * 1024
 MOSCOW_OFFSET = timedelta(hours=3)  # Moscow has kept UTC+3 all year since 2014
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M")
 

@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -35,7 +36,7 @@ from .guards import visitor_language as _lang
 from .openapi import spec as openapi_spec
 from .origins import request_origin
 from .status import status_view
-from .texts import LANGUAGES
+from .texts import AUTO, LANGUAGES, api_error, pick_language
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
@@ -271,11 +272,39 @@ def cancel_request(req: CallbackRequest):
 
 @bp.errorhandler(SQLAlchemyError)
 def _database_down(exc: SQLAlchemyError):
-    """The database is unreachable: say so, never a false "accepted"."""
+    """The database is unreachable: say so, never a false "accepted".
+
+    Nothing here may read the database: the language comes from what the request
+    already holds, or the visitor gets a 500 in English from this very handler.
+    """
+    lang = _language_in_memory()  # before the rollback expires what was loaded
     with contextlib.suppress(SQLAlchemyError):
         db.session.rollback()
     log.error("widget API: database error: %s", exc.__class__.__name__)
-    return _error(503, "unavailable").get_response()
+    return ApiError(503, "unavailable", api_error(lang, "unavailable")).get_response()
+
+
+def _language_in_memory() -> str:
+    """``visitor_language`` from what is loaded, never a query: the ``lang`` parameter, the
+    widget's language if it was read (the browser's for a widget set to it), else the
+    browser's; Russian otherwise."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    browser = request.accept_languages.best_match(LANGUAGES)
+    widget = g.get("widget")
+    loaded = sa_inspect(widget).dict if widget is not None else {}
+    language = loaded.get("language")
+    if language is None:  # never read, or expired by a commit: the request alone says
+        return pick_language(browser)
+    if language != AUTO:
+        return pick_language(language)
+    # Set to the browser's: as ``texts.look_language``, the owner's own (Russian) when a
+    # department read with the widget has no English label; unread ones cannot be asked.
+    offered = loaded.get("offered_groups") or []
+    if browser == "en" and all(sa_inspect(wg).dict.get("label_en") for wg in offered):
+        return "en"
+    return "ru"
 
 
 @bp.errorhandler(RateLimitExceeded)

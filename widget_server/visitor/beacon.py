@@ -6,8 +6,14 @@
 widget. Nothing here answers 5xx: when the database or Redis is down the beacon is
 dropped (logged) and still answered 204 — a lost impression is not worth an error.
 
-The widget's origins are cached per process for ``ORIGINS_TTL`` seconds, so a beacon
-costs no query either, most of the time.
+What is counted is only what the widget could have sent: a variant only while the widget's
+A/B test runs (else the beacon counts under no variant, as the widget's total), a path only
+when the page is on the widget's origins as far as ``Referer`` tells (else under all pages),
+and only so many distinct paths per client address (``funnel.AddressPaths``). The answer is
+204 all the same: a browser learns nothing from it.
+
+The widget's origins and test are cached per process for ``ORIGINS_TTL`` seconds, so a
+beacon costs no query either, most of the time.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..abuse.client_ip import client_network
 from ..errors import ApiError
 from ..extensions import db
 from ..insight import counter as funnel
+from ..insight.lead_settings import ab_of
 from ..models import Widget
 from .origins import request_origin
 from .texts import api_error, pick_language
@@ -34,30 +42,34 @@ log = logging.getLogger(__name__)
 
 MAX_BEACON_BYTES = 2048
 ORIGINS_TTL = 30.0
-_cache: dict[str, tuple[float, int, tuple[str, ...], bool, str]] = {}
+Facts = tuple[int, tuple[str, ...], bool, str, tuple[str, ...]]
+_cache: dict[str, tuple[float, Facts]] = {}
 _cache_lock = threading.Lock()
 
 
-def _widget_facts(key: str) -> tuple[int, tuple[str, ...], bool, str] | None:
-    """(id, origins, active, language) of the widget ``key``, None when unknown."""
+def _widget_facts(key: str) -> Facts | None:
+    """(id, origins, active, language, variants of its running A/B test) of the widget
+    ``key``, None when unknown."""
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)
     if hit and now - hit[0] < ORIGINS_TTL:
-        return hit[1:]
+        return hit[1]
     row = db.session.execute(
-        select(Widget.id, Widget.origins, Widget.active, Widget.language).where(
-            Widget.public_key == key
-        )
+        select(
+            Widget.id, Widget.origins, Widget.active, Widget.language, Widget.lead_settings
+        ).where(Widget.public_key == key)
     ).first()
     db.session.rollback()  # a read only: give the connection back at once
     if row is None:
         return None
-    facts = (row.id, tuple(row.origins or ()), bool(row.active), row.language)
+    settings = row.lead_settings if isinstance(row.lead_settings, dict) else {}
+    variants = ("a", "b") if ab_of(settings) is not None else ()
+    facts = (row.id, tuple(row.origins or ()), bool(row.active), row.language, variants)
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[key] = (now, *facts)
+        _cache[key] = (now, facts)
     return facts
 
 
@@ -82,8 +94,34 @@ def parse_beacon(raw: bytes) -> tuple[str, str, str] | None:
     elif not isinstance(path, str) or not path.startswith("/"):
         return None
     else:
-        path = urlsplit(path).path[: funnel.MAX_PATH]  # no query, no fragment
+        path = _path_only(path)
     return data["event"], variant or "", path
+
+
+def _path_only(path: str) -> str:
+    # No query, no fragment. Not urlsplit: "//catalog/tv" is a path, not a host and "/tv".
+    return path.partition("#")[0].partition("?")[0][: funnel.MAX_PATH]
+
+
+def page_path(path: str, referer: str | None, origins: tuple[str, ...]) -> str:
+    """``path`` when nothing says its page is elsewhere, else "" (counted under all pages).
+
+    ``Referer`` is the page that sent the beacon: a page on another origin than the
+    widget's is not one of the widget's pages, and where the browser sent the page's path
+    too (same-origin, or a lax referrer policy) the beacon's path has to be that one.
+    Cross-origin browsers mostly send the origin alone, which says nothing of the path.
+    """
+    if not referer or not path:
+        return path
+    try:
+        parts = urlsplit(referer)
+    except ValueError:
+        return ""
+    if request_origin(None, referer) not in origins:
+        return ""
+    if parts.path not in ("", "/") and _path_only(parts.path) != path:
+        return ""
+    return path
 
 
 def receive(key: str):
@@ -96,7 +134,7 @@ def receive(key: str):
         return "", 204
     if facts is None:
         raise _error(404, "widget_unknown", lang)
-    widget_id, origins, active, language = facts
+    widget_id, origins, active, language, variants = facts
     lang = pick_language(request.args.get("lang") or language)
     origin = request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
     if not origin or origin not in origins:
@@ -115,10 +153,18 @@ def receive(key: str):
     if beacon is None:
         raise _error(400, "bad_json", lang)
     event, variant, path = beacon
+    if variant not in variants:
+        # A variant of no running test (a page cached from before the test ended, or made
+        # up): the impression is real or not, the A/B figures must not have it either way.
+        variant = ""
+    path = page_path(path, request.headers.get("Referer"), origins)
     app = current_app._get_current_object()
     try:
+        day = funnel.today()
+        address = client_network(request.remote_addr)
+        path = funnel.address_paths_for(app).path(address, widget_id, day, path)
         counter = funnel.counter_for(app)
-        counter.count(widget_id, event, variant, path, funnel.today())
+        counter.count(widget_id, event, variant, path, day)
         if counter.due():
             funnel.flush(counter)
     except Exception:  # Redis down, or the flush's database: the beacon is not worth a 5xx

@@ -44,6 +44,7 @@ class Phase:
     since: datetime
     stage: str | None = None  # "next_operator" | "next_round" (visitor.status)
     retry_at: datetime | None = None  # the next round's start while operators_busy
+    until: datetime | None = None  # when the view changes next (None: final, it never does)
 
 
 def progress(req: CallbackRequest, now: datetime) -> Phase:
@@ -51,23 +52,27 @@ def progress(req: CallbackRequest, now: datetime) -> Phase:
     start = req.created_at
     if req.scheduled_for is not None:
         if now < req.scheduled_for:
-            return Phase(Status.SCHEDULED, start)
+            return Phase(Status.SCHEDULED, start, until=req.scheduled_for)
         start = req.scheduled_for
     moment = start + QUEUED_FOR
     if now < moment:
-        return Phase(Status.QUEUED, start)
+        return Phase(Status.QUEUED, start, until=moment)
     per_operator, operators = _ring_lengths(req)
     ring = min(per_operator * operators, MAX_ROUND)
     pause = timedelta(seconds=req.widget.round_pause)
     for number in range(max(1, req.widget.group_rounds)):
         if number:
             if now < moment + pause:
-                return Phase(Status.OPERATORS_BUSY, moment, retry_at=moment + pause)
+                return Phase(
+                    Status.OPERATORS_BUSY, moment, retry_at=moment + pause, until=moment + pause
+                )
             moment += pause
         if now < moment + ring:
-            return Phase(
-                Status.CALLING_OPERATOR, moment, _ringing_stage(now - moment, per_operator, number)
-            )
+            stage = _ringing_stage(now - moment, per_operator, number)
+            # The stage turns to "next_operator" when the first operator rings out.
+            turns = moment + per_operator
+            until = turns if now < turns < moment + ring else moment + ring
+            return Phase(Status.CALLING_OPERATOR, moment, stage, until=until)
         moment += ring
     return Phase(Status.NO_OPERATOR, moment)
 

@@ -1,0 +1,175 @@
+"""/readyz on a disk that cannot take a write: 503, the failed check named "disk".
+
+A full or read-only disk still answers ``SELECT 1`` while every commit fails, so
+readiness looks at the disk holding SQLite's files. The unit tests stand in for the
+disk (the tests run as root, whom chmod does not stop); the marked ones fill and
+remount a real file system of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from widget_server.extensions import db
+from widget_server.ops import health
+
+from .conftest import POSTGRES, database_url, make_app
+from .test_durability_crash import _mount, _unmount
+
+
+def _statvfs(**changes):
+    """``os.statvfs`` answering as the real one, with ``changes`` made."""
+    real = os.statvfs
+
+    def statvfs(path):
+        seen = real(path)
+        fields = {name: getattr(seen, name) for name in dir(seen) if name.startswith("f_")}
+        fields.update(changes)
+        return type("StatVfs", (), fields)()
+
+    return statvfs
+
+
+def test_a_disk_with_room_is_ready_and_says_so(app):
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 200, ready.json
+    assert ready.json["checks"]["disk"] == "ok"
+
+
+def test_a_full_disk_is_not_ready_and_named(app, monkeypatch):
+    monkeypatch.setattr(health.os, "statvfs", _statvfs(f_bavail=10))
+
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json["failed"] == ["disk"]
+    assert ready.json["checks"]["disk"] == "failed: DiskFull"
+    assert ready.json["checks"]["database"] == "ok"  # SELECT 1 still answers
+
+
+def test_a_read_only_disk_is_not_ready_and_named(app, monkeypatch):
+    monkeypatch.setattr(health.os, "statvfs", _statvfs(f_flag=os.ST_RDONLY))
+
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json["failed"] == ["disk"]
+    assert ready.json["checks"]["disk"] == "failed: ReadOnlyDisk"
+
+
+def test_a_sqlite_file_that_cannot_be_written_is_not_ready(app, monkeypatch):
+    # The queue's file: there in either pass (the database may be PostgreSQL).
+    queue_file = os.path.abspath(app.config["QUEUE_PATH"])
+    real_access = os.access
+    monkeypatch.setattr(
+        health.os,
+        "access",
+        lambda path, mode: False if path == queue_file else real_access(path, mode),
+    )
+
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json["checks"]["disk"] == "failed: ReadOnlyDisk"
+
+
+def test_without_sqlite_files_nothing_of_the_disk_is_looked_at(app, monkeypatch):
+    # PostgreSQL and Redis: neither the database nor the queue is a file of ours.
+    monkeypatch.setattr(health, "_sqlite_files", lambda: [])
+
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 200
+    assert "disk" not in ready.json["checks"]
+
+
+@pytest.mark.skipif(POSTGRES is None, reason="the PostgreSQL pass (TEST_DATABASE_URL)")
+def test_a_read_only_postgresql_is_not_ready_and_named(app, tmp_path):
+    name = make_url(database_url(tmp_path)).database
+    with POSTGRES.admin().connect() as conn:  # as a standby answers: writes refused
+        conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+    with app.app_context():
+        db.engine.dispose()  # the setting holds for new sessions
+
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json["checks"]["database"] == "failed: ReadOnlyDatabase"
+
+
+# -- a real file system of its own ---------------------------------------------------------
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 32 MB ext4 file system of its own, mounted; the service's files go on it."""
+    image = tmp_path / "disk.img"
+    subprocess.run(["truncate", "-s", "32M", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+    mounted = tmp_path / "disk"
+    _mount(image, mounted)
+    try:
+        yield mounted
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _unmount(mounted)
+
+
+def _fill(path: Path) -> None:
+    """Write ``path`` until the disk refuses: ENOSPC, as a full disk answers."""
+    chunk = b"\0" * (1 << 20)
+    with open(path, "wb") as filler:
+        try:
+            while True:
+                filler.write(chunk)
+                filler.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    os.sync()
+
+
+@pytest.mark.loop_disk
+@pytest.mark.sqlite_file
+def test_readyz_names_a_really_full_then_read_only_disk_and_is_ready_once_it_is_writable(
+    small_disk,
+):
+    app = make_app(small_disk)
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 200
+
+    filler = small_disk / "filler"
+    _fill(filler)
+    full = client.get("/readyz")
+    assert full.status_code == 503
+    assert full.json["failed"] == ["disk"]
+    assert full.json["checks"]["disk"] == "failed: DiskFull"
+    filler.unlink()
+    assert client.get("/readyz").status_code == 200
+
+    # A file system remounted read-only (as ext4 does on an I/O error): the files stay open.
+    with app.app_context():
+        db.engine.dispose()  # no writer holds the mount, or the remount is refused
+    app.extensions["queue"].huey.storage.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        read_only = client.get("/readyz")
+        assert read_only.status_code == 503
+        # SQLite's WAL cannot even be read there; the disk check says why.
+        assert "disk" in read_only.json["failed"]
+        assert read_only.json["checks"]["disk"] == "failed: ReadOnlyDisk"
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        app.extensions["queue"].huey.storage.close()
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    assert client.get("/readyz").status_code == 200
+    with app.app_context():
+        db.engine.dispose()  # the disk is unmounted next
+    app.extensions["queue"].huey.storage.close()

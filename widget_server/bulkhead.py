@@ -1,0 +1,67 @@
+"""Bulkheads: how much of a process one owner's PBX account (or channel) may hold at once.
+
+A PBX that answers slowly, or not at all, keeps whatever waits on it busy until the total
+deadline (``outbound.py``). Without a bound, one owner's slow PBX would take every queue
+worker, or every request slot of a web worker, and every other owner's visitor would wait
+behind it. A bulkhead lets each key (``pbx:<account id>``) hold at most ``size`` places; a
+job that finds its key full is not run now but booked again a moment later, so it waits
+behind its own account's work and never in a worker.
+
+Per process: several processes each give an account the same share of their own workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+
+class Bulkhead:
+    """At most ``size`` holders per key at once; asking never waits."""
+
+    def __init__(self, size: int):
+        self.size = max(1, size)
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()  # a greenlet lock under gevent's patching
+        self._mine = threading.local()  # the keys this thread (greenlet) holds
+
+    @contextlib.contextmanager
+    def hold(self, key: str) -> Iterator[bool]:
+        """Take a place for ``key`` for the block; yields False (and holds nothing) when
+        ``key`` already has ``size`` places taken. A worker that holds ``key`` already (a
+        job run inside another, as the queue's immediate mode does) uses the same place."""
+        mine = self._mine.__dict__.setdefault("keys", set())
+        if key in mine:
+            yield True
+            return
+        with self._lock:
+            taken = self._held.get(key, 0)
+            if taken >= self.size:
+                got = False
+            else:
+                self._held[key] = taken + 1
+                got = True
+        if got:
+            mine.add(key)
+        try:
+            yield got
+        finally:
+            if got:
+                mine.discard(key)
+                with self._lock:
+                    left = self._held[key] - 1
+                    if left:
+                        self._held[key] = left
+                    else:
+                        del self._held[key]
+
+    def taken(self, key: str) -> int:
+        """Places ``key`` holds now (metrics, tests)."""
+        with self._lock:
+            return self._held.get(key, 0)
+
+
+def share_of(workers: int) -> int:
+    """An account's share of a process's ``workers``: a quarter, at least two."""
+    return max(2, workers // 4)
