@@ -238,6 +238,7 @@ STACK_CONFIG = {
     "DISPATCH_DEADLINE": 4,
     "VISITOR_RETRY_DELAY": 1,
     "UNKNOWN_CALL_GRACE": 2,
+    "UNPLACED_CHECK_AFTER": 1,  # the simulator's journal is complete at once
 }
 
 

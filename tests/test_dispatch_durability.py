@@ -211,16 +211,17 @@ def test_a_call_whose_answer_was_lost_is_recognised_by_its_events_and_not_dialle
         stop()
 
 
-def test_a_call_with_no_answer_and_no_trace_goes_to_the_owner_without_a_second_ring(stack):
+def test_a_call_with_no_answer_and_no_trace_is_dialled_once_when_the_journal_has_no_call(stack):
     handle = _attempt_without_answer(stack, "+79161000005")
     with stack.app.app_context():
         db.session.execute(update(CallAttempt).values(sent_at=utcnow() - timedelta(seconds=30)))
         db.session.commit()
         sweep()
     final = stack.wait_final(handle)
-    assert final["status"] == "pbx_error"
-    assert stack.sim_requests("call_back") == []
-    assert _attempts(stack, handle)[0][1] == "unknown"
+    # The PBX's journal shows no call: nobody was rung, so the visitor is, once.
+    assert final["status"] == "finished"
+    assert len(stack.sim_requests("call_back")) == 1
+    assert [a[1] for a in _attempts(stack, handle)] == ["pbx_unavailable", "completed"]
 
 
 def test_a_call_whose_end_never_arrives_is_reconciled_through_call_info(tmp_path):
@@ -269,6 +270,7 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
         WIDGET_SECRET_KEY="test-secret-key-0123456789abcdef",
         WIDGET_PBX_TIMEOUT="10",
         WIDGET_UNKNOWN_CALL_GRACE="1",
+        WIDGET_UNPLACED_CHECK_AFTER="1",  # the simulator's journal is complete at once
         WIDGET_NIGHT_GUARD="0",
     )
     worker = [sys.executable, "-m", "widget_server.ops.cli", "worker"]
@@ -279,6 +281,12 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
         stack.wait_until(lambda: stack.sim_requests("call_back"), timeout=15, message="call_back")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
+        # The PBX places the call once it answers (4 s): its journal will show it.
+        stack.wait_until(
+            lambda: stack.session.get(f"{stack.sim_url}/_sim/calls", timeout=5).json(),
+            timeout=15,
+            message="the call placed",
+        )
         with stack.app.app_context():
             attempt = db.session.scalar(select(CallAttempt))
             assert attempt.sent_at is not None and attempt.session_id is None
@@ -290,7 +298,8 @@ def test_a_worker_killed_after_sending_call_back_never_causes_a_second_ring(tmp_
         with stack.app.app_context():
             sweep()  # what the periodic sweep does after a restart
         final = stack.wait_final(handle, timeout=30)
-        assert final["status"] == "pbx_error"
+        # Settled from the journal, which has the call unanswered (dispatch/unplaced.py).
+        assert final["status"] == "no_operator"
         time.sleep(1)
         assert len(stack.sim_requests("call_back")) == 1
     finally:
@@ -352,6 +361,7 @@ def test_restarting_every_process_under_load_loses_no_request_and_rings_nobody_t
         WIDGET_PBX_TIMEOUT="2",
         WIDGET_END_TIMEOUT="10",
         WIDGET_UNKNOWN_CALL_GRACE="1",
+        WIDGET_UNPLACED_CHECK_AFTER="1",  # the simulator's journal is complete at once
         WIDGET_LOG_LEVEL="INFO",
         WIDGET_LOG_FORMAT="text",
         WIDGET_RATELIMIT_NUMBER="100/minute",

@@ -12,17 +12,19 @@ import contextlib
 import errno
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from widget_server.extensions import db
 from widget_server.ops import health
 
-from .conftest import POSTGRES, database_url, make_app
+from .conftest import make_app
 from .test_durability_crash import _mount, _unmount
+from .test_ops_scale_e2e import postgres_server_url
 
 
 def _statvfs(**changes):
@@ -92,18 +94,36 @@ def test_without_sqlite_files_nothing_of_the_disk_is_looked_at(app, monkeypatch)
     assert "disk" not in ready.json["checks"]
 
 
-@pytest.mark.skipif(POSTGRES is None, reason="the PostgreSQL pass (TEST_DATABASE_URL)")
-def test_a_read_only_postgresql_is_not_ready_and_named(app, tmp_path):
-    name = make_url(database_url(tmp_path)).database
-    with POSTGRES.admin().connect() as conn:  # as a standby answers: writes refused
-        conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
-    with app.app_context():
-        db.engine.dispose()  # the setting holds for new sessions
+@pytest.mark.postgres
+def test_a_read_only_postgresql_is_not_ready_and_named(tmp_path):
+    server = create_engine(postgres_server_url(), isolation_level="AUTOCOMMIT")
+    name = f"widget_readonly_{uuid.uuid4().hex[:8]}"
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    app = None
+    try:
+        app = make_app(
+            tmp_path,
+            SQLALCHEMY_DATABASE_URI=make_url(postgres_server_url())
+            .set(database=name)
+            .render_as_string(hide_password=False),
+        )
+        with server.connect() as conn:  # as a standby answers: writes refused
+            conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+        with app.app_context():
+            db.engine.dispose()  # the setting holds for new sessions
 
-    ready = app.test_client().get("/readyz")
+        ready = app.test_client().get("/readyz")
 
-    assert ready.status_code == 503
-    assert ready.json["checks"]["database"] == "failed: ReadOnlyDatabase"
+        assert ready.status_code == 503
+        assert ready.json["checks"]["database"] == "failed: ReadOnlyDatabase"
+    finally:
+        if app is not None:
+            with app.app_context():
+                db.engine.dispose()
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 # -- a real file system of its own ---------------------------------------------------------

@@ -24,7 +24,15 @@ from widget_server.extensions import db, limiter
 from widget_server.pbx import directory
 from widget_server.pbx.sim import start_sim_thread
 
-from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, TEST_SECRET, build_stack, database_url, make_app
+from .conftest import (
+    POSTGRES,
+    SIM_CLIENT_ID,
+    SIM_SIGN_KEY,
+    TEST_SECRET,
+    build_stack,
+    database_url,
+    make_app,
+)
 from .test_abuse_limits import ROOT, _free_port, start_redis, stop_redis
 
 TOKEN = "metrics-token-0123456789abcdef"
@@ -66,12 +74,9 @@ def test_readyz_is_ready_with_redis_and_names_redis_and_the_queue_once_it_stops(
         client = app.test_client()
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.json
-        assert ready.json["checks"] == {
-            "database": "ok",
-            "disk": "ok",
-            "redis": "ok",
-            "queue": "ok",
-        }
+        # The disk is looked at where SQLite keeps the database (not in the PostgreSQL pass).
+        disk = {} if POSTGRES else {"disk": "ok"}
+        assert ready.json["checks"] == {"database": "ok", **disk, "redis": "ok", "queue": "ok"}
     finally:
         stop_redis(server)  # nothing listens on its port any more
     started = time.monotonic()

@@ -75,7 +75,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "gevent: most connections per gunicorn worker, open status streams included.",
     ),
     # Jobs mostly wait on a PBX: eight keep a slow PBX (seconds per answer) from bounding the
-    # dialling rate; one account takes at most a quarter of them (bulkhead.py).
+    # dialling rate; a quarter of them always stays free for other accounts (bulkhead.py).
     "QUEUE_WORKERS": (_positive_int, 8, "Task-queue worker threads started by `run`/`worker`."),
     # None (auto): inside the web worker when there is one, see queue_in_web().
     "QUEUE_IN_WEB": (
@@ -140,6 +140,12 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         _positive_int,
         90,
         "Seconds to wait for events of a call_back whose answer never came.",
+    ),
+    "UNPLACED_CHECK_AFTER": (
+        _positive_int,
+        600,
+        "Seconds after a call_back that never answered before the PBX's journal is asked "
+        "whether it was placed.",
     ),
     "END_TIMEOUT": (
         _positive_int,

@@ -28,7 +28,7 @@ from ..phones import mask_phone
 from ..statuses import WAITING, Status
 from . import matching, retry
 from .queue import queue
-from .state import current_attempt, give_up, lock_account, lock_request, set_status
+from .state import current_attempt, lock_account, lock_request, set_status
 
 log = logging.getLogger(__name__)
 
@@ -274,52 +274,6 @@ def follow_later(attempt_id: int) -> None:
         queue().follow_call.schedule(args=(attempt_id, True), delay=retry.EVENTS_GRACE)
         return
     queue().follow_call.schedule(args=(attempt_id,), delay=delay)
-
-
-def resolve_attempt(attempt_id: int) -> None:
-    """Settle a call_back whose answer never came: adopt its events, or hand over to the owner."""
-    attempt = db.session.get(CallAttempt, attempt_id)
-    if attempt is None or attempt.session_id or attempt.outcome is not None:
-        db.session.rollback()
-        return
-    if attempt.event_session_id:
-        # Its events named it: the call was placed under that id.
-        session_known(attempt.request_id, attempt.id, attempt.event_session_id)
-        return
-    account = attempt.request.widget.pbx_account
-    events = db.session.scalars(
-        select(CallEvent)
-        .where(
-            CallEvent.pbx_account_id == account.id,
-            CallEvent.attempt_id.is_(None),
-            CallEvent.received_at >= attempt.sent_at - timedelta(seconds=5),
-        )
-        .order_by(CallEvent.id)
-    ).all()
-    pin, phone = attempt.operator_pin, attempt.request.phone
-    match = next((e for e in events if matching.from_our_call_back(e.payload, pin, phone)), None)
-    if match is not None:
-        session_known(attempt.request_id, attempt.id, match.session_id)
-        return
-    req = lock_request(attempt.request_id)
-    db.session.refresh(attempt)
-    if attempt.outcome is not None or attempt.session_id:
-        db.session.rollback()
-        return
-    attempt.outcome = "unknown"
-    attempt.stage = attempt.reached_stage = "ended"
-    attempt.ended_at = utcnow()
-    log.warning(
-        "request %s: no trace of the call_back sent at %s; the owner takes over",
-        req.id,
-        attempt.sent_at,
-    )
-    give_up(
-        req,
-        Status.PBX_ERROR,
-        "failed",
-        reason="the PBX did not confirm the call; it may or may not have rung",
-    )
 
 
 # -- the end of an attempt -------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, current_app
 from huey import Huey, PriorityRedisHuey, SqliteHuey
 
-from ..bulkhead import Bulkhead, share_of
+from .. import bulkhead
 from ..extensions import db
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def init_queue(app: Flask, task_modules: Iterable[Any]) -> None:
     takes (``pbx:<account id>``), and such a task is registered with ``context=True``.
     """
     huey = _make_huey(app)
-    shares = Bulkhead(share_of(app.config["QUEUE_WORKERS"]))
+    shares = bulkhead.for_workers(app.config["QUEUE_WORKERS"])
     app.extensions["queue_bulkhead"] = shares
     tasks: dict[str, Any] = {}
 

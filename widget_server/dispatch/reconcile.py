@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
@@ -274,8 +275,10 @@ def _needs_journal(attempt: CallAttempt | None) -> bool:
         return False
     if attempt.outcome == "unknown":
         return True
-    return (
-        attempt.outcome is None
-        and attempt.sent_at is not None
-        and utcnow() - attempt.sent_at >= STALE_AFTER
-    )
+    if attempt.outcome is not None or attempt.sent_at is None:
+        return False
+    age = utcnow() - attempt.sent_at
+    # A call_back that never answered, old enough to be in the journal (dispatch/unplaced.py).
+    unconfirmed = attempt.session_id is None and attempt.event_session_id is None
+    checked_after = timedelta(seconds=current_app.config["UNPLACED_CHECK_AFTER"])
+    return age >= STALE_AFTER or (unconfirmed and age >= checked_after)

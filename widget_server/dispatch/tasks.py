@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, PbxJournal, Widget
-from .events import prune_orphan_events, resolve_attempt
+from .events import prune_orphan_events
 from .follow import follow_call
 from .held import decide_held_again
 from .queue import IN_FLIGHT
@@ -18,6 +18,7 @@ from .recordings import fetch_recording
 from .ringing import place_next_call
 from .settle import finish_attempt
 from .sweep import sweep
+from .unplaced import resolve_attempt
 
 
 def _request_account(request_id: int, *_args, **_kwargs) -> str | None:
@@ -47,8 +48,8 @@ def _journal_account(run_id: int, *_args, **_kwargs) -> str | None:
 def register_tasks(huey, in_app) -> dict[str, Any]:
     """``{name: task}`` for every dispatch job; ``in_app`` runs one in an app context.
 
-    Every job that asks an account's PBX takes a share of the workers for that account
-    (``bulkhead.py``): one owner's slow PBX holds a few workers, never all of them.
+    Every job that asks an account's PBX takes a place for that account (``bulkhead.py``):
+    one owner's slow PBX never holds every worker.
     """
 
     def task(func, share=None, **options):
