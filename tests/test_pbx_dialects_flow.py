@@ -31,11 +31,18 @@ SCENARIOS = {
     "+7 900 000-00-02": "visitor_busy",
     "+7 900 000-00-03": "visitor_no_answer",
     "+7 900 000-00-04": "pbx_error",
-    "+7 900 000-00-05": "pbx_error",
+    # The call_back's answer never comes; the PBX's journal has the call, unanswered
+    # (dispatch/unplaced.py). Dialects whose journal lacks it: PBX_UNTIED.
+    "+7 900 000-00-05": "no_operator",
     "+7 900 000-00-06": "pbx_error",
     "+7 900 000-00-07": "finished",
 }
 NEVER_ANSWERS = {"+7 916 123-45-67": "visitor_no_answer", "+7 900 000-00-07": "visitor_no_answer"}
+# Dialects (g) and (s) know a call only once it is over, in call_info and in the journal; the
+# slow scenario's call never ends, so its journal is empty: taken for a call never placed, it
+# is dialled once more (WIDGET_UNPLACED_CHECK_AFTER, 1 s here, 30 min as shipped), then the
+# owner takes over. A real call still going on when the journal is asked looks the same.
+PBX_UNTIED = {("g", "+7 900 000-00-05"): "pbx_error", ("s", "+7 900 000-00-05"): "pbx_error"}
 TABLE: dict[tuple[str, str], tuple[int, str]] = {}
 
 
@@ -106,6 +113,7 @@ def test_every_dialect_connects_an_answering_visitor_once_and_never_overlaps_cal
     else:
         assert final["status"] != "finished"
     expected = NEVER_ANSWERS.get(number) if dialect == "d" else None
+    expected = PBX_UNTIED.get((dialect, number), expected)
     assert final["status"] == (expected or SCENARIOS[number])
     # No call_back while an earlier call of this request was alive.
     sent = [r["time"] for r in callbacks]

@@ -143,7 +143,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     ),
     "UNPLACED_CHECK_AFTER": (
         _positive_int,
-        600,
+        1800,
         "Seconds after a call_back that never answered before the PBX's journal is asked "
         "whether it was placed.",
     ),

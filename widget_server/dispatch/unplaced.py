@@ -6,7 +6,8 @@ they came, name the call (``resolve_attempt``). Without them only the PBX's call
 can tell, and only once a call placed then would be in it: ``WIDGET_UNPLACED_CHECK_AFTER``
 after the attempt, the journal of that stretch is ordered (``reconcile``). A row for the
 visitor's number settles the attempt from it; a journal without one is the positive evidence
-that nobody was rung, and the request is dialled again. No journal within
+that nobody was rung, and the request is dialled again. The journal lists a call once it is
+over, so a call still going on at the check looks the same: hence a check long after. No journal within
 ``JOURNAL_WAIT``, or a PBX that refuses to make one: the owner takes over, as before.
 The visitor's status stays as it was meanwhile (waiting), never "no call".
 """
