@@ -16,6 +16,7 @@ from widget_server.pbx.sim import start_sim_thread
 
 from .admin_support import make_owner, post_form, sign_in
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, make_app
+from .dispatch_support import Jobs
 
 
 @pytest.fixture
@@ -43,6 +44,15 @@ def add_account(app, api_url, *, key=SIM_SIGN_KEY, email="owner@example.com", do
         owner = setup.find_owner(email)
         account = directory.add_pbx(owner, api_url, SIM_CLIENT_ID, key, domain)
         return account.id
+
+
+def ask_pbx(app, client, account_id: int, action: str):
+    """Click "check" or "refresh groups", let the queue run the job, and show the page."""
+    page = f"/admin/pbx/{account_id}"
+    booked = post_form(client, f"{page}/{action}", {}, page_url=page)
+    assert booked.status_code == 302, booked.status_code
+    Jobs(app).run()
+    return client.get(page)
 
 
 def text_of(response) -> str:
@@ -205,9 +215,7 @@ def test_a_real_pem_certificate_is_stored_as_the_ca_bundle(app, client, tmp_path
 
 def test_checking_the_connection_shows_the_groups_the_simulator_has(app, client, sim):
     account_id = add_account(app, sim.url)
-    response = post_form(
-        client, f"/admin/pbx/{account_id}/check", {}, page_url=f"/admin/pbx/{account_id}"
-    )
+    response = ask_pbx(app, client, account_id, "check")
     assert response.status_code == 200
     text = text_of(response)
     assert "Подключение работает" in text
@@ -225,9 +233,7 @@ def _sim_requests(sim):
 
 def test_checking_with_a_wrong_key_says_so_in_words(app, client, sim):
     account_id = add_account(app, sim.url, key="WRONGKEY")
-    response = post_form(
-        client, f"/admin/pbx/{account_id}/check", {}, page_url=f"/admin/pbx/{account_id}"
-    )
+    response = ask_pbx(app, client, account_id, "check")
     text = text_of(response)
     assert "Подключение не работает" in text
     assert "отклонила код идентификации или подпись" in text
@@ -235,9 +241,7 @@ def test_checking_with_a_wrong_key_says_so_in_words(app, client, sim):
 
 def test_checking_an_address_nobody_listens_on_says_it_cannot_connect(app, client):
     account_id = add_account(app, "http://127.0.0.1:9")
-    response = post_form(
-        client, f"/admin/pbx/{account_id}/check", {}, page_url=f"/admin/pbx/{account_id}"
-    )
+    response = ask_pbx(app, client, account_id, "check")
     assert "По этому адресу API Ростелекома не отвечает" in text_of(response)
 
 
@@ -263,8 +267,7 @@ def test_a_closed_port_and_another_services_http_status_read_the_same(app, clien
         texts = []
         for url in ("http://127.0.0.1:9", f"http://127.0.0.1:{server.server_port}"):
             account_id = add_account(app, url)
-            page = f"/admin/pbx/{account_id}"
-            response = post_form(client, f"{page}/check", {}, page_url=page)
+            response = ask_pbx(app, client, account_id, "check")
             found = re.search(
                 r'id="check-result">(.*?)</div>', response.get_data(as_text=True), re.S
             )
@@ -277,19 +280,13 @@ def test_a_closed_port_and_another_services_http_status_read_the_same(app, clien
 
 def test_checking_a_wrong_domain_names_the_domain(app, client, sim):
     account_id = add_account(app, sim.url, domain="other.rt.ru")
-    response = post_form(
-        client, f"/admin/pbx/{account_id}/check", {}, page_url=f"/admin/pbx/{account_id}"
-    )
+    response = ask_pbx(app, client, account_id, "check")
     assert "не знает этот домен" in text_of(response)
 
 
 def test_refreshing_groups_shows_each_groups_members_by_name(app, client, sim):
     account_id = add_account(app, sim.url)
-    response = post_form(
-        client, f"/admin/pbx/{account_id}/sync", {}, page_url=f"/admin/pbx/{account_id}"
-    )
-    assert response.status_code == 302
-    page = client.get(f"/admin/pbx/{account_id}")
+    page = ask_pbx(app, client, account_id, "sync")
     html = page.get_data(as_text=True)
     sales = re.search(r'<tr data-pin="101">(.*?)</tr>', html, re.S).group(1)
     assert "Анна Смирнова (201)" in sales and "Борис Петров (202)" in sales
@@ -302,7 +299,7 @@ def test_refreshing_with_a_wrong_key_keeps_the_old_groups_and_explains(app, clie
         directory.sync_groups(db.session.get(PbxAccount, account_id))
         db.session.get(PbxAccount, account_id).sign_key = "WRONG"
         db.session.commit()
-    post_form(client, f"/admin/pbx/{account_id}/sync", {}, page_url=f"/admin/pbx/{account_id}")
+    ask_pbx(app, client, account_id, "sync")
     text = text_of(client.get(f"/admin/pbx/{account_id}"))
     assert "не обновлены" in text and "подпись" in text
     assert "Отдел продаж" in text
@@ -415,11 +412,10 @@ def test_a_pbx_behind_an_unknown_ca_fails_the_tls_check_until_its_certificate_is
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         account_id = add_account(app, f"https://127.0.0.1:{server.server_port}")
-        page = f"/admin/pbx/{account_id}"
-        response = post_form(client, f"{page}/check", {}, page_url=page)
+        response = ask_pbx(app, client, account_id, "check")
         assert "API Ростелекома не отвечает" in text_of(response)
         assert upload_ca(client, account_id, cert.read_bytes()).status_code == 302
-        response = post_form(client, f"{page}/check", {}, page_url=page)
+        response = ask_pbx(app, client, account_id, "check")
         assert "Подключение работает" in text_of(response)
         assert "101 Отдел продаж" in text_of(response)
     finally:
@@ -445,9 +441,7 @@ def test_the_signing_key_never_reaches_the_logs(app, client, sim, caplog):
         account_id = db.session.scalar(db.select(PbxAccount.id))
     page = f"/admin/pbx/{account_id}"
     for action in ("check", "sync"):
-        post_form(client, f"{page}/{action}", {}, page_url=page)
-    assert "Подключение не работает" in text_of(
-        post_form(client, f"{page}/check", {}, page_url=page)
-    )
+        ask_pbx(app, client, account_id, action)
+    assert "Подключение не работает" in text_of(ask_pbx(app, client, account_id, "check"))
     assert key not in caplog.text
     assert key not in client.get(f"{page}/edit").get_data(as_text=True)

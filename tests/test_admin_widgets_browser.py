@@ -8,6 +8,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from widget_server import setup
+from widget_server.dispatch.queue import start_consumer_threads
 from widget_server.extensions import db
 from widget_server.models import CallbackRequest, PbxGroup, Widget
 from widget_server.pbx import directory
@@ -105,6 +106,9 @@ def wait_preview(page, script, arg=None, timeout=15000):
 
 def test_an_owner_connects_the_simulator_and_sees_its_groups_and_members(page, live):
     sim = start_sim_thread({"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY})
+    # The check and the refresh run in the queue; the page waits for their answers.
+    consumer = live.app.extensions["queue"].consumer(workers=2)
+    start_consumer_threads(consumer)
     try:
         watch_csp(page)
         sign_in(page, live.url)
@@ -119,7 +123,7 @@ def test_an_owner_connects_the_simulator_and_sees_its_groups_and_members(page, l
         page.wait_for_selector("#webhook-base")
         assert page.input_value("#webhook-base").startswith(f"{live.url}/pbx/pbx_")
         page.click("text=Проверить подключение")
-        page.wait_for_selector("#check-result")
+        page.wait_for_selector("#check-result.check-ok", timeout=30000)
         assert "Подключение работает" in page.text_content("#check-result")
         page.click("text=Обновить группы и сотрудников")
         page.wait_for_selector("#groups tr[data-pin='101']")
@@ -128,6 +132,7 @@ def test_an_owner_connects_the_simulator_and_sees_its_groups_and_members(page, l
         assert "Глеб Орлов (204)" in page.text_content("#groups tr[data-pin='102']")
         assert page.csp_violations == [] and page.console_errors == []
     finally:
+        consumer.stop(graceful=False)
         sim.stop()
 
 

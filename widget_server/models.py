@@ -109,6 +109,12 @@ class PbxAccount(db.Model):
     # The dialect letter (docs/pbx-dialects.md) the guided first call detected.
     dialect: Mapped[str | None] = mapped_column(String(1))
     dialect_checked_at: Mapped[datetime | None]
+    # The PBX page's last connection check or group refresh, run in the queue
+    # (dispatch/connection_check.py): booked, answered, and the answer as data.
+    check_kind: Mapped[str | None] = mapped_column(String(8))
+    check_asked_at: Mapped[datetime | None]
+    check_done_at: Mapped[datetime | None]
+    check_answer: Mapped[dict | None] = mapped_column(JSON)
 
 
 class PbxUser(db.Model):

@@ -2,9 +2,11 @@
 
 Saving an account asks the PBX first (``users_info``) and syncs its groups; when the
 PBX refuses, the form comes back with the reason in words and nothing is stored,
-unless the owner ticks "save without checking". An owner's requests wait on a PBX one
-at a time (``_one_at_a_time``): clicks on a PBX that answers slowly hold one request slot
-of the web worker, for at most ``WIDGET_PBX_DEADLINE``, never all of them.
+unless the owner ticks "save without checking". That one waits in the request, as the
+form needs the answer before it stores anything: an owner's saves wait on a PBX one at a
+time (``_one_at_a_time``), each for at most ``WIDGET_PBX_DEADLINE``. "Check the
+connection" and "refresh groups" run in the queue (``dispatch/connection_check.py``)
+and the page waits for their answer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import delete, func, select
 
 from ..bulkhead import Bulkhead
+from ..dispatch import connection_check
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, PbxJournal, Widget, new_public_id, utcnow
 from ..pbx import directory
@@ -65,6 +68,11 @@ def pbx_error_text(exc: PbxError, api_url: str | None = None) -> str:
         return _(
             "Предыдущая проверка подключения ещё ждёт ответа АТС. Подождите полминуты и "
             "попробуйте снова."
+        )
+    if result == "no-queue":
+        return _(
+            "Проверка не запущена: очередь задач сервиса сейчас недоступна. Попробуйте через "
+            "минуту; если не поможет, сообщите тому, кто обслуживает сервис."
         )
     if result == "forbidden-address":
         return _(ADDRESS_ERRORS["private"])
@@ -118,7 +126,9 @@ def _widget_count(account: PbxAccount) -> int:
     )
 
 
-def _detail(account: PbxAccount, *, check=None, status: int = 200):
+def _detail(account: PbxAccount):
+    check = _check_view(account)
+    waiting = check is not None and check["state"] == connection_check.CheckState.WAITING
     users = {u.pin: u for u in account.users}
     members = {
         group.id: [users.get(p, p) for p in (group.member_pins or [])] for group in account.groups
@@ -131,10 +141,11 @@ def _detail(account: PbxAccount, *, check=None, status: int = 200):
         members=members,
         users=sorted(account.users, key=lambda u: u.pin),
         check=check,
+        refresh=connection_check.REFRESH_SECONDS if waiting else None,
         widget_count=_widget_count(account),
         journals=recent_journals(account),
         today=(utcnow() + MOSCOW_OFFSET).date().isoformat(),
-    ), status
+    )
 
 
 def _owner_key() -> str:
@@ -292,59 +303,48 @@ def pbx_detail(account_id: int):
 @limiter.limit("20/minute", key_func=_owner_key)  # each one asks the PBX
 def pbx_check(account_id: int):
     """Ask the PBX for its directory without storing it: do the credentials work?"""
-    account = owned_or_404(PbxAccount, account_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    try:
-        with _one_at_a_time():
-            data = client_for(account).users_info()
-    except PbxError as exc:
-        return _detail(account, check={"ok": False, "text": pbx_error_text(exc, account.api_url)})
-    users = directory._as_list(data.get("users"))
-    groups = directory._as_list(data.get("groups"))
-    by_pin = {str(u.get("pin")): u for u in users}
-    found = [
-        {
-            "pin": str(gr.get("pin")),
-            "name": str(gr.get("name") or gr.get("pin")),
-            "members": [
-                str(by_pin.get(str(p), {}).get("display_name") or p)
-                for p in gr.get("users_list") or []
-            ],
-        }
-        for gr in groups
-    ]
-    return _detail(
-        account,
-        check={"ok": True, "groups": found, "user_count": len(users), "group_count": len(groups)},
-    )
+    return _book(account_id, connection_check.CheckKind.CHECK)
 
 
 @bp.post("/pbx/<int:account_id>/sync")
 @login_required
 @limiter.limit("20/minute", key_func=_owner_key)
 def pbx_sync(account_id: int):
+    """Refresh the account's groups and users from the PBX."""
+    return _book(account_id, connection_check.CheckKind.SYNC)
+
+
+def _book(account_id: int, kind: connection_check.CheckKind):
+    """Book the check in the queue and show the page, which waits for its answer."""
     account = owned_or_404(PbxAccount, account_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    try:
-        with _one_at_a_time():
-            users, groups = directory.sync_groups(account)
-    except PbxError as exc:
-        db.session.rollback()
-        flash(
-            _("Группы и сотрудники не обновлены.") + " " + pbx_error_text(exc, account.api_url),
-            "error",
-        )
-    else:
+    if not connection_check.book(account, kind):
         flash(
             _(
-                "Получено от АТС: сотрудников %(users)s, групп %(groups)s.",
-                users=users,
-                groups=groups,
-            )
+                "Предыдущая проверка подключения ещё ждёт ответа АТС. Подождите полминуты и "
+                "попробуйте снова."
+            ),
+            "error",
         )
-    return redirect(url_for("admin.pbx_detail", account_id=account.id))
+    return redirect(url_for("admin.pbx_detail", account_id=account.id) + "#check-result")
+
+
+def _check_view(account: PbxAccount) -> dict | None:
+    """The last check as the page shows it: waiting, or its answer in words."""
+    state = connection_check.state(account)
+    if state is None:
+        return None
+    view = {"state": state.value, "kind": account.check_kind, "at": account.check_done_at}
+    answer = account.check_answer or {}
+    if state is connection_check.CheckState.DONE:
+        view["ok"] = bool(answer.get("ok"))
+        view.update(
+            {k: v for k, v in answer.items() if k in ("groups", "user_count", "group_count")}
+        )
+        if not view["ok"]:
+            view["text"] = pbx_error_text(connection_check.failure(answer), account.api_url)
+    return view
 
 
 @bp.post("/pbx/<int:account_id>/delete")

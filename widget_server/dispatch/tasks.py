@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, PbxJournal, Widget
+from .connection_check import check_connection
 from .events import prune_orphan_events
 from .follow import follow_call
 from .held import decide_held_again
-from .queue import IN_FLIGHT
+from .queue import IN_FLIGHT, NOTICE
 from .reconcile import fetch_journal, fetch_pending_journals, nightly_reconcile
 from .recordings import fetch_recording
 from .ringing import place_next_call
@@ -45,6 +46,10 @@ def _journal_account(run_id: int, *_args, **_kwargs) -> str | None:
     return None if found is None else f"pbx:{found}"
 
 
+def _account(account_id: int, *_args, **_kwargs) -> str:
+    return f"pbx:{account_id}"
+
+
 def register_tasks(huey, in_app) -> dict[str, Any]:
     """``{name: task}`` for every dispatch job; ``in_app`` runs one in an app context.
 
@@ -69,6 +74,8 @@ def register_tasks(huey, in_app) -> dict[str, Any]:
         "resolve_attempt": task(resolve_attempt, _attempt_account, priority=IN_FLIGHT),
         # The PBX may need minutes to make a recording available.
         "fetch_recording": task(fetch_recording, _attempt_account, retries=5, retry_delay=30),
+        # An owner waits on the PBX page for it: after calls under way, before new ones.
+        "check_connection": task(check_connection, _account, priority=NOTICE),
         "sweep": every(crontab(minute="*"), sweep),
         "prune_orphan_events": every(crontab(minute="*/5"), prune_orphan_events),
         # Requests held while the limit store was down, decided again once it is back.
