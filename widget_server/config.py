@@ -76,7 +76,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
     ),
     # Jobs mostly wait on a PBX: eight keep a slow PBX (seconds per answer) from bounding the
     # dialling rate; a quarter of them always stays free for other accounts (bulkhead.py).
-    "QUEUE_WORKERS": (_positive_int, 8, "Task-queue worker threads started by `run`/`worker`."),
+    "QUEUE_WORKERS": (_positive_int, 32, "Task-queue worker threads started by `run`/`worker`."),
     # None (auto): inside the web worker when there is one, see queue_in_web().
     "QUEUE_IN_WEB": (
         _bool_or_auto,

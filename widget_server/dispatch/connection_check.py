@@ -86,7 +86,9 @@ def check_connection(account_id: int, kind: str) -> None:
             users, groups = directory.sync_groups(account)
             answer: dict[str, Any] = {"ok": True, "user_count": users, "group_count": groups}
         else:
-            answer = {"ok": True, **_found(client_for(account).users_info())}
+            client = client_for(account)
+            db.session.commit()  # no pool connection held while the PBX answers
+            answer = {"ok": True, **_found(client.users_info())}
     except PbxError as exc:
         db.session.rollback()
         answer = {

@@ -108,8 +108,12 @@ def place_next_call(request_id: int) -> None:
     # between leaves a trace instead of a silent second call.
     db.session.commit()
     attempt_id, phone = attempt.id, req.phone
+    client = client_for(req.widget.pbx_account)
+    # The reads above began a transaction: end it, so that a worker waiting on a slow PBX
+    # (up to WIDGET_PBX_DEADLINE) holds none of the pool's few connections.
+    db.session.commit()
     try:
-        session_id = client_for(req.widget.pbx_account).call_back(phone, from_pin=pin)
+        session_id = client.call_back(phone, from_pin=pin)
     except PbxError as exc:
         _call_back_failed(request_id, attempt_id, exc)
         return

@@ -104,9 +104,14 @@ def decide(
 
 
 def fetch_call_info(attempt: CallAttempt) -> dict[str, Any] | None:
-    """``call_info`` of an attempt, under the reply's id then its events' id; None on failure."""
+    """``call_info`` of an attempt, under the reply's id then its events' id; None on failure.
+
+    Its callers have only read so far: the transaction ends here (their objects are read
+    again under the lock), so that a job waiting on a slow PBX holds no pool connection.
+    """
     client = client_for(attempt.request.widget.pbx_account)
     ids = dict.fromkeys(i for i in (attempt.session_id, attempt.event_session_id) if i)
+    db.session.commit()
     for session_id in ids:
         try:
             return client.call_info(session_id)

@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import CallAttempt, CallEvent, PbxAccount, PbxJournal, utcnow
+from ..models import CallAttempt, CallbackRequest, CallEvent, PbxAccount, PbxJournal, utcnow
 from ..pbx.client import PbxError, client_for
 from ..pbx.journal import JournalError, JournalRow, parse_journal
 from ..phones import digits_of
@@ -141,19 +141,29 @@ def _caller(row: JournalRow) -> str:
     return digits_of(row.orig_number)[-10:]
 
 
-def _not_placed(attempt_id: int) -> None:
-    """The journal has no call with the visitor's number: nobody was rung; dial again."""
+def _claim(attempt_id: int, outcome: Outcome) -> tuple[CallbackRequest, CallAttempt] | None:
+    """End a call_back nothing else has settled with ``outcome``, its request locked and
+    the change not yet committed; None (rolled back) when an event or job got there first."""
     attempt = db.session.get(CallAttempt, attempt_id)
     req = lock_request(attempt.request_id)
     db.session.refresh(attempt)
     if attempt.outcome is not None or attempt.session_id:
         db.session.rollback()
-        return
-    # Like a PBX that could not be reached: it tried nobody, so the round goes on.
-    attempt.outcome = Outcome.PBX_UNAVAILABLE
-    attempt.pbx_message = "the PBX journal shows no call for this call_back"
+        return None
+    attempt.outcome = outcome
     attempt.stage = attempt.reached_stage = "ended"
     attempt.ended_at = utcnow()
+    return req, attempt
+
+
+def _not_placed(attempt_id: int) -> None:
+    """The journal has no call with the visitor's number: nobody was rung; dial again."""
+    # Like a PBX that could not be reached: it tried nobody, so the round goes on.
+    claimed = _claim(attempt_id, Outcome.PBX_UNAVAILABLE)
+    if claimed is None:
+        return
+    req, attempt = claimed
+    attempt.pbx_message = "the PBX journal shows no call for this call_back"
     if is_final(req):  # cancelled meanwhile: nothing to dial
         db.session.commit()
         return
@@ -169,15 +179,10 @@ def _not_placed(attempt_id: int) -> None:
 
 
 def _owner_takes_over(attempt_id: int) -> None:
-    attempt = db.session.get(CallAttempt, attempt_id)
-    req = lock_request(attempt.request_id)
-    db.session.refresh(attempt)
-    if attempt.outcome is not None or attempt.session_id:
-        db.session.rollback()
+    claimed = _claim(attempt_id, Outcome.UNKNOWN)
+    if claimed is None:
         return
-    attempt.outcome = Outcome.UNKNOWN
-    attempt.stage = attempt.reached_stage = "ended"
-    attempt.ended_at = utcnow()
+    req, attempt = claimed
     log.warning(
         "request %s: no trace of the call_back sent at %s; the owner takes over",
         req.id,

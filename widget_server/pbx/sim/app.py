@@ -228,6 +228,8 @@ def call_back(state: SimState, body: dict[str, Any]) -> Answer:
     if scenario.name == scenarios.PBX_DOWN:
         return Response(scenarios.DOWN_PAGE, status=503, mimetype="text/html")
 
+    if state.setting("ANSWER_SECONDS"):
+        state.stop_event.wait(state.setting("ANSWER_SECONDS"))
     script = scenario.name
     if scenario.name == scenarios.PBX_SLOW:
         # Not scaled: it must outlast the caller's timeout. The event lets shutdown() end it.

@@ -86,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
     "VISITOR_RING_SECONDS": 25.0,
     "TALK_SECONDS": 6.0,
     "SLOW_SECONDS": 20.0,
+    # Every call_back is answered this late (not scaled): a PBX slow to answer any call.
+    "ANSWER_SECONDS": 0.0,
     "RECORD_TTL_SECONDS": 120.0,
     # Dialect (h): how long the PBX itself rings an operator who does not answer.
     "PBX_RING_SECONDS": 35.0,
@@ -104,6 +106,7 @@ FLOAT_KEYS = frozenset(
         "VISITOR_RING_SECONDS",
         "TALK_SECONDS",
         "SLOW_SECONDS",
+        "ANSWER_SECONDS",
         "RECORD_TTL_SECONDS",
         "PBX_RING_SECONDS",
     }
