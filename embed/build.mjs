@@ -14,8 +14,11 @@ const MANIFEST = join(HERE, 'build-manifest.json');
 // Gzipped bytes, size-limit style: the loader alone on every page view, everything on intent.
 // GOALS are issue 14's; BUDGETS are what the build may not grow past (today's size plus a
 // little room), so the distance to the goals can only shrink. bench/widget_size.py shows both.
+// Issue 28 raised total_gzip once, by 280 B, for what the visitor must see (a title per final
+// screen, the owner's number to call, the closed screen, the plan's countdown, no 428 on a quick
+// submit) cost about 310 B of panel, 40 B of it won back by mangling more internal names.
 export const GOALS = { loader_gzip: 2048, total_gzip: 8192 };
-export const BUDGETS = { loader_gzip: 3080, total_gzip: 11680 };
+export const BUDGETS = { loader_gzip: 3080, total_gzip: 11960 };
 
 const version = readFileSync(join(HERE, '../widget_server/version.py'), 'utf8').match(/__version__ = "([^"]+)"/)[1];
 
@@ -48,7 +51,9 @@ const INTERNAL_PROPS = new RegExp(
     ['callbackWidgetPanel', 'shared', 'createPanel', 'frame', 'opener', 'focusFirst', 'focusTarget', 'hasSlots',
       'consentGiven', 'botTrap', 'setError', 'onAccepted', 'onStatus', 'onLost', 'intervalMs', 'latest', 'streamed',
       'follower', 'failures', 'inflight', 'indicator', 'reported', 'sessionAt', 'startedAt', 'stopped', 'cancelling',
-      'say', 'goal', 'restore', 'refresh', 'quiet', 'picked', 'addStyles', 'element', 'icon', 'listen', 'safe', 'beacon', 'st'].join('|') +
+      'say', 'goal', 'restore', 'refresh', 'quiet', 'picked', 'addStyles', 'element', 'icon', 'listen', 'safe', 'beacon', 'st',
+      'caption', 'heading', 'rest', 'resting', 'promised', 'current', 'inputs', 'submitButton', 'busy', 'timer', 'clock',
+      'alert', 'session', 'state', 'panel', 'stop', 'reset', 'start'].join('|') +
     ')$',
 );
 

@@ -9,6 +9,7 @@ test says so, so no test waits for a clock.
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,6 +90,19 @@ class FakePbx:
 
     def pins_rung(self) -> list[str]:
         return [args[1] for name, args in self.calls if name == "call_back"]
+
+
+class SlowDirectory(FakePbx):
+    """users_info waits until the test lets it answer (``asked`` is set meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked, self.release = threading.Event(), threading.Event()
+
+    def users_info(self) -> dict[str, Any]:
+        self.asked.set()
+        assert self.release.wait(30), "the test never let the PBX answer"
+        return super().users_info()
 
 
 class Jobs:
@@ -179,6 +193,23 @@ def submit_request(app, widget_id: int, phone: str = VISITOR) -> int:
         db.session.commit()
         app.extensions["queue"].place_next_call(req.id)
         return req.id
+
+
+def sent_without_answer(req: CallbackRequest) -> CallAttempt:
+    """``req``'s first call_back sent to operator 201 (of 201, 202) and its answer never
+    recorded: the process died in between, as a crash leaves it. Added to the session, not
+    committed; the request waits for no job (``next_dispatch_at`` unset)."""
+    req.operator_order, req.next_dispatch_at = ["201", "202"], None
+    attempt = CallAttempt(
+        request=req,
+        seq=1,
+        operator_pin="201",
+        stage="sent",
+        reached_stage="sent",
+        sent_at=utcnow(),
+    )
+    db.session.add(attempt)
+    return attempt
 
 
 class World:

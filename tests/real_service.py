@@ -1,8 +1,9 @@
 """The service as a user runs it: `widget-server run` or `demo` as real processes on real
 ports, driven over HTTP as a visitor and an owner drive it, and stopped with a signal.
 
-Used by the tests of what a stop keeps (tests/test_durability_stops.py) and of what a
-power cut keeps (tests/test_durability_crash.py).
+Used by the tests of what a stop keeps (tests/test_durability_stops.py), of what a
+power cut keeps (tests/test_durability_crash.py), and by the drills of a crash and of a
+full disk in the middle of a burst (tests/test_drill_burst.py, tests/test_drill_disk.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +29,10 @@ from widget_server.database import release
 from widget_server.dispatch.schedule import ALWAYS_OPEN
 from widget_server.extensions import db
 from widget_server.pbx import directory
+from widget_server.statuses import FINAL
 
 from .admin_support import csrf_token
-from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, make_app
+from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, database_url, make_app
 
 SHOP = "https://shop.example"
 OWNER, PASSWORD = "owner@example.com", "correct horse battery"
@@ -94,6 +97,38 @@ def prepare_site(tmp_path: Path, instance: Path, database_url: str, sim_url: str
         key = widget.public_key
     release(app)
     return key
+
+
+@dataclass(frozen=True)
+class Site:
+    """What `widget-server run` is started with for one test: its environment and port,
+    the widget's key, the database and the instance folder."""
+
+    env: dict
+    port: int
+    key: str
+    db_url: str
+    instance: Path
+
+
+def site(
+    tmp_path: Path,
+    sim_url: str,
+    *,
+    instance: Path | None = None,
+    db_url: str | None = None,
+    **env: str,
+) -> Site:
+    """A site on the simulator at ``sim_url`` (``prepare_site``), ready for `run`.
+
+    The instance folder is ``tmp_path/instance`` and the database this pass's (SQLite or
+    PostgreSQL) unless given; ``env`` adds to ``service_environment``.
+    """
+    instance = instance or tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    db_url, port = db_url or database_url(tmp_path), free_port()
+    key = prepare_site(tmp_path, instance, db_url, sim_url, port)
+    return Site(service_environment(instance, db_url, port, **env), port, key, db_url, instance)
 
 
 @dataclass
@@ -248,6 +283,95 @@ def start_demo(env: dict, ports: tuple[int, int, int]) -> tuple[Running, str]:
 
 def widget_key_in(banner: str) -> str:
     return re.search(r"Widget key:\s+(\S+)", banner).group(1)
+
+
+def group_members(group: int) -> list[int]:
+    """The processes of a process group (a started service: gunicorn, its workers, the
+    queue's), read from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _stat(entry) and int(_stat(entry)[2]) == group:
+            found.append(int(entry))
+    return found
+
+
+def process_state(pid: int) -> str:
+    """The letter /proc gives a process's state ("T" stopped, "Z" a zombie); "X" when gone."""
+    fields = _stat(pid)
+    return fields[0] if fields else "X"
+
+
+def _stat(pid) -> list[str]:
+    try:
+        line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    return line.rsplit(")", 1)[1].split()  # state, ppid, pgrp, …
+
+
+def owner_webhook_nobody_hears(database_url: str) -> None:
+    """The owner is told through a webhook nobody listens on: each notice stays in the
+    outbox, where a drill finds who was told."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE owners SET webhook_url = :url, webhook_secret = :secret"),
+                {"url": "http://127.0.0.1:9/hook", "secret": "s" * 32},
+            )
+    finally:
+        engine.dispose()
+
+
+def told_owner(database_url: str) -> set[str]:
+    """The handles of the requests the owner has a notice of."""
+    rows = query(
+        database_url,
+        "SELECT r.handle FROM callback_requests r JOIN notifications n ON n.request_id = r.id",
+    )
+    return {handle for (handle,) in rows}
+
+
+def digits(phone) -> str:
+    """A number's last ten digits: how the simulator's log and our rows compare."""
+    return "".join(c for c in str(phone) if c.isdigit())[-10:]
+
+
+def dialled(sim_url: str) -> Counter:
+    """How many call_backs the simulator received for each number (``digits``)."""
+    calls = requests.get(f"{sim_url}/_sim/requests", timeout=10).json()
+    return Counter(
+        digits(c["body"].get("request_number")) for c in calls if c["method"] == "call_back"
+    )
+
+
+def wait_all_final(database_url: str, handles, seconds: float) -> None:
+    """Until each of ``handles`` is final (``statuses.FINAL``) or ``seconds`` have passed;
+    what is still open then is the caller's to assert."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        rows = query(database_url, "SELECT handle, status FROM callback_requests")
+        if not [h for h, status in rows if h in handles and status not in FINAL]:
+            return
+        time.sleep(1)
+
+
+def request_story(database_url: str, handle: str) -> list[tuple]:
+    """A request's status and each of its calls, for an assertion's message."""
+    return query(
+        database_url,
+        "SELECT r.status, r.held_reason, a.outcome, a.pbx_result, a.session_id "
+        "FROM callback_requests r LEFT JOIN call_attempts a ON a.request_id = r.id "
+        "WHERE r.handle = :handle",
+        handle=handle,
+    )
+
+
+def webhook_answers(sim_url: str) -> Counter:
+    """How the service answered the simulator's call_events webhooks: HTTP status → count
+    (None: no answer at all)."""
+    calls = requests.get(f"{sim_url}/_sim/calls", timeout=10).json()
+    return Counter(event["status"] for call in calls for event in call["events"])
 
 
 def query(database_url: str, sql: str, **params) -> list[tuple]:

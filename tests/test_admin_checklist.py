@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from widget_server.extensions import db
-from widget_server.models import CallbackRequest, PbxAccount, Widget, WidgetGroup, utcnow
+from widget_server.models import CallbackRequest, Owner, PbxAccount, Widget, WidgetGroup, utcnow
 from widget_server.pbx.sim import start_sim_thread
 from widget_server.visitor import seen
 
@@ -81,9 +81,14 @@ def add_widget(app, account_id: int) -> SimpleNamespace:
         )
 
 
+def hear_of_missed_requests(owner_id: int) -> None:
+    """A channel that reaches the owner: the checklist's last step (no SMTP in tests)."""
+    db.session.get(Owner, owner_id).bitrix24_url = "https://p.bitrix24.ru/rest/1/abc/"
+
+
 def test_a_new_owner_is_led_to_the_pbx_step_first(client):
     assert states(client) == dict.fromkeys(
-        ["pbx", "webhook", "groups", "widget", "install", "test_call"], "todo"
+        ["pbx", "webhook", "groups", "widget", "install", "test_call", "notify"], "todo"
     )
     assert current(client) == ("pbx", "/admin/pbx/new")
     # "Создать виджет" before any PBX leads to the PBX step.
@@ -124,6 +129,7 @@ def test_the_steps_turn_green_as_the_owner_does_them(app, client, sim):
     with app.app_context():
         account = db.session.get(PbxAccount, account_id)
         account.last_event_at = utcnow() - timedelta(minutes=2)
+        hear_of_missed_requests(account.owner_id)
         req = CallbackRequest(
             widget_id=widget.id,
             widget_group_id=widget.group_id,
@@ -147,6 +153,7 @@ def test_a_finished_checklist_leaves_the_dashboard_after_a_day(app, client, sim)
     widget = add_widget(app, account_id)
     with app.app_context():
         db.session.get(PbxAccount, account_id).last_event_at = utcnow()
+        hear_of_missed_requests(db.session.get(PbxAccount, account_id).owner_id)
         db.session.get(Widget, widget.id).seen_on = {SHOP: utcnow().isoformat()}
         db.session.add(
             CallbackRequest(

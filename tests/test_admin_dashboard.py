@@ -103,7 +103,7 @@ def test_the_dashboard_draws_the_figures_as_charts(app, known):
     assert page.status_code == 200
     html = page.data.decode()
     assert figure(html, "total") == "10"
-    assert figure(html, "share") == "33 %"
+    assert figure(html, "share") == "33\xa0%"  # Babel's Russian percent: a no-break space
     assert figure(html, "median") == "1:00"
     assert figure(html, "missed") == "6"
     per_day = chart(html, "per-day")
@@ -113,7 +113,7 @@ def test_the_dashboard_draws_the_figures_as_charts(app, known):
     assert bars(chart(html, "reasons")) == 6  # every reason but "cancelled"
     share = chart(html, "share")
     assert bars(share) == 2  # overall and the shop; the blog connected none
-    assert "33 %" in share and "50 %" in share and "0 %" in share
+    assert "33\xa0%" in share and "50\xa0%" in share and "0\xa0%" in share
     assert bars(chart(html, "wait")) == 2
     # The text alternative: every day of the period in a table.
     assert html.count('<th scope="row">') >= 7
@@ -130,7 +130,7 @@ def test_the_period_and_widget_choices_change_the_figures(app, known):
     assert figure(client.get("/admin/?days=90").data.decode(), "total") == "11"
     assert figure(client.get("/admin/").data.decode(), "total") == "10"  # 30 days by default
     blog = client.get(f"/admin/?days=7&widget={known['blog']}").data.decode()
-    assert figure(blog, "total") == "4" and figure(blog, "share") == "0 %"
+    assert figure(blog, "total") == "4" and figure(blog, "share") == "0\xa0%"
     assert bars(chart(blog, "per-day")) == 1
 
 
@@ -161,7 +161,7 @@ def test_requests_still_in_progress_are_neither_connected_nor_missed(app, known)
     sign_in(client)
     blog = client.get(f"/admin/?days=7&widget={known['blog']}").data.decode()
     line = re.search(r'data-figure="arithmetic">(.*?)</p>', blog, re.S).group(1)
-    assert line.startswith("Соединено 0 из 4 — 1 ещё идут")
+    assert line.startswith("Соединено 0 из 4 — 1 заявка ещё в работе: она не соединена")
     assert figure(blog, "missed") == "3"
 
 
@@ -200,7 +200,7 @@ def test_another_owners_requests_are_not_counted(app, known):
     client = app.test_client()
     sign_in(client, "rival@example.com", PASSWORD)
     html = client.get("/admin/?days=7").data.decode()
-    assert figure(html, "total") == "1" and figure(html, "share") == "100 %"
+    assert figure(html, "total") == "1" and figure(html, "share") == "100\xa0%"
     mine = app.test_client()
     sign_in(mine)
     assert figure(mine.get("/admin/?days=7").data.decode(), "total") == "10"

@@ -61,7 +61,7 @@ def test_a_new_widget_shows_its_first_week_cap_with_the_reason_and_its_end(app, 
     moscow = datetime.now(ZoneInfo("Europe/Moscow"))
     ends = {(moscow + timedelta(days=d)).strftime("%d.%m.%Y") for d in (6, 7)}
     assert any(day in section for day in ends), ends
-    assert "за 1 ч: 0 из 10" in section and "за 1 дн.: 0 из 50" in section
+    assert "за 1 час: 0 из 10" in section and "за 1 день: 0 из 50" in section
     assert "Снять ограничение" not in section  # not an installation admin
 
 
@@ -71,7 +71,7 @@ def test_at_80_percent_the_widget_page_and_the_dashboard_warn(app, client, ids):
     use_cap(app, ids["shop"], 1)
     page = client.get(f"/admin/widgets/{ids['shop']}").get_data(as_text=True)
     assert 'class="card banner-warn" id="cap"' in page
-    assert "за 1 ч: 8 из 10" in page and "Использовано больше 80 % лимита" in page
+    assert "за 1 час: 8 из 10" in page and "Использовано больше 80 % лимита" in page
     dashboard = client.get("/admin/").get_data(as_text=True)
     assert f'data-cap-warning="{ids["shop"]}"' in dashboard
     assert "использовано больше 80 % лимита звонков" in dashboard
@@ -97,7 +97,7 @@ def test_only_an_installation_admin_lifts_the_cap_and_it_is_recorded(app, client
         assert limits.is_new(widget) is False  # the usual cap applies from now on
     html = client.get(f"/admin/widgets/{ids['shop']}").get_data(as_text=True)
     assert "Ограничение первой недели снято администратором admin@example.com" in html
-    assert "за 1 ч: 0 из 60" in html
+    assert "за 1 час: 0 из 60" in html
 
 
 def call_now(client, request_id: int):

@@ -237,7 +237,7 @@ def test_the_csv_export_has_a_header_and_exactly_the_filtered_rows(app, seeded, 
     assert record["id"] == str(shop)
     assert record["widget"] == "Магазин" and record["department"] == "Отдел продаж"
     assert record["phone"] == "+79161234567" and record["name"] == "Иван"
-    assert record["status"] == "finished" and record["status_text"] == "Состоялся"
+    assert record["status"] == "finished" and record["status_text"] == "Разговор состоялся"
 
     everything = read_csv(signed_in.get("/admin/requests/export.csv"))
     held = dict(zip(everything[0], everything[1], strict=True))  # newest first
@@ -412,7 +412,7 @@ def test_a_completed_call_shows_its_whole_timeline(live):
     assert f"Разговор: {minutes}:{seconds:02d}" in html
     assert "<audio controls" in html
     listed = client.get("/admin/requests").data.decode()
-    assert f'data-request-id="{rid}"' in listed and "Состоялся" in listed
+    assert f'data-request-id="{rid}"' in listed and "Разговор состоялся" in listed
 
 
 def test_the_recording_streams_the_simulators_file_and_plays_again(live):

@@ -27,7 +27,7 @@ from .seed_examples import call_info_for
 from .test_pbx_visitor_evidence import CASES
 
 SEED = call_info_for(VISITOR.lstrip("+"), "op201", is_record=False)
-UNCONFIRMED_STATUS = "Завершён, разговор не подтверждён"
+UNCONFIRMED_STATUS = "Завершена, разговор не подтверждён"
 UNCONFIRMED_OUTCOME = "Звонок завершён, разговор не подтверждён"
 WHY_NOTHING = (
     "Оператор ответил, но АТС не сообщила, звонил ли телефон посетителя "
@@ -95,8 +95,8 @@ def test_the_log_does_not_say_a_talk_took_place_for_an_unconfirmed_call(world, o
         rid: page.split(f'data-request-id="{rid}"', 1)[1].split("</tr>", 1)[0]
         for rid in (unconfirmed, talked)
     }
-    assert UNCONFIRMED_STATUS in rows[unconfirmed] and "Состоялся" not in rows[unconfirmed]
-    assert "Состоялся" in rows[talked]
+    assert UNCONFIRMED_STATUS in rows[unconfirmed] and "состоялся" not in rows[unconfirmed]
+    assert "Разговор состоялся" in rows[talked]
 
 
 def test_the_csv_export_says_the_same(world, owner):

@@ -160,8 +160,10 @@ def test_round_the_clock_and_default_hours_are_one_choice_away(app, client, acco
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
-        ({"origins": "https://shop.example\nshop.example/path"}, "origins", "Строка 2"),
-        ({"origins": "https://shop.example/catalog"}, "origins", "только схема и домен"),
+        # A page address, a bare domain or http:// is a site (tests/test_refused_origins.py);
+        # another scheme or a login is not, in words without "схема".
+        ({"origins": "https://shop.example\nftp://shop.example"}, "origins", "Строка 2"),
+        ({"origins": "mailto:shop@shop.example"}, "origins", "как в адресной строке браузера"),
         ({"origins": "   "}, "origins", "хотя бы один сайт"),
         ({"origins": "https://my shop.example"}, "origins", "недопустимое имя сайта"),
         ({"origins": "https://*.shop.example"}, "origins", "недопустимое имя сайта"),
@@ -191,7 +193,7 @@ def test_round_the_clock_and_default_hours_are_one_choice_away(app, client, acco
         ({"day_tue": "9-5"}, "day_tue", "9"),
         ({"text_button": "x" * 501}, "text_button", "500"),
         # A "%" in the input is quoted in the message as it is (no %-formatting on the way).
-        ({"origins": "https://shop.example/100%"}, "origins", "«https://shop.example/100%»"),
+        ({"origins": "https://shop%.example/"}, "origins", "«https://shop%.example/»"),
         ({"days_off": "50% off"}, "days_off", "«50% off»"),
         ({"day_wed": "50%-60%"}, "day_wed", "«50%-60%»"),
     ],
@@ -235,7 +237,9 @@ def test_a_stricter_own_limit_is_taken_and_a_looser_one_is_refused(app, client, 
     assert response.status_code == 400
     # The server's limits in words, not as 1/5minute.
     message = error_next_to(response, "per_number-1")
-    assert "не строже ограничений сервера (1 за 5 мин, 1 за 2 мин, 3 в час, 5 в день)" in message
+    assert (
+        "не строже ограничений сервера (1 за 5 минут, 1 за 2 минуты, 3 в час, 5 в день)" in message
+    )
     stricter = {
         **limit_row("per_number", 1, "1", "1", "hour"),
         **limit_row("per_number", 2, "2", "1", "day"),

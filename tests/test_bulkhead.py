@@ -17,29 +17,48 @@ from widget_server.pbx import directory
 
 from .admin_support import make_owner, post_form, sign_in
 from .conftest import make_app
-from .dispatch_support import FakePbx, submit_request
+from .dispatch_support import FakePbx, SlowDirectory, submit_request
+
+
+class Holders:
+    """One thread per key, each holding its key's place in ``shares`` until ``leave()``;
+    ``got`` is what each was given, (key, held), in the order they asked."""
+
+    def __init__(self, shares: Bulkhead, keys: tuple[str, ...], *, one_at_a_time: bool = False):
+        self.got: list[tuple[str, bool]] = []
+        self._shares = shares
+        self._asked = threading.Condition()
+        self._inside = threading.Barrier(len(keys) + 1)
+        self._leave = threading.Event()
+        self._workers = []
+        for key in keys:
+            self._workers.append(threading.Thread(target=self._hold, args=(key,)))
+            self._workers[-1].start()
+            if one_at_a_time:  # each has its answer before the next asks: who gets what is known
+                with self._asked:
+                    assert self._asked.wait_for(lambda: len(self.got) == len(self._workers), 5)
+        self._inside.wait(5)  # every one of them has its answer
+
+    def _hold(self, key: str) -> None:
+        with self._shares.hold(key) as held:
+            with self._asked:
+                self.got.append((key, held))
+                self._asked.notify_all()
+            self._inside.wait(5)
+            self._leave.wait(5)
+
+    def leave(self) -> None:
+        self._leave.set()
+        for each in self._workers:
+            each.join()
 
 
 def test_a_key_holds_at_most_its_size_and_gives_its_places_back():
     shares = Bulkhead(2)
-    got: list[tuple[str, bool]] = []
-    inside, leave = threading.Barrier(5), threading.Event()
-
-    def worker(key):
-        with shares.hold(key) as held:
-            got.append((key, held))
-            inside.wait(5)
-            leave.wait(5)
-
-    workers = [threading.Thread(target=worker, args=(k,)) for k in ("a", "a", "a", "b")]
-    for each in workers:
-        each.start()
-    inside.wait(5)
-    assert sorted(got) == [("a", False), ("a", True), ("a", True), ("b", True)]
+    holders = Holders(shares, ("a", "a", "a", "b"))
+    assert sorted(holders.got) == [("a", False), ("a", True), ("a", True), ("b", True)]
     assert (shares.taken("a"), shares.taken("b")) == (2, 1)
-    leave.set()
-    for each in workers:
-        each.join()
+    holders.leave()
     assert shares.taken("a") == shares.taken("b") == 0
 
 
@@ -67,28 +86,10 @@ def test_each_worker_thread_counts_for_itself():
 
 
 def test_a_key_goes_past_its_share_only_while_the_room_lasts():
-    shares = Bulkhead(1, room=2)
-    got = []
-    inside, leave = threading.Barrier(5), threading.Event()
-
-    def worker(key):
-        with shares.hold(key) as held:
-            got.append((key, held))
-            inside.wait(5)
-            leave.wait(5)
-
-    # One at a time, so that who finds the room taken is known.
-    workers = []
-    for key in ("a", "a", "a", "b"):
-        workers.append(threading.Thread(target=worker, args=(key,)))
-        workers[-1].start()
-        time.sleep(0.2)
-    inside.wait(5)
+    holders = Holders(Bulkhead(1, room=2), ("a", "a", "a", "b"), one_at_a_time=True)
     # "a" takes its share and the room; the third "a" finds both taken; "b" its own share.
-    assert got == [("a", True), ("a", True), ("a", False), ("b", True)]
-    leave.set()
-    for each in workers:
-        each.join()
+    assert holders.got == [("a", True), ("a", True), ("a", False), ("b", True)]
+    holders.leave()
 
 
 def test_an_account_may_take_a_quarter_of_the_workers_and_at_least_two():
@@ -175,22 +176,12 @@ def test_a_slow_pbx_with_a_burst_leaves_the_other_owners_visitor_dialled_at_once
         assert all(len(req.attempts) == 1 for req in dialled)  # each dialled exactly once
 
 
-class SlowDirectory(FakePbx):
-    """users_info waits until the test lets it answer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked, self.release = threading.Event(), threading.Event()
-
-    def users_info(self):
-        self.asked.set()
-        self.release.wait(30)
-        return super().users_info()
-
-
-def test_an_owners_clicks_on_a_slow_pbx_wait_one_at_a_time_and_the_rest_are_told_at_once(
+def test_an_owners_saves_of_a_slow_pbx_wait_one_at_a_time_and_the_rest_are_told_at_once(
     tmp_path,
 ):
+    """Saving the PBX form asks the PBX in the request (it must know the answer before it
+    stores anything): one save per owner waits, a second is told so at once and holds no
+    request slot. Checks and refreshes run in the queue (tests/test_connection_check.py)."""
     app = make_app(tmp_path)
     make_owner(app)
     with app.app_context():
@@ -198,22 +189,23 @@ def test_an_owners_clicks_on_a_slow_pbx_wait_one_at_a_time_and_the_rest_are_told
         account_id = directory.add_pbx(owner, "https://pbx.example", "CLIENT", "KEY").id
     pbx = SlowDirectory()
     app.extensions["pbx_client_factory"] = pbx
-    page = f"/admin/pbx/{account_id}"
+    page = f"/admin/pbx/{account_id}/edit"
+    form = {"api_choice": "custom", "custom_url": "https://pbx.example", "client_id": "CLIENT"}
     first, second = app.test_client(), app.test_client()
     sign_in(first)
     sign_in(second)
     answers = {}
     waiting = threading.Thread(
-        target=lambda: answers.update(first=post_form(first, f"{page}/check", {}, page_url=page))
+        target=lambda: answers.update(first=post_form(first, page, form, page_url=page))
     )
     waiting.start()
     try:
         assert pbx.asked.wait(10)
         started = time.monotonic()
-        again = post_form(second, f"{page}/check", {}, page_url=page)
+        again = post_form(second, page, form, page_url=page)
         assert time.monotonic() - started < 5
         assert "Предыдущая проверка подключения ещё ждёт ответа АТС" in again.get_data(as_text=True)
     finally:
         pbx.release.set()
         waiting.join(30)
-    assert "Подключение работает" in answers["first"].get_data(as_text=True)
+    assert answers["first"].status_code == 302, answers["first"].get_data(as_text=True)[-800:]

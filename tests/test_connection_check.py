@@ -17,20 +17,7 @@ from widget_server.pbx import directory
 
 from .admin_support import make_owner, post_form, sign_in
 from .conftest import make_app
-from .dispatch_support import FakePbx, Jobs
-
-
-class SlowDirectory(FakePbx):
-    """users_info waits until the test lets it answer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked, self.release = threading.Event(), threading.Event()
-
-    def users_info(self):
-        self.asked.set()
-        assert self.release.wait(30), "the test never let the PBX answer"
-        return super().users_info()
+from .dispatch_support import FakePbx, Jobs, SlowDirectory
 
 
 def _site(tmp_path, pbx):

@@ -23,6 +23,7 @@ from widget_server.pbx.sim import start_sim_thread
 from widget_server.statuses import FINAL
 
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, build_stack, database_url
+from .dispatch_support import sent_without_answer
 
 
 def _request(stack, handle):
@@ -183,20 +184,10 @@ def _attempt_without_answer(stack, number: str) -> str:
             origin=stack.shop_url,
             consent_text="ok",
             status="queued",
-            operator_order=["201", "202"],
         )
         db.session.add(req)
         db.session.flush()
-        db.session.add(
-            CallAttempt(
-                request=req,
-                seq=1,
-                operator_pin="201",
-                stage="sent",
-                reached_stage="sent",
-                sent_at=utcnow(),
-            )
-        )
+        sent_without_answer(req)
         db.session.commit()
         return req.handle
 

@@ -8,6 +8,8 @@ import pytest
 from flask import Flask
 
 from widget_server.dispatch import retry
+from widget_server.extensions import db
+from widget_server.models import CallbackRequest, utcnow
 from widget_server.statuses import Status
 
 from .dispatch_support import World
@@ -88,12 +90,23 @@ def test_an_unreachable_pbx_is_tried_again_with_growing_waits(tmp_path):
 
 def test_an_unreachable_pbx_past_the_deadline_is_a_pbx_error(tmp_path):
     world = World(tmp_path, DISPATCH_DEADLINE=12)
-    world.pbx.answers = ["down", "down"]
+    world.pbx.answers = ["down", "down", "down"]
     request_id = world.submit()
     world.jobs.run()
-    world.later("place_next_call")  # the next wait (≥ 15 s) ends past the deadline
+    world.later("place_next_call")
+    # The next wait (≥ 15 s) would end past the deadline: it is cut to end on it, so the
+    # PBX gets its last try at the deadline rather than a whole wait before (issue 28).
+    [(_name, _args, wait)] = world.jobs.delayed()
+    assert wait <= 12
+    assert world.request(request_id).status == Status.RETRYING
+    with world.app.app_context():
+        req = db.session.get(CallbackRequest, request_id)
+        req.deadline_at = utcnow()  # the deadline has come
+        db.session.commit()
+    world.later("place_next_call")
 
     assert world.request(request_id).status == Status.PBX_ERROR
+    assert world.request(request_id).dispatch_tries == 3
     assert world.notifications() == ["failed"]
     assert world.jobs.delayed() == []
 

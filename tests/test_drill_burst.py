@@ -9,29 +9,32 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from widget_server.pbx.sim import start_sim_thread
 from widget_server.statuses import FINAL
 
-from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, database_url
-from .real_service import SHOP, free_port, prepare_site, query, service_environment, start_run
+from . import real_service
+from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY
+from .real_service import (
+    SHOP,
+    dialled,
+    digits,
+    owner_webhook_nobody_hears,
+    query,
+    request_story,
+    start_run,
+    told_owner,
+    wait_all_final,
+)
 
 pytestmark = pytest.mark.stack
 
 VISITORS = 240
 KILL_AFTER = 90  # accepted requests before the crash
-
-
-def _digits(value) -> str:
-    return "".join(c for c in str(value) if c.isdigit())[-10:]
 
 
 def test_a_crash_in_the_middle_of_a_burst_loses_no_accepted_request_and_dials_nobody_twice(
@@ -40,26 +43,15 @@ def test_a_crash_in_the_middle_of_a_burst_loses_no_accepted_request_and_dials_no
     sim = start_sim_thread(
         {"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": 0.02}
     )
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    db_url, port = database_url(tmp_path), free_port()
-    key = prepare_site(tmp_path, instance, db_url, sim.url, port)
-    # The owner hears through a webhook (nobody listens: the notice waits in the outbox).
-    engine = create_engine(db_url, poolclass=NullPool)
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE owners SET webhook_url = :url, webhook_secret = :secret"),
-            {"url": "http://127.0.0.1:9/hook", "secret": "s" * 32},
-        )
-    engine.dispose()
-    env = service_environment(
-        instance,
-        db_url,
-        port,
+    site = real_service.site(
+        tmp_path,
+        sim.url,
         WIDGET_UNKNOWN_CALL_GRACE="3",
         WIDGET_DISPATCH_DEADLINE="60",
         WIDGET_UNPLACED_CHECK_AFTER="5",  # the journal is asked 5 s after a lost call_back
     )
+    db_url, env, port, key = site.db_url, site.env, site.port, site.key
+    owner_webhook_nobody_hears(db_url)
     log = tmp_path / "service.log"
     service = start_run(env, port, log)
     accepted: dict[str, str] = {}  # handle -> number
@@ -88,42 +80,19 @@ def test_a_crash_in_the_middle_of_a_burst_loses_no_accepted_request_and_dials_no
             list(pool.map(visitor, range(VISITORS)))
         assert crashed.is_set(), "the burst ended before the crash"
         service = start_run(env, port, log)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            rows = query(db_url, "SELECT handle, status FROM callback_requests")
-            open_ = [h for h, status in rows if h in accepted and status not in FINAL]
-            if not open_:
-                break
-            time.sleep(1)
+        wait_all_final(db_url, accepted, seconds=180)
         service.stop(signal.SIGTERM)
     finally:
         service.kill()
-        calls = requests.get(f"{sim.url}/_sim/requests", timeout=10).json()
+        times_dialled = dialled(sim.url)
         sim.stop()
 
     rows = {h: s for h, s in query(db_url, "SELECT handle, status FROM callback_requests")}
     assert set(accepted) <= set(rows), "an accepted request is gone"
     assert not [h for h in accepted if rows[h] not in FINAL], "an accepted request never ended"
-    dialled = Counter(
-        _digits(c["body"].get("request_number")) for c in calls if c["method"] == "call_back"
-    )
-    assert [d for d, times in dialled.items() if times > 1] == [], "somebody was dialled twice"
-    told = {
-        h
-        for (h,) in query(
-            db_url,
-            "SELECT r.handle FROM callback_requests r JOIN notifications n ON n.request_id = r.id",
-        )
-    }
-    never_dialled = [h for h, phone in accepted.items() if _digits(phone) not in dialled]
+    twice = [number for number, times in times_dialled.items() if times > 1]
+    assert twice == [], "somebody was dialled twice"
+    told = told_owner(db_url)
+    never_dialled = [h for h, phone in accepted.items() if digits(phone) not in times_dialled]
     silent = [h for h in never_dialled if h not in told]
-    assert silent == [], [
-        query(
-            db_url,
-            "SELECT r.status, r.held_reason, a.outcome, a.pbx_result, a.session_id "
-            "FROM callback_requests r LEFT JOIN call_attempts a ON a.request_id = r.id "
-            "WHERE r.handle = :handle",
-            handle=handle,
-        )
-        for handle in silent
-    ]
+    assert silent == [], [request_story(db_url, handle) for handle in silent]

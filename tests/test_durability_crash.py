@@ -12,52 +12,31 @@ were found after the cut, in three runs; every one is found with ``FULL``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from widget_server.pbx.sim import start_sim_thread
 
+from . import real_service
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY
-from .real_service import free_port, prepare_site, query, service_environment, start_run
+from .loop_disk import loop_disk, mount, unmount
+from .real_service import group_members, process_state, query, start_run
 
 pytestmark = [pytest.mark.loop_disk, pytest.mark.sqlite_file, pytest.mark.stack]
 
 ACCEPTED = 20
 
 
-def _mount(image: Path, where: Path) -> None:
-    where.mkdir(exist_ok=True)
-    subprocess.run(["mount", "-o", "loop", str(image), str(where)], check=True)
-
-
-def _unmount(where: Path) -> None:
-    for _ in range(50):  # a process just killed may still hold a file for a moment
-        if subprocess.run(["umount", str(where)], capture_output=True).returncode == 0:
-            return
-        time.sleep(0.1)
-    subprocess.run(["umount", "--lazy", str(where)], check=True)
-
-
 @pytest.fixture
 def disk(tmp_path):
     """An empty ext4 file system of its own, mounted; the file that holds it."""
-    image = tmp_path / "disk.img"
-    subprocess.run(["truncate", "-s", "256M", str(image)], check=True)
-    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
-    mounted = tmp_path / "disk"
-    _mount(image, mounted)
-    try:
+    with loop_disk(tmp_path, "256M") as (image, mounted):
         yield image, mounted
-    finally:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            _unmount(mounted)
 
 
 def test_every_request_answered_202_is_there_after_a_power_cut(disk, tmp_path):
@@ -66,13 +45,12 @@ def test_every_request_answered_202_is_there_after_a_power_cut(disk, tmp_path):
         {"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": 0.02}
     )
     instance = mounted / "instance"
-    instance.mkdir()
-    db_url, port = f"sqlite:///{instance / 'widget.sqlite3'}", free_port()
+    db_url = f"sqlite:///{instance / 'widget.sqlite3'}"
     log = tmp_path / "service.log"
     try:
-        key = prepare_site(tmp_path, instance, db_url, sim.url, port)
+        site = real_service.site(tmp_path, sim.url, instance=instance, db_url=db_url)
+        env, port, key = site.env, site.port, site.key
         subprocess.run(["sync"], check=True)  # the site was set up long before the cut
-        env = service_environment(instance, db_url, port)
         service = start_run(env, port, log)
         try:
             handles = [
@@ -87,11 +65,11 @@ def test_every_request_answered_202_is_there_after_a_power_cut(disk, tmp_path):
             shutil.copyfile(image, tmp_path / "after-the-cut.img")
         finally:
             service.stop(signal.SIGKILL, group=True)
-        _unmount(mounted)
+        unmount(mounted)
         # The next boot: the file system checked (its journal replayed), then mounted.
         cut = tmp_path / "after-the-cut.img"
         subprocess.run(["e2fsck", "-p", str(cut)], capture_output=True)
-        _mount(cut, mounted)
+        mount(cut, mounted)
         service = start_run(env, port, log)
         try:
             found = [h for h in handles if _known(service, h)]
@@ -110,30 +88,9 @@ def _freeze(group: int) -> None:
     """SIGSTOP every process of the group, and wait until each one is stopped."""
     os.killpg(group, signal.SIGSTOP)
     deadline = time.monotonic() + 10
-    while any(_state(pid) not in "TtZX" for pid in _members(group)):
+    while any(process_state(pid) not in "TtZX" for pid in group_members(group)):
         assert time.monotonic() < deadline, "the service did not stop"
         time.sleep(0.01)
-
-
-def _members(group: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and _stat(entry) and int(_stat(entry)[2]) == group:
-            found.append(int(entry))
-    return found
-
-
-def _stat(pid) -> list[str]:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return []
-    return text.rsplit(")", 1)[1].split()  # state, ppid, pgrp, …
-
-
-def _state(pid: int) -> str:
-    fields = _stat(pid)
-    return fields[0] if fields else "X"
 
 
 def _known(service, handle: str) -> bool:

@@ -17,11 +17,11 @@ import pytest
 
 from widget_server.pbx.sim import start_sim_thread
 
+from . import real_service
 from .conftest import SIM_CLIENT_ID, SIM_SIGN_KEY, database_url
 from .real_service import (
     Running,
     free_port,
-    prepare_site,
     query,
     service_environment,
     start_demo,
@@ -93,12 +93,7 @@ def site(tmp_path):
     sim = start_sim_thread(
         {"CLIENT_ID": SIM_CLIENT_ID, "SIGN_KEY": SIM_SIGN_KEY, "TIME_SCALE": 0.02}
     )
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    db_url, port = database_url(tmp_path), free_port()
-    key = prepare_site(tmp_path, instance, db_url, sim.url, port)
-    env = service_environment(instance, db_url, port, WIDGET_DISPATCH_DEADLINE=DEADLINE)
-    yield {"env": env, "port": port, "key": key, "db_url": db_url, "instance": instance}
+    yield real_service.site(tmp_path, sim.url, WIDGET_DISPATCH_DEADLINE=DEADLINE)
     sim.stop()
 
 
@@ -109,19 +104,19 @@ def site(tmp_path):
 )
 def test_a_run_stopped_or_killed_keeps_requests_calls_edits_and_queued_jobs(site, tmp_path, how):
     log = tmp_path / "service.log"
-    service = start_run(site["env"], site["port"], log)
+    service = start_run(site.env, site.port, log)
     try:
-        kept = _before_the_stop(service, site["key"], site["db_url"])
+        kept = _before_the_stop(service, site.key, site.db_url)
         # systemd sends SIGTERM to the main process; a crash takes every process at once.
         code = service.stop(how, group=how == signal.SIGKILL)
     finally:
         service.kill()
     assert code == (0 if how == signal.SIGTERM else -signal.SIGKILL), log.read_text()[-2000:]
-    assert _next_try_is_queued(site["instance"] / "queue.sqlite3")
+    assert _next_try_is_queued(site.instance / "queue.sqlite3")
 
-    service = start_run(site["env"], site["port"], log)
+    service = start_run(site.env, site.port, log)
     try:
-        _after_the_restart(service, site["db_url"], kept)
+        _after_the_restart(service, site.db_url, kept)
     finally:
         service.stop(signal.SIGTERM)
 

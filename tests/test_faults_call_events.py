@@ -21,7 +21,7 @@ from widget_server.models import CallAttempt, CallbackRequest, CallEvent, PbxAcc
 from widget_server.pbx.signing import encode_body, signed_headers
 from widget_server.statuses import Status
 
-from .dispatch_support import VISITOR, World
+from .dispatch_support import VISITOR, World, sent_without_answer
 
 SHOP = "https://shop.example"
 _clock = itertools.count(1000)
@@ -113,18 +113,7 @@ def placed_before_the_crash(world: World) -> int:
     request_id = world.submit()
     world.lose_jobs()
     with world.app.app_context():
-        req = db.session.get(CallbackRequest, request_id)
-        req.operator_order, req.next_dispatch_at = ["201", "202"], None
-        db.session.add(
-            CallAttempt(
-                request=req,
-                seq=1,
-                operator_pin="201",
-                stage="sent",
-                reached_stage="sent",
-                sent_at=utcnow(),
-            )
-        )
+        sent_without_answer(db.session.get(CallbackRequest, request_id))
         db.session.commit()
     assert world.request(request_id).status == Status.QUEUED
     return request_id

@@ -1,4 +1,5 @@
-"""/readyz on a disk that cannot take a write: 503, the failed check named "disk".
+"""/readyz on a disk that cannot take a write: 503, the failed check named "disk"; and a
+PBX event that such a disk cannot keep: 503 in words, not a 500 and its traceback.
 
 A full or read-only disk still answers ``SELECT 1`` while every commit fails, so
 readiness looks at the disk holding SQLite's files. The unit tests stand in for the
@@ -8,22 +9,24 @@ remount a real file system of its own.
 
 from __future__ import annotations
 
-import contextlib
-import errno
+import logging
 import os
+import sqlite3
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from widget_server.extensions import db
 from widget_server.ops import health
 
 from .conftest import make_app
-from .test_durability_crash import _mount, _unmount
+from .dispatch_support import World
+from .loop_disk import fill, loop_disk
+from .test_faults_call_events import post_event
 from .test_ops_scale_e2e import postgres_server_url
 
 
@@ -126,33 +129,44 @@ def test_a_read_only_postgresql_is_not_ready_and_named(tmp_path):
         server.dispose()
 
 
+# -- a PBX event the disk cannot keep ---------------------------------------------------------
+def _disk_full(*_args):
+    raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database or disk is full"))
+
+
+def test_a_pbx_event_a_full_disk_cannot_keep_is_answered_503_in_words_without_a_traceback(
+    tmp_path, caplog
+):
+    world = World(tmp_path)
+    world.submit()
+    world.jobs.run()  # dialled: call s1 is ours
+    with world.app.app_context():
+        engine = db.engine
+    event.listen(engine, "commit", _disk_full)  # every commit fails, as on a full disk
+    try:
+        with caplog.at_level(logging.ERROR):
+            refused = post_event(world, "s1", "new")
+    finally:
+        event.remove(engine, "commit", _disk_full)
+
+    assert refused.status_code == 503
+    assert refused.json == {
+        "error": "unavailable",
+        "message": "The service cannot store this now; try again in a minute.",
+    }
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["/pbx/ webhook: database error: OperationalError"]
+    assert errors[0].exc_info is None
+    # Room again: the same process keeps the next event.
+    assert post_event(world, "s1", "calling").status_code == 200
+
+
 # -- a real file system of its own ---------------------------------------------------------
 @pytest.fixture
 def small_disk(tmp_path):
     """A 32 MB ext4 file system of its own, mounted; the service's files go on it."""
-    image = tmp_path / "disk.img"
-    subprocess.run(["truncate", "-s", "32M", str(image)], check=True)
-    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
-    mounted = tmp_path / "disk"
-    _mount(image, mounted)
-    try:
+    with loop_disk(tmp_path, "32M") as (_image, mounted):
         yield mounted
-    finally:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            _unmount(mounted)
-
-
-def _fill(path: Path) -> None:
-    """Write ``path`` until the disk refuses: ENOSPC, as a full disk answers."""
-    chunk = b"\0" * (1 << 20)
-    with open(path, "wb") as filler:
-        try:
-            while True:
-                filler.write(chunk)
-                filler.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    os.sync()
 
 
 @pytest.mark.loop_disk
@@ -165,7 +179,7 @@ def test_readyz_names_a_really_full_then_read_only_disk_and_is_ready_once_it_is_
     assert client.get("/readyz").status_code == 200
 
     filler = small_disk / "filler"
-    _fill(filler)
+    fill(filler)
     full = client.get("/readyz")
     assert full.status_code == 503
     assert full.json["failed"] == ["disk"]

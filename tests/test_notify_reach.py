@@ -1,6 +1,7 @@
 """Missed-call alerts on by default, and honesty when nobody can be told: the sign-in
-address as the notification address, ``someone_will_hear``, the banner on every config
-page, the visitor's status text, and the new request reaching Telegram from the intake."""
+address as the notification address, ``someone_will_hear``, the setup checklist's step (and
+the banner on every config page once a linked channel fails), the visitor's status text,
+and the new request reaching Telegram from the intake."""
 
 from __future__ import annotations
 
@@ -89,28 +90,39 @@ def test_someone_will_hear_only_when_a_channel_can_deliver(tmp_path, settings, f
         assert someone_will_hear(owner) is hears
 
 
-def test_every_config_page_warns_while_nobody_hears_and_stops_once_a_channel_is_linked(app):
+def test_a_fresh_install_with_no_channel_gets_a_checklist_step_not_a_banner_on_every_page(app):
+    # Issue 28: the red banner on every page of a fresh install became the checklist's last
+    # step; a channel that stopped delivering still gets the banner (below).
     owner_id = make_owner(app)  # an e-mail address, but no SMTP on this server
     client = app.test_client()
     sign_in(client)
     for page in ("/admin/", "/admin/requests", "/admin/widgets", "/admin/account"):
         html = client.get(page, follow_redirects=True).text
-        assert "data-nobody-hears" in html, page
-        assert "Вы не узнаете о пропущенных заявках." in html
-        assert "на сервере не настроена почта (SMTP)" in html
-        assert 'href="/admin/account#channels-title"' in html
+        assert "data-nobody-hears" not in html, page
+        assert "Вы не узнаете о пропущенных заявках." not in html, page
+    step = _notify_step(client.get("/admin/").text)
+    assert 'data-state="todo"' in step
+    assert "Ни один канал уведомлений не подключён" in step
+    assert "на сервере не настроена отправка почты" in step
+    assert 'href="/admin/account#channels-title"' in step
     with app.app_context():
         db.session.get(Owner, owner_id).bitrix24_url = "https://p.bitrix24.ru/rest/1/abc/"
         db.session.commit()
-    assert "data-nobody-hears" not in client.get("/admin/").text
+    step = _notify_step(client.get("/admin/").text)
+    assert 'data-state="done"' in step
+    assert "О пропущенных заявках сообщим: Битрикс24." in step
 
 
-def test_the_banner_reads_in_english_for_an_english_owner(app):
+def _notify_step(html: str) -> str:
+    start = html.index('data-step="notify"')
+    return html[start : html.index("</li>", start)]
+
+
+def test_the_notification_step_reads_in_english_for_an_english_owner(app):
     make_owner(app, language="en")
     client = app.test_client()
     sign_in(client)
-    html = client.get("/admin/account").text
-    assert "You will not hear about missed requests." in html
+    assert "You will hear about missed requests" in _notify_step(client.get("/admin/").text)
 
 
 @pytest.mark.parametrize("status", [Status.NO_OPERATOR, Status.PBX_ERROR, Status.HELD])

@@ -255,6 +255,14 @@ VALID = {"phone": "+7 916 123-45-67", "consent": True, "group": "101"}
         ({"group": ["101"]}, "group", "group_unknown"),
         ({"name": "Я" * 101}, "name", "name_too_long"),
         ({"name": 42}, "name", "name_too_long"),
+        # Values of another type than the API document gives are refused, not dropped:
+        # a filled trap field of the wrong type would otherwise be accepted, disguised.
+        ({"website": True}, "website", "field_invalid"),
+        ({"tz": 3}, "tz", "field_invalid"),
+        ({"page_url": ["https://shop.example/"]}, "page_url", "field_invalid"),
+        ({"source": "google"}, "source", "field_invalid"),
+        ({"variant": "c"}, "variant", "field_invalid"),
+        ({"phone": "+7 916 123-45-67" + " " * 20}, "phone", "phone_invalid"),
     ],
 )
 @pytest.mark.parametrize("language", ["ru", "en"])
@@ -465,6 +473,8 @@ def test_the_status_shows_only_coarse_fields_and_never_the_number(site):
         "stage",
         "retry_at",
         "final_action",
+        "title",
+        "wait_seconds",
     }
     assert response.json["status"] == "queued"
     assert response.json["cancellable"] is True

@@ -48,7 +48,7 @@ def test_the_next_operator_rung_is_said_and_the_miss_closes_with_close(stack):
     assert ("calling_operator", "next_operator") in stages
     assert stages.index(("calling_operator", "next_operator")) < len(stages) - 1
     messages = {stage: message for _, stage, message, _ in seen}
-    assert messages["next_operator"] == "Операторы заняты, пробуем следующего…"
+    assert messages["next_operator"] == "Звоним следующему оператору…"
     final = seen[-1][3]
     assert (final["status"], final["final_action"]) == ("no_operator", "close")
     assert "перезвоним" in final["message"]
@@ -86,7 +86,7 @@ def test_the_pause_before_the_next_round_says_when(stack):
     moscow = retry_at.astimezone(ZoneInfo("Europe/Moscow"))
     clock = moscow.strftime("%H:%M")
     assert view["message"] in {
-        f"Все операторы заняты. Попробуем снова в {clock}.",
-        f"Все операторы заняты. Попробуем снова завтра в {clock}.",
+        f"Операторы не ответили. Попробуем снова в {clock}.",
+        f"Операторы не ответили. Попробуем снова завтра в {clock}.",
     }
     assert view["cancellable"] is True and view["final_action"] is None

@@ -21,7 +21,17 @@ OWNER = SimpleNamespace(
     amocrm_subdomain=None,
     amocrm_token=None,
 )
-WIDGET = SimpleNamespace(language="ru", timezone="Europe/Moscow", owner=OWNER)
+# Its ring plan: one operator rung 45 s (the PBX's ring time beats the 25 s timeout).
+WIDGET = SimpleNamespace(
+    language="ru",
+    timezone="Europe/Moscow",
+    owner=OWNER,
+    visitor_phone=None,
+    ring_timeout=25,
+    ring_strategy="sequential",
+    pbx_account=SimpleNamespace(ring_seconds=45),
+)
+GROUP = SimpleNamespace(group=SimpleNamespace(member_pins=["201"]))
 UPDATED = datetime(2026, 12, 1, 8, 0, 0)
 
 
@@ -36,6 +46,7 @@ def request(status, **fields):
         visitor_tz=None,
         held_reason=None,
         round=1,
+        widget_group=GROUP,
     )
     values.update(fields)
     return SimpleNamespace(**values)
@@ -54,6 +65,8 @@ def test_a_waiting_request_reads_as_cancellable_with_its_message():
         "stage": None,
         "retry_at": None,
         "final_action": None,
+        "title": None,
+        "wait_seconds": None,
     }
 
 
@@ -106,6 +119,7 @@ SHOP = SimpleNamespace(
     group_rounds=2,
     pbx_account=SimpleNamespace(ring_seconds=45),
     owner=OWNER,
+    visitor_phone=None,
 )
 
 
@@ -210,7 +224,7 @@ def test_the_next_operator_rung_after_one_did_not_answer_is_said_in_words():
     view = status_view(busy, "ru")
 
     assert view["stage"] == "next_operator"
-    assert view["message"] == "Операторы заняты, пробуем следующего…"
+    assert view["message"] == "Звоним следующему оператору…"
 
 
 def test_the_first_operator_ringing_has_no_stage():
@@ -235,7 +249,7 @@ def test_a_pbx_that_was_unreachable_is_not_an_operator_who_did_not_answer():
 @pytest.mark.parametrize(
     ("status", "zone", "message"),
     [
-        (Status.OPERATORS_BUSY, None, "Все операторы заняты. Попробуем снова в 11:42."),
+        (Status.OPERATORS_BUSY, None, "Операторы не ответили. Попробуем снова в 11:42."),
         (Status.VISITOR_RETRY, None, "Не удалось до вас дозвониться. Попробуем снова в 11:42."),
         (
             Status.RETRYING,
@@ -256,7 +270,7 @@ def test_waiting_for_a_retry_says_when_in_the_visitors_zone(status, zone, messag
 def test_a_retry_after_midnight_names_the_day():
     waiting = request(Status.OPERATORS_BUSY, next_dispatch_at=datetime(2026, 12, 1, 21, 5))
     view = status_view(waiting, "en", now=datetime(2026, 12, 1, 20, 58))  # 23:58 in Moscow
-    assert view["message"] == "All operators are busy. We will try again tomorrow at 00:05."
+    assert view["message"] == "No operator answered. We will try again tomorrow at 00:05."
 
 
 def test_a_pbx_that_refused_the_call_is_not_a_pbx_that_did_not_answer():

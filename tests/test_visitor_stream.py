@@ -25,6 +25,8 @@ STATUS_FIELDS = {"status", "final", "cancellable", "message", "updated_at", "sch
     "stage",
     "retry_at",
     "final_action",
+    "title",
+    "wait_seconds",
 }
 
 

@@ -240,6 +240,20 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any, str]] = {
         "Bearer token for /metrics (at least 16 characters); unset, /metrics answers 404.",
     ),
     "DEV": (_bool, False, "Local development mode (allows the placeholder secret key)."),
+    # A demo installation (``widget-server demo`` sets both; dev/installation.py). Never in
+    # production: either one without WIDGET_DEV stops the app.
+    "DEMO_SHOP": (
+        _url,
+        None,
+        "The demo's sample shop: any widget may be shown there, and new widgets skip the "
+        "first week's cap. Set by `widget-server demo`; needs WIDGET_DEV.",
+    ),
+    "DEMO_PBX": (
+        _url,
+        None,
+        "The demo's PBX simulator, offered on the PBX form. Set by `widget-server demo`; "
+        "needs WIDGET_DEV.",
+    ),
     "ALLOW_PRIVATE_NETWORKS": (
         _bool,
         False,
@@ -268,6 +282,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             raise ConfigError(f"WIDGET_{name}={shown} is not valid: {exc}") from None
     if settings["LOG_LEVEL"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"WIDGET_LOG_LEVEL={settings['LOG_LEVEL']!r} is not a logging level")
+    for name in ("DEMO_SHOP", "DEMO_PBX"):
+        if settings[name] and not settings["DEV"]:
+            # A demo's exceptions (a shop that may show any widget, no first-week cap) must
+            # never reach a production installation by a stray variable.
+            raise ConfigError(
+                f"WIDGET_{name} is for `widget-server demo` only: it needs WIDGET_DEV=1"
+            )
     if bool(settings["SMTP_USER"]) != bool(settings["SMTP_PASSWORD"]):
         # The password itself never appears in a message.
         raise ConfigError("WIDGET_SMTP_USER and WIDGET_SMTP_PASSWORD must be set together")

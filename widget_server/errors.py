@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
 
 
 def error_response(status: int, code: str, message: str, **extra):
@@ -50,3 +57,17 @@ def register(app: Flask) -> None:
                     response.headers[name] = value
             return response, status
         return exc
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(exc: SQLAlchemyError):
+        """A webhook the database cannot take now (unreachable, or its disk full): 503 and a
+        line in the log, as the widget API answers visitors (``visitor/api.py``), not a 500
+        with a traceback per event. Any other page's error stays the 500 it was."""
+        if not request.path.startswith("/pbx/"):
+            raise exc
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        log.error("/pbx/ webhook: database error: %s", exc.__class__.__name__)
+        return error_response(
+            503, "unavailable", "The service cannot store this now; try again in a minute."
+        )

@@ -178,6 +178,9 @@ class Widget(db.Model):
     ring_strategy: Mapped[str] = mapped_column(String(16), default="sequential")
     ring_timeout: Mapped[int] = mapped_column(default=25)  # seconds per operator
     countdown_seconds: Mapped[int] = mapped_column(default=30)
+    # A number visitors may call themselves (E.164; None: none shown): the widget offers it
+    # as a tel: link on the screens where no call will come (visitor/call_us.py).
+    visitor_phone: Mapped[str | None] = mapped_column(String(20))
     rr_cursor: Mapped[int] = mapped_column(default=0)  # round-robin position
     # Working hours (working_hours.py): {"mon": [["09:00", "13:00"], ["14:00", "20:00"]], ...};
     # None means the default Mon–Fri 09:00–20:00.

@@ -53,7 +53,8 @@ export function createPanel(widget) {
     panel.form = form;
     const introText = closed ? (form.hasSlots ? texts.closed_intro : texts.no_slots) : texts.intro;
     panel.intro = introText ? element('p', { cls: 'cbw-intro', text: introText }) : null;
-    const title = element('h2', { cls: 'cbw-title', id: 'cbw-title', text: closed ? texts.closed_title : texts.title });
+    panel.heading = closed ? texts.closed_title : texts.title; // a final screen puts its own title here
+    const title = (panel.caption = element('h2', { cls: 'cbw-title', id: 'cbw-title', text: panel.heading }));
     dialog = element(
       'div',
       { cls: 'cbw-dlg', id: 'cbw-dlg', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'cbw-title', hidden: true },
@@ -66,6 +67,8 @@ export function createPanel(widget) {
     frame.append(backdrop, dialog);
     button.setAttribute('aria-controls', 'cbw-dlg'); // now that it exists
     panel.say(failure);
+    // Closed, and no free time for a call: a form could send nothing. The number to call, or close.
+    if (closed && !form.hasSlots) panel.status.rest({ status: 'closed', final: true, message: texts.no_slots, final_action: 'call' });
     panel.status.restore();
   };
   let opening = null;

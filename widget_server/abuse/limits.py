@@ -11,8 +11,9 @@ tested first, so no two workers can both take the last slot.
   last 4 digits, all widgets): over → refuse (429, nothing stored).
 - Only one active call per number: a non-final request for it in the last
   30 minutes → refuse (a disguised one while its public status is not final).
-- Per widget cap per hour and day (lower for widgets younger than a week):
-  over → hold (stored, not dialled, the owner told once an hour).
+- Per widget cap per hour and day (lower for widgets younger than a week, except in
+  ``widget-server demo``, whose test numbers alone would use it up): over → hold (stored,
+  not dialled, the owner told once an hour).
 - The limit store fails → hold (fail closed), never dial without a limit.
 
 Keys hold keyed hashes of numbers and prefixes, never the numbers themselves.
@@ -32,6 +33,7 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import and_, or_, select
 
+from ..dev.installation import is_demo
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, utcnow
 from ..ops import metrics
@@ -137,8 +139,12 @@ def _hit_all_on_redis(storage: RedisStorage, limits: Limits) -> int | None:
 
 
 def is_new(widget: Widget) -> bool:
-    """Younger than a week, and the first week's cap not lifted by an installation admin."""
-    if getattr(widget, "cap_lifted_at", None) is not None:
+    """Younger than a week, and the first week's cap not lifted by an installation admin.
+
+    Never in ``widget-server demo``: the README's eight test numbers and two more calls
+    would fill the first week's 10 calls an hour, and the next visitor would be held.
+    """
+    if getattr(widget, "cap_lifted_at", None) is not None or is_demo():
         return False
     created = widget.created_at
     return created is None or created > utcnow() - NEW_WIDGET_AGE

@@ -30,6 +30,7 @@ from . import (
     widget_leads,
     widget_limits,
     widget_preview,
+    widget_sites,
     widget_test_call,
     widgets,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "widget_leads",
     "widget_limits",
     "widget_preview",
+    "widget_sites",
     "widget_test_call",
     "widgets",
 ]

@@ -34,7 +34,7 @@ from ..setup import (
     validate_webhook_url,
     verify_password,
 )
-from . import i18n
+from . import i18n, zone_names
 from .access import login_required
 from .auth import EMAIL_ERROR, confirm_field, new_password_field
 from .blueprint import bp
@@ -99,6 +99,13 @@ class ProfileForm(FlaskForm):
         choices=[SelectChoice(zone, zone) for zone in RUSSIAN_ZONES],
         validate_choice=False,  # a post without it (an older form) keeps the owner's
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # By city in the page language ("Екатеринбург (МСК+2)"), not "Asia/Yekaterinburg".
+        self.timezone.choices = [
+            SelectChoice(zone, name) for zone, name in zone_names.zone_choices()
+        ]
 
     def validate_timezone(self, field):
         if field.data and field.data not in RUSSIAN_ZONES:

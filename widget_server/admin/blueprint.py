@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, g, session
+from markupsafe import Markup
 
 from ..extensions import db
 from ..models import Owner
@@ -69,9 +72,19 @@ def security_headers(response):
 def _template_globals(state) -> None:
     # Globals, not a context processor, so that imported macros see them too.
     # Literal strings in templates go through Flask-Babel's own ``_`` (babel.init_app).
-    state.app.jinja_env.globals.update(field_attrs=field_attrs)
+    state.app.jinja_env.globals.update(field_attrs=field_attrs, format_share=i18n.format_share)
+    # Replaces Flask-Babel's ``ngettext``, whose two forms cannot say Russian counts.
+    state.app.jinja_env.globals["ngettext"] = i18n.ngettext
+    state.app.jinja_env.filters["number"] = i18n.format_number
+    state.app.jinja_env.filters["breakable"] = breakable
     state.app.jinja_env.filters["translate"] = translate
     state.app.jinja_env.filters["display_origin"] = display_origin  # IDN hosts in Unicode
+
+
+def breakable(text: str) -> Markup:
+    """An address (a page path, a host) that a narrow column may wrap after each "/", "?",
+    "&" and "." rather than inside a word: a ``<wbr>`` there, everything else escaped."""
+    return Markup("<wbr>").join(re.split(r"(?<=[/?&.])(?=.)", str(text)))
 
 
 def translate(text: str) -> str:

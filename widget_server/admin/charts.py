@@ -108,7 +108,7 @@ def columns(
         width,
         height,
         bars,
-        _ticks(top_value, y_of, lambda v: f"{v:g}"),
+        _ticks(top_value, y_of, fmt),
         left,
         top,
         right,

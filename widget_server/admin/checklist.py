@@ -1,7 +1,10 @@
 """The dashboard's setup checklist: what a new owner has done, and the one thing to do next.
 
 Every step is read from what really happened (an answer from the PBX, an event received,
-the widget loaded on a page, a test call connected), never from a button pressed.
+the widget loaded on a page, a call through it connected, a channel that can tell the owner
+of a missed request), never from a button pressed. The last step replaces what used to be a
+red banner on every page of a fresh install; a channel that was linked and now fails still
+gets the banner (``templates/admin/_reach.html``): that is news, not a setup step.
 """
 
 from __future__ import annotations
@@ -14,10 +17,16 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CallbackRequest, Owner, PbxAccount, Widget, utcnow
+from ..notify.channels import linked
+from ..notify.email import smtp_configured
+from ..notify.reach import failing
 from ..visitor import seen
 from ..visitor.origins import display_origin
 from .blueprint import bp
+from .channels import CHANNEL_LABELS
 from .i18n import _
+from .owner_time import ago
+from .widget_sites import refused_sites
 
 # A finished checklist stays on the dashboard this long after the test call, then goes.
 SHOW_DONE_FOR = timedelta(days=1)
@@ -50,18 +59,6 @@ class Checklist:
     def next_url(self) -> str:
         step = self.current
         return step.link if step and step.link else url_for("admin.widgets_list")
-
-
-def ago(moment: datetime, now: datetime | None = None) -> str:
-    """ "только что", "2 мин назад", "3 ч назад", "5 дн. назад"."""
-    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
-    if seconds < 60:
-        return _("только что")
-    if seconds < 3600:
-        return _("%(n)s мин назад", n=seconds // 60)
-    if seconds < 86400:
-        return _("%(n)s ч назад", n=seconds // 3600)
-    return _("%(n)s дн. назад", n=seconds // 86400)
 
 
 def _pbx_steps(accounts: list[PbxAccount]) -> list[Step]:
@@ -206,7 +203,7 @@ def _widget_steps(owner: Owner, widgets: list[Widget], ready: bool) -> list[Step
             _("Открыть виджет"),
         )
     else:
-        install = Step(
+        install = _refused_install_step(widgets) or Step(
             "install",
             _("Виджет стоит на сайте"),
             "todo",
@@ -220,28 +217,53 @@ def _widget_steps(owner: Owner, widgets: list[Widget], ready: bool) -> list[Step
     return [widget, install]
 
 
+def _refused_install_step(widgets: list[Widget]) -> Step | None:
+    """The code is on a site missing from the widget's list: say which, and where to add it."""
+    for widget in widgets:
+        refused = refused_sites(widget)
+        if refused:
+            return Step(
+                "install",
+                _("Виджет стоит на сайте"),
+                "todo",
+                _(
+                    "Виджет пытались показать на сайте %(site)s, которого нет в списке — добавить?",
+                    site=refused[0]["site"],
+                ),
+                url_for("admin.widget_edit", widget_id=widget.id) + "#refused-sites",
+                _("Добавить сайт"),
+            )
+    return None
+
+
 def _test_step(owner: Owner, widgets: list[Widget]) -> tuple[Step, datetime | None]:
+    # The config page's test call, or a call ordered through the widget on a site (the
+    # demo's shop, the owner's own page): either one connected proves the whole path.
     ids = [w.id for w in widgets]
-    connected = ids and db.session.scalar(
-        select(CallbackRequest.connected_at)
-        .where(
-            CallbackRequest.widget_id.in_(ids),
-            CallbackRequest.is_test.is_(True),
-            CallbackRequest.connected_at.is_not(None),
-        )
-        .order_by(CallbackRequest.connected_at.desc())
-        .limit(1)
+    latest = (
+        db.session.execute(
+            select(CallbackRequest.connected_at, CallbackRequest.is_test)
+            .where(CallbackRequest.widget_id.in_(ids), CallbackRequest.connected_at.is_not(None))
+            .order_by(CallbackRequest.connected_at.desc())
+            .limit(1)
+        ).first()
+        if ids
+        else None
     )
-    if connected:
-        return Step(
-            "test_call",
-            _("Тестовый звонок соединён"),
-            "done",
+    if latest is not None:
+        connected, is_test = latest
+        text = (
             _(
                 "Тестовый звонок соединился %(ago)s: виджет готов принимать заявки.",
                 ago=ago(connected),
-            ),
-        ), connected
+            )
+            if is_test
+            else _(
+                "Звонок через виджет соединился %(ago)s: виджет готов принимать заявки.",
+                ago=ago(connected),
+            )
+        )
+        return Step("test_call", _("Тестовый звонок соединён"), "done", text), connected
     if not widgets:
         return Step(
             "test_call",
@@ -283,11 +305,53 @@ def checklist(owner: Owner) -> Checklist | None:
     ready = steps[0].state == "done" and steps[2].state == "done"
     steps += _widget_steps(owner, widgets, ready)
     test, connected_at = _test_step(owner, widgets)
-    steps.append(test)
+    steps += [test, _notify_step(owner)]
     result = Checklist(steps)
     if result.done and connected_at and utcnow() - connected_at > SHOW_DONE_FOR:
         return None
     return result
+
+
+def _notify_step(owner: Owner) -> Step:
+    """Will the owner hear of a request nobody answered? (``notify/reach.py``)"""
+    title = _("Вы узнаете о пропущенных заявках")
+    channels = linked(owner)
+    broken = failing(owner) & set(channels)
+    working = [_(CHANNEL_LABELS.get(c, c)) for c in channels if c not in broken]
+    if working:
+        return Step(
+            "notify",
+            title,
+            "done",
+            _("О пропущенных заявках сообщим: %(channels)s.", channels=", ".join(working)),
+            url_for("admin.account") + "#channels-title",
+            _("Проверить каналы"),
+        )
+    if broken:
+        text = _(
+            "Подключённые каналы (%(names)s) не приняли последнее уведомление, поэтому "
+            "посетителям не обещают перезвонить. Как только уведомление дойдёт, обещание "
+            "вернётся.",
+            names=", ".join(_(CHANNEL_LABELS.get(c, c)) for c in channels),
+        )
+        link_text = _("Проверить каналы")
+    else:
+        text = _(
+            "Ни один канал уведомлений не подключён, поэтому посетителям не обещают перезвонить."
+        )
+        if not smtp_configured():
+            text = (
+                _(
+                    "Письма пока не уходят: на сервере не настроена отправка почты, об этом нужно "
+                    "сказать администратору сервиса."
+                )
+                + " "
+                + text
+            )
+        link_text = _("Подключить Telegram, Битрикс24 или amoCRM")
+    return Step(
+        "notify", title, "todo", text, url_for("admin.account") + "#channels-title", link_text
+    )
 
 
 @bp.record_once

@@ -8,7 +8,7 @@ from wtforms import Form
 from . import charts
 from .access import login_required
 from .blueprint import bp
-from .i18n import N_, _
+from .i18n import N_, _, format_number, format_share, ngettext
 from .request_stats import (
     REASON_LABELS,
     as_dict,
@@ -30,6 +30,13 @@ def periods_for(retention_days: int) -> list[int]:
     return sorted(offered)
 
 
+def period_words(days: int) -> str:
+    """ "Последние 30 дней", "Последний 1 день": the words agree with the number."""
+    return ngettext(
+        "Последний %(num)s день", "Последние %(num)s дней", days, few="Последние %(num)s дня"
+    )
+
+
 class DashboardForm(Form):
     days = Choice(N_("Период"), default="30")
     widget = Choice(N_("Виджет"), default="")
@@ -41,7 +48,7 @@ def dashboard():
     widgets = owner_widgets()
     form = DashboardForm(request.args)
     periods = periods_for(g.owner.retention_days or PERIODS[-1])
-    form.days.choices = [(str(d), _("Последние %(days)s дн.", days=d)) for d in periods]
+    form.days.choices = [(str(d), period_words(d)) for d in periods]
     if not request.args.get("days"):
         form.days.data = str(min(30, periods[-1]))
     form.widget.choices = [("", _("Все виджеты"))] + [(str(w.id), widget_label(w)) for w in widgets]
@@ -58,6 +65,7 @@ def dashboard():
         day_labels,
         [overall.per_day.get(d, 0) for d in period.days],
         [overall.connected_per_day.get(d, 0) for d in period.days],
+        fmt=format_number,
     )
     rows_labels = [_("Все виджеты")] if widget_id is None else []
     rows_figures = [overall] if widget_id is None else []
@@ -79,12 +87,16 @@ def dashboard():
         per_day=per_day,
         per_day_rows=list(zip(period.days, day_labels, strict=True)),
         day_x=charts.column_positions(per_day, len(period.days)),
-        share_chart=charts.rows(rows_labels, shares, maximum=100, fmt=lambda v: f"{v:.0f} %"),
+        share_chart=charts.rows(
+            rows_labels, shares, maximum=100, fmt=lambda v: format_share(v / 100)
+        ),
         wait_chart=charts.rows(
             rows_labels, [f.median_wait for f in rows_figures], fmt=format_duration
         ),
         reason_chart=charts.rows(
-            [_(REASON_LABELS[r]) for r in reasons], [overall.reasons[r] for r in reasons]
+            [_(REASON_LABELS[r]) for r in reasons],
+            [overall.reasons[r] for r in reasons],
+            fmt=format_number,
         ),
         table_rows=list(zip(rows_labels, rows_figures, strict=True)),
     )

@@ -18,7 +18,7 @@ from ..insight import counter, figures
 from ..insight.ab import Comparison
 from ..models import PbxAccount, PbxUser, Widget
 from .blueprint import bp
-from .i18n import N_, _
+from .i18n import N_, _, format_share
 from .request_stats import day_start_utc, format_duration, period_days, widget_label
 from .widget_leads import WinnerForm
 
@@ -26,20 +26,38 @@ HEAT_LEVELS = 4
 WEEKDAYS = (N_("Пн"), N_("Вт"), N_("Ср"), N_("Чт"), N_("Пт"), N_("Сб"), N_("Вс"))
 
 
+# Above this a probability would round to "100 %", a certainty no sample gives.
+SURE = 0.99
+# Below this it would read "B лучше A с вероятностью 50 %": a coin toss, not a leader.
+EVEN = 0.505
+
+
 def percent(part: int, whole: int) -> str:
-    return f"{part / whole * 100:.1f} %".replace(".0 %", " %") if whole else "—"
+    """``part`` of ``whole`` to one decimal in the page language ("90,9 %"), "—" of nothing."""
+    return format_share(part / whole, digits=1) if whole else "—"
 
 
 def verdict(comparison: Comparison) -> str:
-    """ "B лучше A с вероятностью 97 %", or "данных пока мало" below the minimum sample."""
+    """ "B лучше A с вероятностью 97 %", or "данных пока мало" below the minimum sample.
+
+    The probability is Bayesian (insight/ab.py): the chance that the leader's true rate is
+    the higher one, which is what the sentence says.
+    """
     if not comparison.enough:
         return _("данных пока мало")
     better, worse = ("B", "A") if comparison.leader == "b" else ("A", "B")
+    probability = comparison.leader_probability
+    if probability < EVEN:
+        return _("разницы пока не видно")
+    if probability > SURE:
+        chance = _("больше %(share)s", share=format_share(SURE))
+    else:
+        chance = format_share(probability)
     return _(
-        "%(better)s лучше %(worse)s с вероятностью %(p)s %%",
+        "%(better)s лучше %(worse)s с вероятностью %(chance)s",
         better=better,
         worse=worse,
-        p=comparison.leader_probability,
+        chance=chance,
     )
 
 

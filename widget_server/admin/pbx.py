@@ -19,6 +19,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import delete, func, select
 
 from ..bulkhead import Bulkhead
+from ..dev import installation
 from ..dispatch import connection_check
 from ..extensions import db, limiter
 from ..models import CallEvent, PbxAccount, PbxJournal, Widget, new_public_id, utcnow
@@ -188,6 +189,10 @@ def pbx_new():
         db.session.commit()
         _report_saved(account, directory_data, problem)
         return redirect(url_for("admin.pbx_detail", account_id=account.id))
+    simulator = installation.pbx_simulator()
+    if request.method == "GET" and simulator:
+        # `widget-server demo`: its PBX is the simulator, whose address nobody knows yet.
+        form.api_choice.data, form.custom_url.data = "custom", simulator
     return _form_page(form, None)
 
 
@@ -246,6 +251,7 @@ def _form_page(form: PbxForm, account: PbxAccount | None, problem: str | None = 
         form=form,
         account=account,
         pending_webhook=pending,
+        simulator_panel=installation.simulator_panel(pending) if pending else None,
         key_tail=key_tail(account.sign_key) if account else None,
         problem=problem,
     ), status

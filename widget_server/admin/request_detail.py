@@ -176,6 +176,22 @@ def unconfirmed_why(req: CallbackRequest, attempt: CallAttempt) -> str:
     return _(UNCONFIRMED_WHY.get(why, UNCONFIRMED_WHY_FALLBACK))
 
 
+def attempt_title(req: CallbackRequest, attempt: CallAttempt) -> str:
+    """The heading of one try: a call, or a try the PBX did not take (nothing rang)."""
+    if attempt.outcome == Outcome.PBX_UNAVAILABLE:
+        result = str(attempt.pbx_result or "")
+        if result.startswith("http-") and result[5:].isdigit():
+            return _(
+                "Попытка %(seq)s: АТС не ответила (HTTP %(code)s)", seq=attempt.seq, code=result[5:]
+            )
+        return _("Попытка %(seq)s: АТС не ответила", seq=attempt.seq)
+    return _(
+        "Звонок %(seq)s: оператор %(operator)s",
+        seq=attempt.seq,
+        operator=operator_name(req, attempt.operator_pin),
+    )
+
+
 def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
     events = [
         {
@@ -192,6 +208,8 @@ def attempt_view(req: CallbackRequest, attempt: CallAttempt) -> dict:
     return {
         "id": attempt.id,
         "seq": attempt.seq,
+        "title": attempt_title(req, attempt),
+        "refused_try": attempt.outcome == Outcome.PBX_UNAVAILABLE,  # nothing rang
         "round": attempt.round,
         "operator": operator_name(req, attempt.operator_pin),
         "sent": local_time(attempt.sent_at),

@@ -20,7 +20,7 @@ from ..models import CallbackRequest, Widget
 from ..notify.digest import DIGEST_TZ
 from ..statuses import HeldReason, Status
 from ..statuses import talk_unconfirmed as _talk_unconfirmed
-from .i18n import N_, _
+from .i18n import N_, _, format_share
 from .owner_time import owner_zone
 
 DISPLAY_TZ = DIGEST_TZ
@@ -35,7 +35,8 @@ STATUS_LABELS: dict[Status, str] = {
     Status.CALLING_VISITOR: N_("Звоним посетителю"),
     Status.VISITOR_RETRY: N_("Посетитель не ответил, повтор"),
     Status.CONNECTED: N_("Идёт разговор"),
-    Status.FINISHED: N_("Состоялся"),
+    # Each label completes "Заявка: …"; this one names the talk, so it agrees with itself.
+    Status.FINISHED: N_("Разговор состоялся"),
     Status.NO_OPERATOR: N_("Не ответил ни один оператор"),
     Status.VISITOR_BUSY: N_("Посетитель занят"),
     Status.VISITOR_NO_ANSWER: N_("Посетитель не ответил"),
@@ -44,8 +45,8 @@ STATUS_LABELS: dict[Status, str] = {
     Status.HELD: N_("Задержана"),
 }
 # A finished request whose talk nothing confirmed (its call was settled "unconfirmed"):
-# «Состоялся» would claim a talk nobody saw.
-UNCONFIRMED_LABEL = N_("Завершён, разговор не подтверждён")
+# «Разговор состоялся» would claim a talk nobody saw.
+UNCONFIRMED_LABEL = N_("Завершена, разговор не подтверждён")
 
 # Every held reason the service writes (statuses.HeldReason).
 HELD_REASON_LABELS: dict[HeldReason, str] = {
@@ -253,7 +254,8 @@ def widget_label(widget: Widget) -> str:
 
 
 def share_text(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.0f} %"
+    """A share in whole percent as the page language writes it ("33 %", "33%"), or "—"."""
+    return format_share(share)
 
 
 def as_dict(figures: Figures) -> dict[str, Any]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields import ColorField
@@ -14,14 +13,15 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from .. import setup
 from ..dispatch import schedule
-from ..models import RING_STRATEGIES, PbxAccount, Widget
-from ..visitor.origins import HostNameError, OriginError, display_origin, normalize_origin
+from ..models import RING_STRATEGIES, Widget
+from ..visitor.call_us import shown, visitor_number
+from ..visitor.origins import HostNameError, OriginError, display_origin, site_origin
 from ..visitor.texts import AUTO, UI_TEXTS, owner_texts, primary_language
 from .i18n import N_, _
 
 ORIGIN_ERROR = N_(
-    "Строка %(n)s: «%(value)s» — не адрес сайта. Нужны только схема и домен, "
-    "например https://shop.example."
+    "Строка %(n)s: «%(value)s» — не адрес сайта. Напишите его, как в адресной строке "
+    "браузера, например chai-shop.ru."
 )
 HOST_NAME_ERROR = N_(
     "Строка %(n)s: в «%(value)s» недопустимое имя сайта: пробелы, «*» "
@@ -124,6 +124,11 @@ class WidgetForm(FlaskForm):
     privacy_policy_url = StringField(
         N_("Адрес политики конфиденциальности"), validators=[Optional(), Length(max=500)]
     )
+    # No Optional(): it would skip validate_visitor_phone, which sets .clean for an empty one too.
+    visitor_phone = StringField(
+        N_("Телефон для посетителей"),
+        render_kw={"inputmode": "tel", "autocomplete": "off", "placeholder": "+7 495 123-45-67"},
+    )
     ask_name = BooleanField(N_("Спрашивать имя"), default=True)
     hours_mode = SelectField(
         N_("Часы работы"),
@@ -148,18 +153,24 @@ class WidgetForm(FlaskForm):
             field.choices = [SelectChoice(c.value, _(c.label)) for c in field.choices]
 
     def validate_origins(self, field):
+        # As the owner sees the site: "chai-shop.ru", "www.chai-shop.ru/catalog/" or a
+        # full address all work (visitor/origins.site_origin); field.retyped says what
+        # was stored differently from how it was typed (admin/widget_sites.say_stored).
         lines = [line.strip() for line in (field.data or "").splitlines()]
-        clean = []
+        clean, field.retyped = [], []
         for n, line in enumerate(lines, 1):
             if not line:
                 continue
             try:
-                clean.append(normalize_origin(line))
+                origin = site_origin(line)
             except OriginError as exc:
                 message = HOST_NAME_ERROR if isinstance(exc, HostNameError) else ORIGIN_ERROR
                 raise ValidationError(_(message, n=n, value=line)) from None
+            clean.append(origin)
+            if line not in (origin, display_origin(origin)):
+                field.retyped.append((line, display_origin(origin)))
         if not clean:
-            raise ValidationError(_("Укажите хотя бы один сайт, например https://shop.example."))
+            raise ValidationError(_("Укажите хотя бы один сайт, например chai-shop.ru."))
         field.clean = sorted(set(clean))
 
     def _choice(self, field, allowed):
@@ -196,6 +207,20 @@ class WidgetForm(FlaskForm):
             raise ValidationError(
                 _("Адрес должен начинаться с https://, например https://shop.example/privacy.")
             )
+
+    def validate_visitor_phone(self, field):
+        value = (field.data or "").strip()
+        field.clean = None
+        if not value:
+            return
+        try:
+            field.clean = visitor_number(value)
+        except ValueError:
+            raise ValidationError(
+                _(
+                    "Нужен российский номер вида +7 495 123-45-67 или 8 800 123-45-67, без добавочного."
+                )
+            ) from None
 
     def validate_timezone(self, field):
         if schedule.valid_timezone((field.data or "").strip()) is None:
@@ -274,18 +299,6 @@ for _day in schedule.DAYS:
     )
 
 
-@dataclass
-class GroupRow:
-    """One PBX group on the editor: offered or not, its label for visitors and its place."""
-
-    pin: str
-    name: str
-    offered: bool
-    label: str
-    order: int | str
-    error: str | None = None
-
-
 def text_fields(form: WidgetForm):
     return [form[f"text_{key}"] for key in UI_TEXTS["ru"]]
 
@@ -304,6 +317,7 @@ def fill_from_widget(form: WidgetForm, widget: Widget) -> None:
     form.color.data = widget.color
     form.position.data = widget.position
     form.privacy_policy_url.data = widget.privacy_policy_url or ""
+    form.visitor_phone.data = shown(widget.visitor_phone) if widget.visitor_phone else ""
     form.ask_name.data = widget.ask_name
     for key, text in owner_texts(widget, primary_language(widget)).items():
         form[f"text_{key}"].data = text if key in UI_TEXTS["ru"] else ""
@@ -339,53 +353,3 @@ def validate_hours(form: WidgetForm) -> dict | None:
             field.errors = [*field.errors, message]
             ok = False
     return week if ok else None
-
-
-def group_rows(account: PbxAccount, widget: Widget | None) -> list[GroupRow]:
-    """The account's groups as the editor shows them, from the saved widget."""
-    offered = {wg.group.pin: wg for wg in (widget.offered_groups if widget else [])}
-    rows = []
-    for n, group in enumerate(account.groups, 1):
-        wg = offered.get(group.pin)
-        rows.append(
-            GroupRow(
-                pin=group.pin,
-                name=group.name,
-                offered=wg is not None if widget else n == 1,
-                label=wg.label if wg else group.name,
-                order=(wg.position + 1) if wg else n,
-            )
-        )
-    rows.sort(key=lambda r: (not r.offered, int(r.order) if str(r.order).isdigit() else 99))
-    return rows
-
-
-def groups_from_request(account: PbxAccount) -> tuple[list[GroupRow], list[tuple[str, str]], str]:
-    """The posted group rows: (rows to show again, [(pin, label)] in order, general error)."""
-    form = request.form
-    chosen = [p.strip() for p in form.getlist("groups") if p.strip()]
-    known = {g.pin: g for g in account.groups}
-    unknown = [p for p in chosen if p not in known]
-    rows = []
-    for group in account.groups:
-        label = (form.get(f"label-{group.pin}") or "").strip()
-        order = (form.get(f"order-{group.pin}") or "").strip()
-        row = GroupRow(group.pin, group.name, group.pin in chosen, label or group.name, order)
-        if row.offered:
-            if len(label) > 120:
-                row.error = _("Название для посетителей: не длиннее 120 символов.")
-            elif not (order.isdigit() and 1 <= int(order) <= 99):
-                row.error = _("Порядок: число от 1 до 99.")
-        rows.append(row)
-    error = ""
-    if unknown:
-        error = _(
-            "Группы %(pins)s нет на этой АТС. Обновите группы на странице АТС.",
-            pins=", ".join(unknown[:3])[:60],
-        )
-    elif not chosen:
-        error = _("Выберите хотя бы один отдел.")
-    offered = sorted(
-        (r for r in rows if r.offered and not r.error), key=lambda r: (int(r.order), r.pin)
-    )
-    return rows, [(r.pin, r.label) for r in offered], error

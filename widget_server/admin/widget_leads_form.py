@@ -9,11 +9,11 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from ..insight.counter import today
 from ..insight.lead_settings import ab_of, analytics_of, triggers_of
-from .i18n import N_
+from .i18n import N_, ngettext
 
 MAX_PATHS = 50
 MAX_PATH = 200
@@ -42,9 +42,28 @@ def _seconds(label: str) -> WholeNumber:
     return _number(label, 1, 3600, N_("От 1 до 3600 секунд."))
 
 
+class MaxLength:
+    """At most ``longest`` characters, said with the number's own word ("не длиннее
+    61 знака", "не длиннее 60 знаков") in the page language: WTForms' Length message
+    is one fixed text."""
+
+    def __init__(self, longest: int):
+        self.longest = longest
+
+    def __call__(self, form, field):
+        if field.data and len(field.data) > self.longest:
+            raise ValidationError(
+                ngettext(
+                    "Не длиннее %(num)s знака.",
+                    "Не длиннее %(num)s знаков.",
+                    self.longest,
+                    few="Не длиннее %(num)s знаков.",
+                )
+            )
+
+
 def _text(label: str, longest: int) -> StringField:
-    message = N_("Не длиннее %(max)d знаков.")
-    return StringField(label, validators=[Optional(), Length(max=longest, message=message)])
+    return StringField(label, validators=[Optional(), MaxLength(longest)])
 
 
 class WidgetLeadsForm(FlaskForm):

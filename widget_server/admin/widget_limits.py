@@ -14,13 +14,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..abuse import limits
+from ..dev.installation import is_demo
 from ..extensions import db
 from ..models import Owner, Widget, utcnow
 from .access import admin_required
 from .blueprint import bp
-from .i18n import _
+from .i18n import _, format_number
 from .owner_time import owner_time
-from .widget_words import UNITS
+from .widget_words import within
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ WARN_SHARE = 0.8
 
 @dataclass
 class CapLine:
-    text: str  # "за 1 ч: 8 из 10"
+    text: str  # "за 1 час: 8 из 10"
     used: int
     amount: int
     frees_at: datetime | None  # the owner's local time a slot frees, when full
@@ -43,6 +44,7 @@ class CapStatus:
     lifted_by: str | None
     lines: list[CapLine] = field(default_factory=list)
     unknown: bool = False  # the limit store did not answer
+    demo: bool = False  # `widget-server demo`: no first week's cap (abuse.limits.is_new)
 
     @property
     def warn(self) -> bool:
@@ -54,13 +56,11 @@ class CapStatus:
 
 
 def _line(item, used: int, reset: float) -> CapLine:
-    unit = _(UNITS.get(item.GRANULARITY.name, item.GRANULARITY.name))
     text = _(
-        "за %(span)s %(unit)s: %(used)s из %(amount)s",
-        span=item.multiples,
-        unit=unit,
-        used=used,
-        amount=item.amount,
+        "%(within)s: %(used)s из %(amount)s",
+        within=within(item.GRANULARITY.name, item.multiples),
+        used=format_number(used),
+        amount=format_number(item.amount),
     )
     frees = owner_time(datetime.fromtimestamp(reset, UTC).replace(tzinfo=None))
     return CapLine(text, used, item.amount, frees if used >= item.amount else None)
@@ -72,6 +72,7 @@ def cap_status(widget: Widget) -> CapStatus:
     status = CapStatus(
         new, owner_time(ends), owner_time(widget.cap_lifted_at), widget.cap_lifted_by
     )
+    status.demo = is_demo()
     try:
         status.lines = [_line(item, used, reset) for item, used, reset in limits.cap_usage(widget)]
     except Exception as exc:  # the store is down: say we do not know, never a made-up figure

@@ -17,7 +17,8 @@ from ..visitor.texts import LANGUAGES
 from ..visitor.texts import pick_language as widget_language
 from .access import login_required, owned_or_404
 from .blueprint import bp
-from .widget_forms import HEX_COLOR, WidgetForm, fill_from_widget, group_rows, groups_from_request
+from .widget_forms import HEX_COLOR, WidgetForm, fill_from_widget
+from .widget_groups import group_rows, groups_from_request
 from .widget_languages import labels_en_from_request, preview_texts
 
 PREVIEW_CSP = "; ".join(

@@ -14,8 +14,12 @@ from .access import login_required, owned_or_404
 from .blueprint import bp
 from .i18n import _
 
-
 # -- test call ---------------------------------------------------------------------
+# The editor shows these next to the "call me" button, where the owner is after the
+# redirect (``#test-call``), not at the top of a long page (templates/admin/widgets/edit.html).
+DONE, REFUSED = "test-call-success", "test-call-error"
+
+
 def _owner_key() -> str:
     return f"owner:{g.owner.id}" if g.get("owner") else "anonymous"
 
@@ -29,7 +33,7 @@ def widget_test_call(widget_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     if not g.owner.phone:
-        flash(_("Укажите свой номер в профиле, чтобы заказать тестовый звонок."), "error")
+        flash(_("Укажите свой номер в профиле, чтобы заказать тестовый звонок."), REFUSED)
         return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
     offered = widget.offered_groups
     group = request.form.get("group") or (offered[0].group.pin if offered else "")
@@ -47,10 +51,10 @@ def widget_test_call(widget_id: int):
         is_test=True,
     )
     if isinstance(result, intake.Accepted):
-        flash(_("Тестовый звонок заказан."), "success")
+        flash(_("Тестовый звонок заказан."), DONE)
     else:
         message = "; ".join(result.field_messages(lang).values()) or result.message(lang)
-        flash(_("Тестовый звонок не заказан: %(message)s", message=message), "error")
+        flash(_("Тестовый звонок не заказан: %(message)s", message=message), REFUSED)
     return redirect(url_for("admin.widget_edit", widget_id=widget.id) + "#test-call")
 
 

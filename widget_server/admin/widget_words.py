@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from flask import current_app, request
 from limits import parse_many
 
 from .. import setup
-from ..dispatch import hours
+from ..dispatch import hours, schedule
 from ..models import Widget
 from ..phones import ABKHAZIA
-from .i18n import N_, _
+from .i18n import N_, _, format_number, ngettext
+from .zone_names import zone_name
 
-UNITS = {"minute": N_("мин"), "hour": N_("ч"), "day": N_("дн.")}
+# The unit after "не больше [2] звонков за [30] [мин]" in the editor: abbreviations that
+# read right after any number ("за 1 сут.", "за 5 сут."), since the number is an input.
+UNITS = {"minute": N_("мин"), "hour": N_("ч"), "day": N_("сут.")}
 PER_UNIT = {
     "minute": N_("%(count)s в минуту"),
     "hour": N_("%(count)s в час"),
@@ -63,17 +67,35 @@ class CountryRow:
     error: str | None = None
 
 
+def within(unit: str, span: int) -> str:
+    """ "за 1 минуту", "за 2 часа", "за 5 дней": a span whose words agree with its number."""
+    if unit == "second":
+        return ngettext("за %(num)s секунду", "за %(num)s секунд", span, few="за %(num)s секунды")
+    if unit == "minute":
+        return ngettext("за %(num)s минуту", "за %(num)s минут", span, few="за %(num)s минуты")
+    if unit == "hour":
+        return ngettext("за %(num)s час", "за %(num)s часов", span, few="за %(num)s часа")
+    if unit == "day":
+        return ngettext("за %(num)s день", "за %(num)s дней", span, few="за %(num)s дня")
+    if unit == "month":
+        return ngettext("за %(num)s месяц", "за %(num)s месяцев", span, few="за %(num)s месяца")
+    return ngettext("за %(num)s год", "за %(num)s лет", span, few="за %(num)s года")
+
+
 def limit_words(text: str) -> str:
-    """``1/5minute;3/hour`` → "1 за 5 мин, 3 за 1 ч"."""
+    """``1/5minute;3/hour`` → "1 за 5 минут, 3 в час"."""
     parts = []
     for item in parse_many(text) if text else []:
         name = item.GRANULARITY.name
         if item.multiples == 1 and name in PER_UNIT:
-            parts.append(_(PER_UNIT[name], count=item.amount))
+            parts.append(_(PER_UNIT[name], count=format_number(item.amount)))
             continue
-        unit = _(UNITS.get(name, name))
         parts.append(
-            _("%(count)s за %(span)s %(unit)s", count=item.amount, span=item.multiples, unit=unit)
+            _(
+                "%(count)s %(within)s",
+                count=format_number(item.amount),
+                within=within(name, item.multiples),
+            )
         )
     # Without a closing dot: the sentence around it has its own.
     return ", ".join(parts).rstrip(".")
@@ -256,8 +278,23 @@ def open_now_line(widget: Widget | None, language: str) -> str | None:
     now = hours.utc_now()
     if hours.is_open(widget, now):
         return _("Сейчас открыто: по заявкам звоним сразу.")
-    opens = hours.next_call_time(widget, widget.timezone, now, night_guard=False)
+    # Without the night guard, a widget with no hours of its own would count as always
+    # open and "open" right now ("откроется сегодня в 23:38"): ask about its default week.
+    week = widget.hours if widget.hours is not None else schedule.DEFAULT_HOURS
+    plan = SimpleNamespace(
+        id=widget.id,
+        timezone=widget.timezone,
+        hours=week,
+        days_off=widget.days_off,
+        public_holidays=widget.public_holidays,
+    )
+    opens = hours.next_call_time(plan, widget.timezone, now, night_guard=False)
     if opens is None:
         return _("Сейчас закрыто, и в ближайшие две недели рабочих часов нет.")
     when = hours.format_slot(opens, widget.timezone, language, now, widget.timezone)
-    return _("Сейчас закрыто: откроется %(when)s (%(zone)s).", when=when, zone=widget.timezone)
+    # "Екатеринбург (МСК+2)" has its own brackets: the zone follows a comma, not in brackets.
+    return _(
+        "Сейчас закрыто: откроется %(when)s, часовой пояс: %(zone)s.",
+        when=when,
+        zone=zone_name(widget.timezone),
+    )

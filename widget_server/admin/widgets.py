@@ -19,21 +19,19 @@ from ..models import CallbackRequest, PbxAccount, Widget, WidgetGroup
 from ..visitor.embed import snippets
 from ..visitor.texts import UI_TEXTS, status_message
 from ..visitor.texts import pick_language as widget_language
-from . import widget_languages, widget_words
+from . import widget_languages, widget_sites, widget_words, zone_names
 from .access import login_required, owned_or_404
 from .blueprint import bp
-from .i18n import _
+from .i18n import N_, _
 from .widget_forms import (
     MAIN_TEXTS,
-    RUSSIAN_ZONES,
     WidgetForm,
     day_fields,
     fill_from_widget,
-    group_rows,
-    groups_from_request,
     text_fields,
     validate_hours,
 )
+from .widget_groups import group_rows, groups_from_request
 
 
 def _widgets():
@@ -59,12 +57,14 @@ def _apply(widget: Widget, form: WidgetForm, week, groups) -> None:
     """Store the validated form on the widget (the command line's setters, in one go)."""
     widget.name = (form.name.data or "").strip()
     widget.origins = form.origins.clean
+    widget_sites.say_stored(form)  # "chai-shop.ru → https://chai-shop.ru"
     widget.language = form.language.data
     widget.ring_strategy = form.ring_strategy.data
     widget.ring_timeout = form.ring_timeout.clean
     widget.color = form.color.data.strip().lower()
     widget.position = form.position.data
     widget.privacy_policy_url = (form.privacy_policy_url.data or "").strip() or None
+    widget.visitor_phone = form.visitor_phone.clean
     widget.ask_name = bool(form.ask_name.data)
     widget.texts = widget_languages.texts_to_store(form)
     mode = form.hours_mode.data
@@ -128,7 +128,24 @@ def _validate(form: WidgetForm, account: PbxAccount, widget: Widget | None = Non
     return ok, week, rows, groups, groups_error
 
 
+# Labels of the visitor texts that ``widget_forms.TEXT_LABELS`` does not name (issue 28):
+# the editor must never show a bare key such as "submit_hint".
+MORE_TEXT_LABELS = {
+    "submit_hint": N_("Подсказка под кнопкой, пока согласие не отмечено"),
+    "waited": N_("Сколько уже ждём ({time} — минуты и секунды)"),
+    "error_phone_extension": N_("Ошибка: добавочный номер"),
+}
+
+
+def _label_texts(fields) -> None:
+    for f in fields:
+        key = f.name.split("_", 1)[1]
+        if f.label.text == key and key in MORE_TEXT_LABELS:
+            f.label.text = MORE_TEXT_LABELS[key]
+
+
 def _editor(form, account, widget, rows, groups_error, status=200):
+    _label_texts([*text_fields(form), *widget_languages.other_fields(form)])
     latest_test = None
     if widget is not None:
         latest_test = db.session.scalar(
@@ -148,7 +165,7 @@ def _editor(form, account, widget, rows, groups_error, status=200):
         main_texts=[form[f"text_{k}"] for k in MAIN_TEXTS],
         other_texts=[f for f in text_fields(form) if f.name[5:] not in MAIN_TEXTS],
         days=day_fields(form),
-        zones=RUSSIAN_ZONES,
+        zones=zone_names.zone_choices(form.timezone.data),
         defaults=UI_TEXTS[widget_language(form.language.data)],
         words=getattr(form, "words", None) or widget_words.words_of(widget),
         country_choices=widget_words.country_choices,
@@ -196,6 +213,7 @@ def widget_new():
     form = WidgetForm()
     if request.method == "GET":
         form.language.data = g.lang
+        widget_sites.prefill_new(form)  # the demo's sample shop
         return _editor(form, account, None, group_rows(account, None), "")
     ok, week, rows, groups, groups_error = _validate(form, account)
     if not ok:

@@ -24,6 +24,7 @@ from ..extensions import db
 from ..instance import private_dir, write_private
 from ..models import Owner, PbxAccount, Widget
 from ..pbx import directory
+from .mail import start_mailbox
 from .sample_shop import create_shop_app
 
 SERVICE_PORT, SHOP_PORT, SIM_PORT = 8000, 8001, 8002
@@ -39,7 +40,7 @@ TEST_NUMBERS = [
     ("+7 900 000-00-03", "visitor does not answer"),
     ("+7 900 000-00-04", "call_back refused by the PBX (result -20)"),
     ("+7 900 000-00-05", "PBX slower than our timeout"),
-    ("+7 900 000-00-06", "PBX down (HTTP 503)"),
+    ("+7 900 000-00-06", "PBX down (HTTP 503): retried for 15 min, then failed"),
     ("+7 900 000-00-07", "first operator does not answer, the next one does"),
     ("any other valid number", "connects normally"),
 ]
@@ -66,10 +67,16 @@ def _wait_for(url: str, seconds: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not start within {seconds:.0f} s")
 
 
-def _demo_environment(service_port: int) -> dict[str, str]:
+def _demo_environment(
+    service_port: int, shop_port: int = SHOP_PORT, sim_port: int = SIM_PORT
+) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("WIDGET_DEV", "1")
     env.setdefault("WIDGET_PUBLIC_URL", f"http://{HOST}:{service_port}")
+    # What makes this installation a demo (dev/installation.py): the sample shop shows any
+    # widget, new widgets skip the first week's cap, the PBX form offers the simulator.
+    env.setdefault("WIDGET_DEMO_SHOP", f"http://{HOST}:{shop_port}")
+    env.setdefault("WIDGET_DEMO_PBX", f"http://{HOST}:{sim_port}")
     # The demo only rings the simulator: it takes calls at any hour of any day.
     env.setdefault("WIDGET_NIGHT_GUARD", "0")
     # The simulator and the sample shop listen on this machine.
@@ -154,7 +161,17 @@ def run_demo(
             f"Ports {', '.join(map(str, busy))} are in use. Is another demo running? Stop it first."
         )
     shop_origin, sim_url = f"http://{HOST}:{shop_port}", f"http://{HOST}:{sim_port}"
-    env = _demo_environment(service_port)
+    env = _demo_environment(service_port, shop_port, sim_port)
+    mailbox = None
+    if not env.get("WIDGET_SMTP_HOST"):
+        # E-mail works in the demo: owners hear of missed requests, the console shows it.
+        mailbox = start_mailbox(HOST)
+        env.update(
+            WIDGET_SMTP_HOST=HOST,
+            WIDGET_SMTP_PORT=str(mailbox.server_address[1]),
+            WIDGET_SMTP_SECURITY="none",
+            WIDGET_SMTP_FROM="widget-server@demo.example",
+        )
     app, public_id, hook_base = _setup(env, sim_url)
     cli = [sys.executable, "-m", "widget_server.ops.cli"]
     sim_env = dict(
@@ -180,7 +197,7 @@ def run_demo(
         )
         threading.Thread(target=shop.serve_forever, daemon=True).start()
         _wait_for(f"{env['WIDGET_PUBLIC_URL']}/embed.js")
-        _banner(env["WIDGET_PUBLIC_URL"], widget_key, shop_origin, sim_url)
+        _banner(env["WIDGET_PUBLIC_URL"], widget_key, shop_origin, sim_url, mailbox is not None)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -196,12 +213,17 @@ def run_demo(
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if mailbox is not None:
+            mailbox.shutdown()
 
 
-def _banner(service_url: str, widget_key: str, shop_origin: str, sim_url: str) -> None:
+def _banner(
+    service_url: str, widget_key: str, shop_origin: str, sim_url: str, mailbox: bool = False
+) -> None:
     print()
     print("widget_server demo is running")
     print(f"  Sample shop (open this):  {shop_origin}/")
+    print(f"    any widget of the demo: {shop_origin}/?key=<widget key> (its page has a button)")
     print(f"  Same shop, strict CSP:    {shop_origin}/csp")
     print(f"  Service:                  {service_url}/  (API: {service_url}/api/v1/openapi.json)")
     print(f"  Config page:              {service_url}/admin/  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
@@ -209,6 +231,8 @@ def _banner(service_url: str, widget_key: str, shop_origin: str, sim_url: str) -
     print(f"  Another owner's PBX:      {sim_url}/_sim/panel  (makes a client id and key)")
     print(f"    or the demo's pair:     {DEMO_CLIENT_ID} / {DEMO_SIGN_KEY} (events go to the demo)")
     print(f"  Widget key:               {widget_key}")
+    if mailbox:
+        print("  E-mail to owners:         printed here (Demo mail to …), never sent")
     print("  Test numbers (any other valid Russian number connects):")
     for number, meaning in TEST_NUMBERS:
         print(f"    {number:<24} {meaning}")

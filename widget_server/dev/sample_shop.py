@@ -1,8 +1,15 @@
-"""The demo's sample shop: another origin whose pages carry only the embed snippet."""
+"""The demo's sample shop: another origin whose pages carry only the embed snippet.
+
+It shows the demo's widget, or any widget of the installation named by ``?key=`` (the
+widget page's "Открыть на демо-магазине"): the service lets the shop's origin show any
+widget in a demo installation only (``dev/installation.py``).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+import re
+
+from flask import Flask, Response, render_template, request
 
 from ..config import resource_dir
 from ..visitor.embed import after_load as after_load_snippet
@@ -17,7 +24,11 @@ main{max-width:960px;margin:0 auto;padding:24px}
 .price{font-weight:700;font-size:20px}
 .own-button{background:none;color:#fff;border:2px solid #fff;border-radius:8px;padding:8px 14px;font:inherit;cursor:pointer}
 footer{max-width:960px;margin:0 auto;padding:24px;color:#59636e;font-size:14px}
+.shown-key{font-size:14px;color:#59636e;overflow-wrap:anywhere}
 """
+# A widget key as the service makes them (``wk_`` and URL-safe characters); anything else in
+# ``?key=`` is ignored and the demo's own widget shown.
+WIDGET_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def create_shop_app(
@@ -28,12 +39,15 @@ def create_shop_app(
     service_url = service_url.rstrip("/")
 
     def page(strict: bool, after_load: bool = False) -> Response:
+        asked = request.args.get("key", "")
+        key = asked if WIDGET_KEY.match(asked) else widget_key
         # after_load: the config page's after-load snippet instead of the plain tag.
-        snippet = after_load_snippet(f"{service_url}/embed.js", widget_key)
+        snippet = after_load_snippet(f"{service_url}/embed.js", key)
         html = render_template(
             "sample_shop/index.html",
             service_url=service_url,
-            widget_key=widget_key,
+            widget_key=key,
+            other_widget=key != widget_key,
             strict=strict,
             after_load_snippet=snippet if after_load else None,
         )

@@ -26,7 +26,14 @@ from ..pbx.journal import MOSCOW_OFFSET, JournalError, JournalRow, parse_journal
 from ..phones import digits_of
 from ..statuses import Status
 from .queue import queue
-from .state import current_attempt, give_up, is_final, lock_request, set_status
+from .state import (
+    current_attempt,
+    give_up,
+    is_final,
+    lock_request,
+    record_connected,
+    set_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +264,8 @@ def _settle(attempt_id: int, row: JournalRow) -> int:
     attempt.stage = "ended"
     attempt.ended_at = attempt.ended_at or utcnow()
     log.warning("request %s: settled from the PBX journal (%s)", req.id, attempt.outcome)
+    if talked:
+        record_connected(req, attempt)  # as the events' `connected` would have
     if attempt is not current_attempt(req) or is_final(req):
         db.session.commit()
     elif talked:

@@ -5,9 +5,11 @@ the ``first`` wait multiplied by ``factor`` for each further try, never above
 ``cap``, plus up to 25 % jitter so that many requests failing together do not
 come back together. The rest are the policies built on it:
 
-* the PBX is unreachable: 5 s, 15 s, 45 s, 135 s, then 300 s until the request's
-  deadline (``pbx_retry_delay``; ``RETRY_BACKOFF`` in the config overrides the
-  first wait and the cap, as ``(first, ..., cap)``);
+* the PBX is unreachable: 5 s, 15 s, 45 s, 135 s, then 300 s, the last wait cut short
+  so that the last try comes at the request's deadline (``WIDGET_DISPATCH_DEADLINE``,
+  15 min: about eight tries), not a whole wait before it (``pbx_retry_wait``;
+  ``RETRY_BACKOFF`` in the config overrides the first wait and the cap, as
+  ``(first, ..., cap)``);
 * an owner notification failed to go out: 30 s doubling to 30 min
   (``notification_delay``, for ``notify``);
 * the visitor did not answer or was busy: one more try after
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -46,6 +49,19 @@ def pbx_retry_delay(tries: int) -> float:
     steps: Sequence[float] | None = current_app.config.get("RETRY_BACKOFF")
     first, cap = (steps[0], steps[-1]) if steps else (PBX_FIRST, PBX_CAP)
     return backoff(tries, first=first, cap=cap, factor=PBX_FACTOR)
+
+
+def pbx_retry_wait(tries: int, now: datetime, deadline: datetime | None) -> float | None:
+    """Seconds before trying a PBX again after ``tries`` failures in a row, or None when the
+    request's ``deadline`` has come: the backoff, cut short to end at the deadline, so the
+    PBX is tried until the deadline (15 min) and not given up a whole wait (5 min) before."""
+    delay = pbx_retry_delay(tries)
+    if deadline is None:
+        return delay
+    left = (deadline - now).total_seconds()
+    if left < 1:  # the deadline's own try has been made
+        return None
+    return min(delay, left)
 
 
 def notification_delay(tries: int) -> float:

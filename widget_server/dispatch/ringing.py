@@ -183,8 +183,8 @@ def _call_back_failed(request_id: int, attempt_id: int, exc: PbxError) -> None:
     # The PBX is down or overloaded: the same call may work in a while.
     attempt.outcome = "pbx_unavailable"
     req.dispatch_tries += 1
-    delay = retry.pbx_retry_delay(req.dispatch_tries)
-    if req.deadline_at is not None and now + timedelta(seconds=delay) > req.deadline_at:
+    delay = retry.pbx_retry_wait(req.dispatch_tries, now, req.deadline_at)
+    if delay is None:
         give_up(req, Status.PBX_ERROR, "failed", reason=f"the PBX kept failing: {exc.message}")
         return
     req.next_dispatch_at = now + timedelta(seconds=delay)

@@ -25,10 +25,17 @@ from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, utcnow
 from ..pbx import events as call_states
 from ..pbx.client import PbxError, client_for
-from ..statuses import ENDED_CALL, VISITOR_NOT_REACHED, Status
+from ..statuses import ENDED_CALL, VISITOR_NOT_REACHED, Outcome, Status
 from . import retry
 from .queue import IN_FLIGHT, queue
-from .state import current_attempt, give_up, is_final, lock_request, set_status
+from .state import (
+    current_attempt,
+    give_up,
+    is_final,
+    lock_request,
+    record_connected,
+    set_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +87,10 @@ def finish_attempt(attempt_id: int) -> None:
     log.info(
         "request %s: attempt %s settled as %s (%s)", req.id, attempt.seq, outcome, decision.why
     )
+    if outcome == Outcome.COMPLETED:
+        # The visitor talked, whether or not an event said `connected` (polled accounts,
+        # a lost event): recorded as the events' `connected` would have.
+        record_connected(req, attempt)
     if attempt is not current_attempt(req) or is_final(req):
         db.session.commit()
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -68,8 +69,8 @@ def set_status(req: CallbackRequest, status: Status) -> bool:
         return False
     req.status = status
     now = utcnow()
-    if status == Status.CONNECTED and req.connected_at is None:
-        req.connected_at = now
+    if status == Status.CONNECTED:
+        record_connected(req)
     if status in FINAL:
         req.finished_at = now
         if old is not None:  # a request held at intake is counted by the intake
@@ -78,6 +79,25 @@ def set_status(req: CallbackRequest, status: Status) -> bool:
     log.info("request %s → %s", req.id, status)
     changes.mark(db.session(), req.handle)  # the live status streams hear it after commit
     return True
+
+
+def record_connected(req: CallbackRequest, attempt: CallAttempt | None = None) -> None:
+    """Note that the request's call connected: the one way every path records it.
+
+    The events' ``connected`` (``set_status``), call_info read after the call when polling
+    or after its ``end`` (``settle``: a completed talk the events never showed), the PBX's
+    call journal (``reconcile``): each calls this, so the log's "Состоялся 0:06", the
+    checklist's test call and the figures' talks agree. The first time counts; a talk
+    learnt afterwards is dated to its start, its end less its duration, when known.
+    """
+    if req.connected_at is not None:
+        return
+    when = utcnow()
+    if attempt is not None and attempt.ended_at is not None and attempt.duration:
+        when = attempt.ended_at - timedelta(seconds=attempt.duration)
+    if req.created_at is not None:
+        when = max(when, req.created_at)
+    req.connected_at = when
 
 
 def in_flight(req: CallbackRequest) -> bool:

@@ -24,12 +24,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..abuse import bots
 from ..abuse.client_ip import client_ip_key, client_network
+from ..dev.installation import may_show
 from ..dispatch import hours, state
 from ..errors import ApiError
 from ..extensions import db, limiter
 from ..models import CallbackRequest, Widget, utcnow
 from ..ops import metrics
-from . import beacon, disguise, intake, look_cache, seen, stream
+from . import beacon, disguise, intake, look_cache, refused, seen, stream
 from .guards import allowed_origin, load_request, load_widget, request_from_handle, widget_from_key
 from .guards import error as _error
 from .guards import visitor_language as _lang
@@ -115,7 +116,8 @@ def widget_look(key: str):
     if look is None:
         raise _error(404, "widget_unknown")
     origin = request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
-    if not origin or origin not in look.origins:
+    if not may_show(origin, look.origins):  # its sites, or the demo's sample shop
+        refused.note(key, origin)  # the widget page offers to add the site
         raise _error(403, "origin_not_allowed")
     g.cors_origin = origin
     if not look.active:

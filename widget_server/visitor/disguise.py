@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 
 from ..models import CallbackRequest
 from ..statuses import WAITING, HeldReason, Status
+from .promise import QUEUED_SECONDS, ring_plan
 
 DISGUISED = frozenset({HeldReason.BLOCKED, HeldReason.BOT_TRAP})
-QUEUED_FOR = timedelta(seconds=2)  # a real request waits up to about this long in the queue
+QUEUED_FOR = timedelta(seconds=QUEUED_SECONDS)  # a real request waits about this long in the queue
 MAX_ROUND = timedelta(minutes=5)  # a group's round never rings longer than this
 
 
@@ -29,11 +30,8 @@ def disguised(req: CallbackRequest) -> bool:
 
 def _ring_lengths(req: CallbackRequest) -> tuple[timedelta, int]:
     """How long a real operator rings this group when nobody answers, and how many are rung."""
-    widget = req.widget
-    per_operator = timedelta(seconds=max(widget.ring_timeout, widget.pbx_account.ring_seconds))
-    group = req.widget_group.group
-    operators = 1 if widget.ring_strategy == "pbx_group" else len(group.member_pins or []) or 1
-    return per_operator, operators
+    per_operator, operators = ring_plan(req.widget, req.widget_group.group)
+    return timedelta(seconds=per_operator), operators
 
 
 @dataclass(frozen=True)

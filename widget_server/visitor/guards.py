@@ -14,9 +14,11 @@ from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..dev.installation import may_show
 from ..errors import ApiError
 from ..extensions import db
 from ..models import CallbackRequest, Widget, WidgetGroup
+from . import refused
 from .origins import request_origin
 from .texts import AUTO, LANGUAGES, api_error, look_language, pick_language
 
@@ -47,7 +49,8 @@ def load_widget(key: str) -> Widget | None:
         g.widget = None
         return None
     # One statement: the widget, its departments and its owner (whose channels decide what
-    # a visitor is promised), read by every route under a widget's key, a submit among them.
+    # a visitor is promised), read by every route under a widget's key, a submit among them;
+    # and its PBX account, whose ring time the submit's countdown promise counts.
     widget = (
         db.session.scalars(
             select(Widget)
@@ -55,6 +58,7 @@ def load_widget(key: str) -> Widget | None:
             .options(
                 joinedload(Widget.offered_groups).joinedload(WidgetGroup.group),
                 joinedload(Widget.owner),
+                joinedload(Widget.pbx_account),
             )
         )
         .unique()
@@ -84,9 +88,8 @@ def load_request(handle: str) -> CallbackRequest | None:
 
 def allowed_origin(widget: Widget) -> str | None:
     origin = request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
-    if origin and origin in (widget.origins or []):
-        return origin
-    return None
+    # One of its sites, or, in `widget-server demo` only, the sample shop.
+    return origin if may_show(origin, widget.origins) else None
 
 
 def widget_from_key(view):
@@ -103,6 +106,7 @@ def widget_from_key(view):
         g.cors_origin = allowed_origin(widget)
         if g.cors_origin is None:
             log.info("widget %s: request from a disallowed origin refused", widget.id)
+            refused.note_request(widget.public_key)  # the widget page offers to add it
             raise error(403, "origin_not_allowed")
         if not widget.active:
             raise error(403, "widget_paused")

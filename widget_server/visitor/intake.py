@@ -21,7 +21,7 @@ from ..abuse.limits import held_dedupe_key
 from ..dispatch import hours, state
 from ..dispatch.queue import queue
 from ..extensions import db
-from ..insight.source import clean_source, clean_variant
+from ..insight.source import VARIANTS, clean_source, clean_variant
 from ..models import CallbackRequest, Widget, utcnow
 from ..notify import outbox
 from ..ops import metrics
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_NAME = 100
 MAX_PAGE_URL = 1000
+MAX_PHONE_TEXT = 32  # as typed, spaces and dashes included
 SLOT_COUNT = 6
 _PHONE_ERRORS = {
     "required": "phone_required",
@@ -172,14 +173,41 @@ def _validate(widget: Widget, data: dict[str, Any]) -> tuple[dict[str, Any], dic
         clean["widget_group"] = match
     name = data.get("name")
     if name not in (None, ""):
-        if not isinstance(name, str) or len(name.strip()) > MAX_NAME:
+        if not isinstance(name, str) or len(name) > MAX_NAME:
             fields["name"] = "name_too_long"
         else:
             clean["name"] = name.strip() or None
     page_url = data.get("page_url")
     if isinstance(page_url, str) and page_url.startswith(("http://", "https://")):
         clean["page_url"] = page_url[:MAX_PAGE_URL]
+    fields.update(_wrong_types(data))
     return clean, fields
+
+
+# Fields whose values are otherwise used loosely (dropped when odd): a value of another
+# type than the API document gives is refused, so nothing the document calls wrong is
+# ever accepted (tests/test_visitor_openapi_fuzz.py checks it).
+_TYPES: dict[str, tuple[type, ...]] = {
+    "phone": (str,),
+    "page_url": (str,),
+    "tz": (str,),
+    "token": (str,),
+    "website": (str,),
+    "source": (dict,),
+}
+
+
+def _wrong_types(data: dict[str, Any]) -> dict[str, str]:
+    wrong = {
+        name: "field_invalid"
+        for name, types in _TYPES.items()
+        if data.get(name) is not None and not isinstance(data[name], types)
+    }
+    if isinstance(data.get("phone"), str) and len(data["phone"]) > MAX_PHONE_TEXT:
+        wrong["phone"] = "phone_invalid"
+    if data.get("variant") not in (None, *VARIANTS):
+        wrong["variant"] = "field_invalid"
+    return wrong
 
 
 def _pick_slot(widget: Widget, raw: Any, visitor_tz: str | None, now) -> tuple[Any, str | None]:

@@ -22,10 +22,12 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..abuse import bots
 from ..extensions import db
 from ..models import Widget, WidgetGroup
 from ..version import __version__
 from .accent import text_on
+from .call_us import call_us
 from .look_extras import look_extras
 from .texts import LANGUAGES, group_label, look_language, texts_for
 
@@ -38,6 +40,7 @@ STREAM_RULE = "/api/v1/requests/<handle>/events"
 LOOK_COLUMNS = frozenset(
     {"public_key", "origins", "language", "texts", "privacy_policy_url", "color", "position"}
     | {"ask_name", "countdown_seconds", "active", "offered_groups", "lead_settings"}
+    | {"visitor_phone"}
 )
 # A look is cached per language slot: the one asked for (the script tag's data-lang), or
 # "~" and the browser's best language, which decides for a widget set to the visitor's
@@ -93,6 +96,12 @@ def look_document(widget: Widget, lang: str) -> dict[str, Any]:
         "texts": texts_for(widget, lang),
         # True once this server streams statuses (Server-Sent Events); else the widget polls.
         "status_stream": any(rule.rule == STREAM_RULE for rule in current_app.url_map.iter_rules()),
+        # The widget's number for visitors, {"href": "tel:…", "text": "Позвонить нам: …"} or
+        # null: the main button where no call will come (visitor/call_us.py).
+        "call_us": call_us(widget, lang),
+        # A submit sooner than this after the form token arrived is asked for a proof of work
+        # (abuse/bots.py): the widget holds a quick visitor's submit until then instead.
+        "token_wait_ms": int(bots.MIN_FILL_SECONDS * 1000) if bots.enabled() else 0,
     } | look_extras(widget)
 
 

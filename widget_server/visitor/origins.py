@@ -99,6 +99,45 @@ def normalize_origin(value: str) -> str:
     return f"{parts.scheme}://{host}"
 
 
+def site_origin(value: str) -> str:
+    """What an owner typed for their site, as the origin browsers send.
+
+    The owner may type it as they see it: ``chai-shop.ru`` (https is assumed),
+    ``www.chai-shop.ru/catalog/`` (the page's path, query and fragment go: a widget works
+    on every page of the site), ``http://chai-shop.ru`` (kept as http), or a full origin.
+
+    :raise HostNameError: the host is not a valid name.
+    :raise OriginError: no host, a scheme other than http(s), or a login in the address.
+    """
+    raw = (value or "").strip()
+    if "://" not in raw:
+        if ":" in raw.split("/", 1)[0] and not re.match(r"^[^:/]+:\d+(/|$)", raw):
+            # "ftp:shop", "mailto:a@b": a scheme without "//", not a host with a port
+            raise OriginError(f"{raw!r} is not a site address")
+        raw = raw.lstrip("/")
+        host = re.split(r"[:/?#]", raw, maxsplit=1)[0].lower()
+        # A site on this machine or a bare IP address is plain http; a domain, https.
+        raw = ("http://" if host == "localhost" or _is_ip(host) else "https://") + raw
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - an invalid port raises here
+    except ValueError:
+        raise OriginError(f"{raw!r} is not a site address") from None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        raise OriginError(f"{raw!r} is not a site address")
+    if parts.username or parts.password:
+        raise OriginError(f"{raw!r} has a login in it")
+    return normalize_origin(f"{parts.scheme.lower()}://{parts.netloc}")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def request_origin(origin_header: str | None, referer_header: str | None) -> str | None:
     """The page's origin from ``Origin``, else from ``Referer``; None when neither is usable."""
     for candidate in (origin_header, referer_header):

@@ -2,7 +2,8 @@
 
 The same fields answer the submit (202), every poll and cancel, and the config
 page's test call: a coarse status and its message, never numbers or PBX data.
-Fields added later (``stage``, ``retry_at``, ``final_action``) are ignored by old widgets.
+Fields added later (``stage``, ``retry_at``, ``final_action``, ``title``, ``wait_seconds``)
+are ignored by old widgets.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from ..dispatch.schedule import zone_or
 from ..dispatch.state import cancellable, is_final
 from ..models import CallbackRequest
 from ..notify.reach import someone_will_hear
-from ..statuses import FINAL, WAITING, Status
+from ..statuses import FINAL, WAITING, HeldReason, Status
 from . import disguise
+from .promise import wait_seconds
 from .texts import (
+    final_title,
+    off_hours_message,
     retry_message,
     scheduled_message,
     stage_message,
@@ -28,6 +32,8 @@ from .texts import (
 
 # The main button of a final screen: "close" where we said someone will call back
 # (so "request another call" would contradict it), "again" where the visitor may retry.
+# Where nobody will call back, "call" (the widget's number for visitors) or else "close":
+# asking again at once would meet the same silence.
 FINAL_ACTIONS = {
     Status.FINISHED: "close",
     Status.NO_OPERATOR: "close",
@@ -58,8 +64,20 @@ def status_view(
     """
     language = language or req.widget.language
     now = now or hours.utc_now()
-    if public and disguise.disguised(req):
-        return _disguised(req, language, now)
+    view = (
+        _disguised(req, language, now)
+        if public and disguise.disguised(req)
+        else _real(req, language, now, just_accepted)
+    )
+    if just_accepted and view["status"] == Status.QUEUED:
+        # What the countdown counts down from: the ring plan, not a fixed 30 s.
+        view["wait_seconds"] = wait_seconds(req)
+    return view
+
+
+def _real(
+    req: CallbackRequest, language: str, now: datetime, just_accepted: bool
+) -> dict[str, Any]:
     status = Status(req.status)
     if just_accepted:
         if status == Status.HELD:
@@ -87,18 +105,27 @@ def _base(
     since: datetime,
 ) -> dict[str, Any]:
     honest = _unheard(req, language, status)
-    # Where nobody would call back, the visitor may ask again rather than wait for a call.
-    action = ("again" if honest else FINAL_ACTIONS.get(status)) if final else None
+    call_us = bool(req.widget.visitor_phone)
+    message = honest or status_message(language, status)
+    off_hours = status == Status.NO_OPERATOR and req.held_reason == HeldReason.NO_HOURS
+    if off_hours:  # nobody was rung: no hours for two weeks
+        message = off_hours_message(language, heard=not honest, call_us=call_us)
+    action = title = None
+    if final:
+        action = ("call" if call_us else "close") if honest else FINAL_ACTIONS.get(status)
+        title = final_title(language, status, heard=not honest, off_hours=off_hours)
     return {
         "status": status,
         "final": final,
         "cancellable": can_cancel,
-        "message": honest or status_message(language, status),
+        "message": message,
         "updated_at": since.isoformat(timespec="seconds") + "Z",
         "scheduled_for": None,
         "stage": None,
         "retry_at": None,
         "final_action": action,
+        "title": title,
+        "wait_seconds": None,
     }
 
 
@@ -110,7 +137,7 @@ def _stage_words(req: CallbackRequest, language: str, status: Status, stage: str
 def _unheard(req: CallbackRequest, language: str, status: Status) -> str | None:
     """The honest message when the usual one promises a call and no channel of the owner's
     can tell a person (``notify/reach.py``); None when the usual one is true."""
-    honest = unheard_message(language, status)
+    honest = unheard_message(language, status, call_us=bool(req.widget.visitor_phone))
     if honest is not None and not someone_will_hear(req.widget.owner):
         return honest
     return None

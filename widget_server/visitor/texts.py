@@ -86,14 +86,14 @@ STATUS_MESSAGES: dict[str, dict[Status, str]] = {
         Status.CALLING_OPERATOR: "Соединяем с оператором…",
         Status.CALLING_VISITOR: "Оператор на линии — звоним вам, возьмите трубку.",
         Status.CONNECTED: "Идёт разговор.",
-        Status.FINISHED: "Звонок завершён. Спасибо!",
-        Status.NO_OPERATOR: "Сейчас все операторы заняты. Мы сохранили заявку и перезвоним, как только освободимся.",
+        Status.FINISHED: "Звонок завершён.",
+        Status.NO_OPERATOR: "Операторы не ответили. Мы сохранили заявку и перезвоним вам, как только сможем.",
         Status.VISITOR_BUSY: "Ваш номер был занят. Мы сохранили заявку — можно заказать звонок ещё раз.",
         Status.VISITOR_NO_ANSWER: "Мы звонили, но вы не ответили. Можно заказать звонок ещё раз.",
         Status.PBX_ERROR: "Телефонная станция не ответила. Заявка сохранена — вам перезвонят.",
-        Status.CANCELLED: "Звонок отменён.",
+        Status.CANCELLED: "Мы не будем звонить. Если передумаете, закажите звонок ещё раз.",
         Status.RETRYING: "Телефонная станция не отвечает. Пробуем ещё раз — заявка сохранена.",
-        Status.OPERATORS_BUSY: "Все операторы заняты. Через пару минут позвоним ещё раз.",
+        Status.OPERATORS_BUSY: "Операторы не ответили. Через пару минут попробуем ещё раз.",
         Status.VISITOR_RETRY: "Не удалось до вас дозвониться. Попробуем ещё раз через несколько минут.",
         Status.HELD: "Заявка принята. Мы перезвоним вам.",
     },
@@ -103,14 +103,14 @@ STATUS_MESSAGES: dict[str, dict[Status, str]] = {
         Status.CALLING_OPERATOR: "Connecting you to an operator…",
         Status.CALLING_VISITOR: "An operator is on the line — we are calling you now, please pick up.",
         Status.CONNECTED: "You are talking to the operator.",
-        Status.FINISHED: "The call has ended. Thank you!",
-        Status.NO_OPERATOR: "All operators are busy right now. We kept your request and will call you back.",
+        Status.FINISHED: "The call has ended.",
+        Status.NO_OPERATOR: "No operator answered. We kept your request and will call you back as soon as we can.",
         Status.VISITOR_BUSY: "Your line was busy. We kept your request — you can ask for another call.",
         Status.VISITOR_NO_ANSWER: "We called but nobody answered. You can ask for another call.",
         Status.PBX_ERROR: "The phone system did not respond. Your request is saved and you will be called back.",
-        Status.CANCELLED: "The call was cancelled.",
+        Status.CANCELLED: "We will not call you. If you change your mind, ask for another call.",
         Status.RETRYING: "The phone system is not answering. We are trying again; your request is saved.",
-        Status.OPERATORS_BUSY: "All operators are busy. We will try again in a couple of minutes.",
+        Status.OPERATORS_BUSY: "No operator answered. We will try again in a couple of minutes.",
         Status.VISITOR_RETRY: "We could not reach you. We will try once more in a few minutes.",
         Status.HELD: "Request received. We will call you back.",
     },
@@ -118,14 +118,15 @@ STATUS_MESSAGES: dict[str, dict[Status, str]] = {
 
 # What the visitor reads at a finer stage of a status (``visitor.status``): the next
 # operator rung, the group rung again, a PBX that refused the call (not "did not answer").
+# An operator who did not answer may be busy or away: no word here says "busy".
 STAGE_MESSAGES: dict[str, dict[str, str]] = {
     "ru": {
-        "next_operator": "Операторы заняты, пробуем следующего…",
+        "next_operator": "Звоним следующему оператору…",
         "next_round": "Звоним операторам ещё раз…",
         "refused": "Не получилось соединить вас с оператором. Заявка сохранена — вам перезвонят.",
     },
     "en": {
-        "next_operator": "The operators are busy, trying the next one…",
+        "next_operator": "Calling the next operator…",
         "next_round": "Calling the operators once more…",
         "refused": "We could not connect you to an operator. Your request is saved and you will be called back.",
     },
@@ -134,12 +135,12 @@ STAGE_MESSAGES: dict[str, dict[str, str]] = {
 # A wait before the next try, with its time ("в 10:42", "завтра в 09:00").
 RETRY_MESSAGES: dict[str, dict[Status, str]] = {
     "ru": {
-        Status.OPERATORS_BUSY: "Все операторы заняты. Попробуем снова {when}.",
+        Status.OPERATORS_BUSY: "Операторы не ответили. Попробуем снова {when}.",
         Status.VISITOR_RETRY: "Не удалось до вас дозвониться. Попробуем снова {when}.",
         Status.RETRYING: "Телефонная станция не отвечает. Попробуем снова {when} — заявка сохранена.",
     },
     "en": {
-        Status.OPERATORS_BUSY: "All operators are busy. We will try again {when}.",
+        Status.OPERATORS_BUSY: "No operator answered. We will try again {when}.",
         Status.VISITOR_RETRY: "We could not reach you. We will try again {when}.",
         Status.RETRYING: "The phone system is not answering. We will try again {when}; your request is saved.",
     },
@@ -158,6 +159,7 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "name_too_long": "Имя слишком длинное (не больше 100 символов).",
         "page_url_invalid": "Некорректный адрес страницы.",
         "bad_json": "Запрос повреждён. Обновите страницу и попробуйте ещё раз.",
+        "field_invalid": "Запрос повреждён. Обновите страницу и попробуйте ещё раз.",
         "too_large": "Слишком большой запрос.",
         "origin_not_allowed": "Этот сайт не может использовать виджет.",
         "widget_unknown": "Виджет не найден.",
@@ -183,6 +185,7 @@ API_ERRORS: dict[str, dict[str, str]] = {
         "name_too_long": "The name is too long (100 characters at most).",
         "page_url_invalid": "The page address is not valid.",
         "bad_json": "The request is damaged. Reload the page and try again.",
+        "field_invalid": "The request is damaged. Reload the page and try again.",
         "too_large": "The request is too large.",
         "origin_not_allowed": "This site may not use the widget.",
         "widget_unknown": "Widget not found.",
@@ -289,25 +292,101 @@ def api_error(language: str, code: str, **params: object) -> str:
 
 
 # Instead of "we will call you back" when no channel of the owner's can tell a person
-# (notify/reach.py): nobody would call, so nobody is promised a call.
+# (notify/reach.py): nobody would call, so nobody is promised a call, and the visitor is
+# not sent to "another way" the screen does not give. A pbx_error's words fit a PBX that
+# refused the call as well as one that did not answer (its stage "refused" says the same).
 UNHEARD_MESSAGES: dict[str, dict[Status, str]] = {
     "ru": {
-        Status.NO_OPERATOR: "Операторы не ответили. Пожалуйста, закажите звонок позже или свяжитесь с нами другим способом.",
-        Status.PBX_ERROR: "Телефонная станция не ответила, звонка не будет. Пожалуйста, закажите звонок позже или свяжитесь с нами другим способом.",
-        Status.HELD: "Заявка сохранена, но позвонить сейчас мы не сможем. Пожалуйста, свяжитесь с нами другим способом.",
+        Status.NO_OPERATOR: "Операторы не ответили. Пожалуйста, закажите звонок позже.",
+        Status.PBX_ERROR: "Не получилось соединить вас с оператором, звонка не будет. Пожалуйста, закажите звонок позже.",
+        Status.HELD: "Заявка сохранена, но позвонить сейчас мы не сможем. Пожалуйста, закажите звонок позже.",
     },
     "en": {
-        Status.NO_OPERATOR: "No operator answered. Please ask for a call later or contact us another way.",
-        Status.PBX_ERROR: "The phone system did not respond, so there will be no call. Please ask for a call later or contact us another way.",
-        Status.HELD: "Your request is saved, but we cannot call you right now. Please contact us another way.",
+        Status.NO_OPERATOR: "No operator answered. Please ask for a call later.",
+        Status.PBX_ERROR: "We could not connect you to an operator, so there will be no call. Please ask for a call later.",
+        Status.HELD: "Your request is saved, but we cannot call you right now. Please ask for a call later.",
+    },
+}
+# The same where the widget has a number for visitors (``Widget.visitor_phone``): its
+# link is then the screen's main button.
+UNHEARD_CALL_US: dict[str, dict[Status, str]] = {
+    "ru": {
+        Status.NO_OPERATOR: "Операторы не ответили. Позвоните нам или закажите звонок позже.",
+        Status.PBX_ERROR: "Не получилось соединить вас с оператором, звонка не будет. Позвоните нам или закажите звонок позже.",
+        Status.HELD: "Заявка сохранена, но позвонить сейчас мы не сможем. Позвоните нам или закажите звонок позже.",
+    },
+    "en": {
+        Status.NO_OPERATOR: "No operator answered. Call us, or ask for a call later.",
+        Status.PBX_ERROR: "We could not connect you to an operator, so there will be no call. Call us, or ask for a call later.",
+        Status.HELD: "Your request is saved, but we cannot call you right now. Call us, or ask for a call later.",
     },
 }
 
 
-def unheard_message(language: str, status: str) -> str | None:
+def unheard_message(language: str, status: str, call_us: bool = False) -> str | None:
     """The honest message for ``status`` when nobody will be told; None when the usual
-    one promises nothing."""
-    return UNHEARD_MESSAGES[pick_language(language)].get(status)
+    one promises nothing. ``call_us``: the widget shows a number to call."""
+    return (UNHEARD_CALL_US if call_us else UNHEARD_MESSAGES)[pick_language(language)].get(status)
+
+
+# No working hours in the next two weeks (a request held with ``HeldReason.NO_HOURS``,
+# shown as ``no_operator``): operators did not "not answer", nobody was rung.
+OFF_HOURS_MESSAGES: dict[str, dict[str, str]] = {
+    "ru": {
+        "heard": "В ближайшие две недели у нас нет часов для звонков. Мы сохранили заявку и перезвоним, когда начнём работать.",
+        "unheard": "В ближайшие две недели у нас нет часов для звонков, звонка не будет. Пожалуйста, закажите звонок позже.",
+        "call_us": "В ближайшие две недели у нас нет часов для звонков, звонка не будет. Позвоните нам или закажите звонок позже.",
+    },
+    "en": {
+        "heard": "We have no calling hours in the next two weeks. We kept your request and will call you back once we are open.",
+        "unheard": "We have no calling hours in the next two weeks, so there will be no call. Please ask for a call later.",
+        "call_us": "We have no calling hours in the next two weeks, so there will be no call. Call us, or ask for a call later.",
+    },
+}
+
+
+def off_hours_message(language: str, heard: bool, call_us: bool) -> str:
+    kind = "heard" if heard else "call_us" if call_us else "unheard"
+    return OFF_HOURS_MESSAGES[pick_language(language)][kind]
+
+
+# The heading of a final screen, in place of the form's "Мы перезвоним вам": what happens
+# now, in a few words (the message says why). A test checks every final status has one.
+STATUS_TITLES: dict[str, dict[Status, str]] = {
+    "ru": {
+        Status.FINISHED: "Спасибо за разговор",
+        Status.NO_OPERATOR: "Перезвоним позже",
+        Status.PBX_ERROR: "Перезвоним позже",
+        Status.HELD: "Перезвоним позже",
+        Status.VISITOR_BUSY: "Не удалось дозвониться",
+        Status.VISITOR_NO_ANSWER: "Не удалось дозвониться",
+        Status.CANCELLED: "Звонок отменён",
+    },
+    "en": {
+        Status.FINISHED: "Thank you for talking to us",
+        Status.NO_OPERATOR: "We will call you back later",
+        Status.PBX_ERROR: "We will call you back later",
+        Status.HELD: "We will call you back later",
+        Status.VISITOR_BUSY: "We could not reach you",
+        Status.VISITOR_NO_ANSWER: "We could not reach you",
+        Status.CANCELLED: "Call cancelled",
+    },
+}
+# Where nobody would call back (``UNHEARD_MESSAGES``), and where there are no hours.
+NO_CALL_TITLE = {"ru": "Звонка не будет", "en": "There will be no call"}
+OFF_HOURS_TITLE = {"ru": "Сейчас мы не работаем", "en": "We are closed right now"}
+
+
+def final_title(language: str, status: str, *, heard: bool = True, off_hours: bool = False) -> str:
+    """The title of a final screen (``status`` final)."""
+    language = pick_language(language)
+    if off_hours:
+        return OFF_HOURS_TITLE[language]
+    return STATUS_TITLES[language][status] if heard else NO_CALL_TITLE[language]
+
+
+# The link to the widget's number for visitors, its main button where no call will come.
+CALL_US = {"ru": "Позвонить: {number}", "en": "Call us: {number}"}
 
 
 WAIT_UNITS = {"ru": ("{n} с", "{n} мин"), "en": ("{n} s", "{n} min")}
