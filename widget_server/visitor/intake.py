@@ -21,7 +21,7 @@ from ..abuse.limits import held_dedupe_key
 from ..dispatch import hours, state
 from ..dispatch.queue import queue
 from ..extensions import db
-from ..insight.source import VARIANTS, clean_source, clean_variant
+from ..insight.source import clean_source, clean_variant
 from ..models import CallbackRequest, Widget, utcnow
 from ..notify import outbox
 from ..ops import metrics
@@ -184,16 +184,16 @@ def _validate(widget: Widget, data: dict[str, Any]) -> tuple[dict[str, Any], dic
     return clean, fields
 
 
-# Fields whose values are otherwise used loosely (dropped when odd): a value of another
-# type than the API document gives is refused, so nothing the document calls wrong is
-# ever accepted (tests/test_visitor_openapi_fuzz.py checks it).
+# Fields a widget always sends as text: a value of another type is refused, so nothing the
+# API document calls wrong is accepted (a trap field filled with `true` would otherwise be
+# taken, disguised; tests/test_visitor_openapi_fuzz.py checks it). What only counts the
+# lead (page_url, source, variant) is dropped when odd, never refused: it must not cost
+# the visitor the call, and the document says so.
 _TYPES: dict[str, tuple[type, ...]] = {
     "phone": (str,),
-    "page_url": (str,),
     "tz": (str,),
     "token": (str,),
     "website": (str,),
-    "source": (dict,),
 }
 
 
@@ -205,8 +205,6 @@ def _wrong_types(data: dict[str, Any]) -> dict[str, str]:
     }
     if isinstance(data.get("phone"), str) and len(data["phone"]) > MAX_PHONE_TEXT:
         wrong["phone"] = "phone_invalid"
-    if data.get("variant") not in (None, *VARIANTS):
-        wrong["variant"] = "field_invalid"
     return wrong
 
 
