@@ -97,7 +97,7 @@ def status_events(req: CallbackRequest, language: str) -> Response:
         request_id, handle = req.id, req.handle
         hub = watch.hub_for(app)
         db.session.remove()  # no connection held while the stream waits
-        body = stream_with_context(_events(hub, request_id, handle, language))
+        body = stream_with_context(_then(_events(hub, request_id, handle, language), give_back))
         response = Response(body, content_type="text/event-stream; charset=utf-8")
         response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each message on at once
         response.call_on_close(give_back)  # the server closes every response it sent
@@ -105,6 +105,18 @@ def status_events(req: CallbackRequest, language: str) -> Response:
         give_back()
         raise
     return response
+
+
+def _then(events: Iterator[str], give_back: Callable[[], None]) -> Iterator[str]:
+    """``events``, then the stream's place given back as soon as they end, before the server
+    ends the response: a client that opens its next stream the moment this one ends must not
+    find its place still taken (``call_on_close`` would run only after the client saw the
+    end). ``call_on_close`` stays for a client that leaves first; a second give-back is a
+    no-op."""
+    try:
+        yield from events
+    finally:
+        give_back()
 
 
 def _events(hub: watch.Hub, request_id: int, handle: str, language: str) -> Iterator[str]:
