@@ -139,7 +139,11 @@ def test_two_hundred_open_streams_leave_the_server_free_and_hear_the_queue_worke
                 lambda i: _submit(service, key, f"+7916{3000000 + i:07d}"), range(OPEN_STREAMS)
             )
         )
-    streams = [EventStream(service, f"/api/v1/requests/{h}/events", SHOP) for h in handles]
+    # A keep-alive comes every 15 s; the default 20 s of silence leaves too little room on a
+    # loaded machine while the worker dials all 200 at once and their events pour in.
+    streams = [
+        EventStream(service, f"/api/v1/requests/{h}/events", SHOP, timeout=60) for h in handles
+    ]
     worker = None
     try:
         assert [s.next_message()["status"] for s in streams] == ["queued"] * OPEN_STREAMS
