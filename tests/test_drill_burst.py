@@ -89,7 +89,11 @@ def test_a_crash_in_the_middle_of_a_burst_loses_no_accepted_request_and_dials_no
 
     rows = {h: s for h, s in query(db_url, "SELECT handle, status FROM callback_requests")}
     assert set(accepted) <= set(rows), "an accepted request is gone"
-    assert not [h for h in accepted if rows[h] not in FINAL], "an accepted request never ended"
+    open_ = [h for h in accepted if rows[h] not in FINAL]
+    assert not open_, [
+        "an accepted request never ended",
+        *(request_story(db_url, h) for h in open_),
+    ]
     twice = [number for number, times in times_dialled.items() if times > 1]
     assert twice == [], "somebody was dialled twice"
     told = told_owner(db_url)
